@@ -1,0 +1,190 @@
+/* config: defaults, file and environment. See config.h. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "limits.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef TALLY_SQL_DIR
+#define TALLY_SQL_DIR "sql"
+#endif
+
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_LONG };
+
+struct config_key {
+    const char *name;
+    enum config_type type;
+    size_t offset;
+    long min, max;           /* for numbers */
+};
+
+#define CFG_STR(n)            {#n, CONFIG_STR, offsetof(struct config, n), 0, 0}
+#define CFG_INT(n, lo, hi)    {#n, CONFIG_INT, offsetof(struct config, n), lo, hi}
+#define CFG_LONG(n, lo, hi)   {#n, CONFIG_LONG, offsetof(struct config, n), lo, hi}
+
+static const struct config_key config_keys[] = {
+    CFG_STR(listen),
+    CFG_INT(listen_backlog, 1, 65535),
+    CFG_INT(workers, 0, LIMIT_WORKERS_MAX),
+    CFG_INT(max_requests, 0, INT_MAX),
+    CFG_INT(max_requests_jitter, 0, INT_MAX),
+    CFG_INT(request_timeout_ms, 0, 3600 * 1000),
+    CFG_INT(slowlog_ms, 0, 3600 * 1000),
+    CFG_INT(graceful_timeout_ms, 0, 3600 * 1000),
+    CFG_STR(pidfile),
+    CFG_STR(pg_conninfo),
+    CFG_STR(memcached_servers),
+    CFG_LONG(body_limit_bytes, 1024, 1L << 30),
+    CFG_LONG(csv_body_limit_bytes, 1024, 1L << 30),
+    CFG_STR(log_level),
+    CFG_STR(sql_dir),
+    CFG_INT(auth_cache_ttl_s, 0, 3600),
+    CFG_INT(health_cache_ms, 0, 60000),
+    CFG_INT(debug_routes, 0, 1),
+};
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen, sizeof(cfg->listen), "%s", "var/run/tallyd.sock");
+    cfg->listen_backlog = 1024;
+    cfg->workers = 0;
+    cfg->max_requests = 10000;
+    cfg->max_requests_jitter = 1000;
+    cfg->request_timeout_ms = 30000;
+    cfg->slowlog_ms = 1000;
+    cfg->graceful_timeout_ms = 30000;
+    snprintf(cfg->pidfile, sizeof(cfg->pidfile), "%s", "var/run/tallyd.pid");
+    snprintf(cfg->pg_conninfo, sizeof(cfg->pg_conninfo), "%s",
+             "host=127.0.0.1 port=5432 dbname=tally user=tally connect_timeout=2");
+    snprintf(cfg->memcached_servers, sizeof(cfg->memcached_servers), "%s", "127.0.0.1:11211");
+    cfg->body_limit_bytes = LIMIT_BODY_BYTES_DEFAULT;
+    cfg->csv_body_limit_bytes = LIMIT_CSV_BODY_BYTES_DEFAULT;
+    snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", "info");
+    snprintf(cfg->sql_dir, sizeof(cfg->sql_dir), "%s", TALLY_SQL_DIR);
+    cfg->auth_cache_ttl_s = 5;
+    cfg->health_cache_ms = 1000;
+}
+
+static char *config_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t err_cap)
+{
+    for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+        const struct config_key *k = &config_keys[i];
+        if (strcmp(k->name, key) != 0)
+            continue;
+        char *field = (char *)cfg + k->offset;
+        if (k->type == CONFIG_STR) {
+            size_t cap = k->offset == offsetof(struct config, log_level)
+                             ? sizeof(cfg->log_level) : CONFIG_STR_BYTES;
+            if (strlen(value) >= cap) {
+                snprintf(err, err_cap, "%s: value too long (max %zu bytes)", key, cap - 1);
+                return -1;
+            }
+            memcpy(field, value, strlen(value) + 1);
+            return 0;
+        }
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
+            snprintf(err, err_cap, "%s: expected an integer in [%ld, %ld], got \"%s\"",
+                     key, k->min, k->max, value);
+            return -1;
+        }
+        if (k->type == CONFIG_INT)
+            *(int *)(void *)field = (int)v;
+        else
+            *(long *)(void *)field = v;
+        return 0;
+    }
+    snprintf(err, err_cap, "unknown config key \"%s\"", key);
+    return -1;
+}
+
+static int config_load_file(struct config *cfg, const char *path, char *err, size_t err_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, err_cap, "cannot open config %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[LIMIT_CONFIG_LINE_BYTES];
+    char msg[256];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lineno++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, err_cap, "%s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *s = config_trim(line);
+        if (*s == '\0' || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (eq == NULL) {
+            snprintf(err, err_cap, "%s:%d: expected key = value", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        if (config_set(cfg, config_trim(s), config_trim(eq + 1), msg, sizeof(msg)) != 0) {
+            snprintf(err, err_cap, "%s:%d: %s", path, lineno, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int config_load_env(struct config *cfg, char *err, size_t err_cap)
+{
+    char envname[64];
+    char msg[256];
+    for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+        const char *name = config_keys[i].name;
+        size_t n = 0;
+        n += (size_t)snprintf(envname, sizeof(envname), "TALLY_");
+        for (const char *p = name; *p != '\0' && n + 1 < sizeof(envname); p++)
+            envname[n++] = (char)toupper((unsigned char)*p);
+        envname[n] = '\0';
+        const char *v = getenv(envname);
+        if (v == NULL)
+            continue;
+        if (config_set(cfg, name, v, msg, sizeof(msg)) != 0) {
+            snprintf(err, err_cap, "environment %s: %s", envname, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t err_cap)
+{
+    if (path != NULL && config_load_file(cfg, path, err, err_cap) != 0)
+        return -1;
+    if (config_load_env(cfg, err, err_cap) != 0)
+        return -1;
+    if (cfg->workers == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->workers = ncpu > 0 ? (int)(ncpu > LIMIT_WORKERS_MAX ? LIMIT_WORKERS_MAX : ncpu) : 2;
+    }
+    return 0;
+}

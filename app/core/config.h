@@ -1,0 +1,40 @@
+/* config: tallyd / tallyctl settings. Sources, later wins: built-in
+ * defaults, the config file (`key = value` lines, `#` comments), then
+ * environment variables TALLY_<KEY> (upper case). Every key, its default and
+ * meaning is listed in docs/config.md and in config.c's table. */
+#ifndef TALLY_CONFIG_H
+#define TALLY_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_STR_BYTES 512
+
+struct config {
+    char listen[CONFIG_STR_BYTES];            /* unix socket path or host:port */
+    int listen_backlog;
+    int workers;                              /* 0 = number of CPUs */
+    int max_requests;                         /* recycle a worker after this many */
+    int max_requests_jitter;                  /* + random [0, jitter] per worker */
+    int request_timeout_ms;                   /* master kills a worker stuck longer */
+    int slowlog_ms;                           /* master logs requests running longer */
+    int graceful_timeout_ms;                  /* SIGTERM: wait this long, then SIGKILL */
+    char pidfile[CONFIG_STR_BYTES];
+    char pg_conninfo[CONFIG_STR_BYTES];
+    char memcached_servers[CONFIG_STR_BYTES];
+    long body_limit_bytes;
+    long csv_body_limit_bytes;
+    char log_level[16];
+    char sql_dir[CONFIG_STR_BYTES];
+    int auth_cache_ttl_s;                     /* per-worker token cache */
+    int health_cache_ms;                      /* per-worker health result cache */
+    int debug_routes;                         /* 1 = register the debug routes (tests only) */
+};
+
+void config_defaults(struct config *cfg);
+/* Loads path (NULL = no file) then the environment. Returns 0, or -1 with a
+ * message in err. */
+int config_load(struct config *cfg, const char *path, char *err, size_t err_cap);
+/* Applies one key = value; used by the loader and by tests. */
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t err_cap);
+
+#endif

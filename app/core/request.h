@@ -1,0 +1,76 @@
+/* request: one HTTP request as FastCGI hands it to a worker: params,
+ * decoded query string, bounded body, path parameters, auth result and the
+ * per-request accounting the log line reports. All its memory comes from
+ * the worker's arena and dies with the request. */
+#ifndef TALLY_REQUEST_H
+#define TALLY_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "limits.h"
+#include "router.h"
+
+struct worker;
+struct arena;
+struct json_object;
+
+struct query_param {
+    const char *name;
+    const char *value;
+};
+
+struct request {
+    struct worker *worker;
+    struct arena *arena;
+    char **envp;                            /* FastCGI params */
+    const char *method;
+    const char *path;
+    const char *query_string;
+    const char *content_type;
+    long content_length;                    /* -1 if absent */
+    char request_id[LIMIT_REQUEST_ID_BYTES];
+    struct query_param query[LIMIT_QUERY_PARAMS];
+    int query_count;
+    bool query_truncated;
+    struct route_match match;
+    const char *route_label;                /* pattern, "unmatched" or "static" */
+
+    char *body;                             /* NUL-terminated, from the arena */
+    size_t body_len;
+
+    /* Set by auth. */
+    bool auth_ok;
+    bool auth_admin;
+    int64_t auth_user_id;                   /* 0 for admin tokens */
+
+    /* Error detail for the response; set through request_fail(). */
+    const char *error_field;
+    char error_message[256];
+    struct json_object *error_extra;        /* merged into the error body, owned */
+
+    /* Accounting for the log line. */
+    uint64_t start_us;
+    double db_ms;
+    int cache_hits;
+    int cache_misses;
+};
+
+void request_init(struct request *req, struct worker *w, struct arena *a, char **envp);
+const char *request_param(const struct request *req, const char *name);      /* FastCGI param */
+const char *request_header(const struct request *req, const char *http_name); /* "HTTP_X_TALLY_NOW" */
+const char *request_query(const struct request *req, const char *name);      /* decoded, NULL if absent */
+/* Parses the query string into req->query (percent-decoded). Returns ERR_NONE
+ * or ERR_BAD_REQUEST with the error set. */
+enum err request_parse_query(struct request *req);
+/* Path parameter {name} as a positive int64, else ERR_BAD_REQUEST naming it. */
+enum err request_path_id(struct request *req, const char *name, int64_t *out);
+/* Content type check: ERR_UNSUPPORTED_MEDIA_TYPE unless it is `want` (params ignored). */
+enum err request_require_content_type(struct request *req, const char *want);
+/* Records the error detail and returns e, so handlers can `return request_fail(...)`. */
+int request_fail(struct request *req, enum err e, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+uint64_t request_now_us(void);
+
+#endif

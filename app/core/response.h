@@ -1,0 +1,43 @@
+/* response: what a handler produces: a status, extra headers and a body
+ * (JSON from a json-c value, or raw bytes such as HTML or text). The worker
+ * serialises it to the FastCGI stream in one write. Errors are rendered here
+ * and only here, from the errors table. */
+#ifndef TALLY_RESPONSE_H
+#define TALLY_RESPONSE_H
+
+#include <stddef.h>
+
+#include "errors.h"
+#include "limits.h"
+
+struct json_object;
+struct request;
+
+struct response_header {
+    const char *name;
+    const char *value;
+};
+
+struct response {
+    int status;
+    const char *content_type;
+    struct response_header headers[LIMIT_HEADERS_OUT];
+    int header_count;
+    struct json_object *json;     /* owned; serialised at the end */
+    const char *body;             /* used when json is NULL; arena or static */
+    size_t body_len;
+};
+
+void response_init(struct response *res);
+void response_free(struct response *res);
+/* Takes ownership of obj. */
+int response_json(struct response *res, int status, struct json_object *obj);
+void response_body(struct response *res, int status, const char *content_type, const char *body, size_t len);
+int response_header(struct response *res, const char *name, const char *value);
+/* Replaces whatever the response held with the API error body for e, using
+ * the detail in req (field, message, extra). */
+void response_error(struct response *res, struct request *req, enum err e);
+/* Serialises status line, headers and body. Returns a malloc'd buffer. */
+char *response_serialize(struct response *res, const char *request_id, size_t *out_len);
+
+#endif

@@ -1,0 +1,62 @@
+/* shm: the shared counters region. See shm.h. */
+#define _GNU_SOURCE
+#include "shm.h"
+
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+const int shm_status_codes[SHM_STATUS_CODES] = {
+    200, 201, 204, 303, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0,
+};
+
+const uint64_t shm_duration_bucket_us[SHM_DURATION_BUCKETS] = {
+    250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
+    UINT64_MAX,
+};
+
+struct shm *shm_create(void)
+{
+    void *p = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    memset(p, 0, sizeof(struct shm));
+    return p;
+}
+
+void shm_destroy(struct shm *shm)
+{
+    if (shm != NULL)
+        munmap(shm, sizeof(*shm));
+}
+
+int shm_status_index(int status)
+{
+    for (int i = 0; i < SHM_STATUS_CODES - 1; i++)
+        if (shm_status_codes[i] == status)
+            return i;
+    return SHM_STATUS_CODES - 1;
+}
+
+int shm_duration_bucket(uint64_t us)
+{
+    for (int i = 0; i < SHM_DURATION_BUCKETS; i++)
+        if (us <= shm_duration_bucket_us[i])
+            return i;
+    return SHM_DURATION_BUCKETS - 1;
+}
+
+uint64_t shm_now_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t shm_now_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,81 @@
+/* shm: the one shared-memory region, created by the master before the
+ * first fork (MAP_SHARED | MAP_ANONYMOUS) and inherited by every worker.
+ * It holds only counters and the worker scoreboard: workers write their own
+ * slot and bump counters with relaxed atomics; the master and any worker
+ * read them to report totals (/metrics, status and cache pages). No pointers
+ * live here, so every process sees the same bytes. */
+#ifndef TALLY_SHM_H
+#define TALLY_SHM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "limits.h"
+#include "../cache/cache.h"
+
+enum shm_worker_state { SHM_WORKER_FREE = 0, SHM_WORKER_STARTING, SHM_WORKER_IDLE, SHM_WORKER_BUSY, SHM_WORKER_STOPPING };
+
+struct shm_worker {
+    int32_t pid;
+    uint32_t generation;
+    int32_t state;                         /* enum shm_worker_state */
+    uint64_t started_ms;                   /* wall clock, ms since epoch */
+    uint64_t requests;                     /* served by this process */
+    uint64_t request_start_mono_ms;        /* CLOCK_MONOTONIC ms, 0 when idle */
+    uint64_t request_seq;                  /* bumps at each request start */
+    uint64_t slowlog_seq;                  /* request_seq the master already logged as slow */
+    char route[LIMIT_ROUTE_NAME_BYTES];
+    char method[8];
+    char request_id[LIMIT_REQUEST_ID_BYTES];
+};
+
+/* Status codes tracked per route; anything else counts as "other". */
+#define SHM_STATUS_CODES 18
+extern const int shm_status_codes[SHM_STATUS_CODES];   /* last entry 0 = other */
+
+/* Request duration histogram buckets, upper bounds in microseconds (+Inf last). */
+#define SHM_DURATION_BUCKETS 14
+extern const uint64_t shm_duration_bucket_us[SHM_DURATION_BUCKETS];
+
+struct shm_route_stats {
+    uint64_t by_status[SHM_STATUS_CODES];
+    uint64_t duration_buckets[SHM_DURATION_BUCKETS];   /* non-cumulative */
+    uint64_t duration_sum_us;
+};
+
+struct shm_db_stats {
+    uint64_t queries;
+    uint64_t errors;
+    uint64_t reconnects;
+    uint64_t duration_buckets[SHM_DURATION_BUCKETS];
+    uint64_t duration_sum_us;
+};
+
+struct shm {
+    uint64_t master_started_ms;
+    int32_t master_pid;
+    uint32_t generation;                   /* current worker generation */
+    uint64_t accepted;                     /* requests accepted, all workers */
+    uint64_t worker_restarts;              /* respawns after an unexpected exit */
+    uint64_t worker_recycles;              /* clean exits after max_requests */
+    uint64_t worker_timeouts;              /* killed by request_timeout_ms */
+    uint64_t slow_requests;
+    uint64_t all_busy_events;              /* times a request found no idle worker */
+    struct shm_worker workers[LIMIT_WORKER_SLOTS];
+    struct shm_route_stats routes[LIMIT_ROUTES];
+    struct shm_db_stats db;
+    struct cache_shared cache;
+};
+
+struct shm *shm_create(void);
+void shm_destroy(struct shm *shm);
+int shm_status_index(int status);
+int shm_duration_bucket(uint64_t us);
+uint64_t shm_now_mono_ms(void);
+uint64_t shm_now_wall_ms(void);
+
+#define shm_add(ptr, n) __atomic_fetch_add((ptr), (n), __ATOMIC_RELAXED)
+#define shm_load(ptr) __atomic_load_n((ptr), __ATOMIC_RELAXED)
+#define shm_store(ptr, v) __atomic_store_n((ptr), (v), __ATOMIC_RELAXED)
+
+#endif

@@ -1,0 +1,266 @@
+/* worker: the FastCGI accept loop and the request pipeline
+ * (route -> query -> auth -> body -> handler -> response -> log/counters).
+ *
+ * Signals: SIGTERM/SIGQUIT set a flag. They are installed without
+ * SA_RESTART and with FCGI_FAIL_ACCEPT_ON_INTR so an idle worker leaves
+ * accept() at once; while a request is being served they are blocked, so a
+ * read or write on the FastCGI stream is never cut by EINTR (libfcgi treats
+ * that as a stream error) and the request in hand always completes. */
+#define _GNU_SOURCE
+#include "worker.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+#include "shm.h"
+#include "../cache/cache.h"
+#include "../modules/auth.h"
+#include "../store/db.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t worker_stop_requested;
+
+static void worker_on_stop_signal(int signo)
+{
+    (void)signo;
+    worker_stop_requested = 1;
+}
+
+static void worker_signals_install(sigset_t *stop_set)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = worker_on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;                      /* no SA_RESTART: accept() must see EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+
+    sigemptyset(stop_set);
+    sigaddset(stop_set, SIGTERM);
+    sigaddset(stop_set, SIGQUIT);
+    sigaddset(stop_set, SIGINT);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static bool worker_has_body(const struct request *req)
+{
+    return req->content_length > 0 || strcmp(req->method, "POST") == 0 ||
+           strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
+}
+
+/* Reads the body to EOF (CONTENT_LENGTH is only a hint), bounded by the
+ * configured limit for its content type. */
+static enum err worker_read_body(struct worker *w, struct request *req, FCGX_Stream *in)
+{
+    const char *ct = req->content_type ? req->content_type : "";
+    long limit = strncasecmp(ct, "text/csv", 8) == 0 ? w->cfg->csv_body_limit_bytes
+                                                     : w->cfg->body_limit_bytes;
+    if (req->content_length > limit)
+        return request_fail(req, ERR_PAYLOAD_TOO_LARGE, NULL, "request body larger than %ld bytes", limit);
+    size_t cap = req->content_length > 0 ? (size_t)req->content_length + 1 : 4096;
+    char *buf = arena_alloc(&w->arena, cap + 1);
+    size_t len = 0;
+    if (buf == NULL)
+        return request_fail(req, ERR_INTERNAL, NULL, "out of memory reading body");
+    for (;;) {
+        if (len == cap) {
+            size_t grown = cap * 2;
+            if (grown > (size_t)limit + 1)
+                grown = (size_t)limit + 1;
+            if (grown <= cap)
+                return request_fail(req, ERR_PAYLOAD_TOO_LARGE, NULL, "request body larger than %ld bytes", limit);
+            char *bigger = arena_alloc(&w->arena, grown + 1);
+            if (bigger == NULL)
+                return request_fail(req, ERR_INTERNAL, NULL, "out of memory reading body");
+            memcpy(bigger, buf, len);
+            buf = bigger;
+            cap = grown;
+        }
+        int n = FCGX_GetStr(buf + len, (int)(cap - len), in);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len > (size_t)limit)
+            return request_fail(req, ERR_PAYLOAD_TOO_LARGE, NULL, "request body larger than %ld bytes", limit);
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    return ERR_NONE;
+}
+
+static int worker_dispatch(struct worker *w, struct request *req, struct response *res, FCGX_Stream *in)
+{
+    enum router_result rr = router_match(w->router, req->method, req->path, &req->match);
+    if (rr == ROUTER_NOT_FOUND)
+        return request_fail(req, ERR_NOT_FOUND, NULL, "no route for %s", req->path);
+    if (rr == ROUTER_METHOD_NOT_ALLOWED) {
+        response_header(res, "Allow", arena_strndup(&w->arena, req->match.allow, strlen(req->match.allow)));
+        return request_fail(req, ERR_METHOD_NOT_ALLOWED, NULL, "method %s not allowed here", req->method);
+    }
+    req->route_label = req->match.route->pattern;
+    snprintf(w->me->route, sizeof(w->me->route), "%s", req->route_label);
+
+    enum err e = request_parse_query(req);
+    if (e != ERR_NONE)
+        return e;
+    e = auth_check(req, req->match.route->auth);
+    if (e != ERR_NONE)
+        return e;
+    if (worker_has_body(req)) {
+        e = worker_read_body(w, req, in);
+        if (e != ERR_NONE)
+            return e;
+    }
+    return req->match.route->handler(req, res);
+}
+
+static void worker_count(struct worker *w, const struct request *req, int status, uint64_t us)
+{
+    int ri = req->match.route_index >= 0 ? req->match.route_index : LIMIT_ROUTES - 1;
+    struct shm_route_stats *rs = &w->shm->routes[ri];
+    shm_add(&rs->by_status[shm_status_index(status)], 1);
+    shm_add(&rs->duration_buckets[shm_duration_bucket(us)], 1);
+    shm_add(&rs->duration_sum_us, us);
+}
+
+static void worker_log_request(const struct request *req, int status, uint64_t us, double db_ms)
+{
+    char line[LIMIT_LOG_LINE_BYTES];
+    size_t pos = 0;
+    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", (int)getpid());
+    pos = (size_t)n;
+    log_json_escape(line, sizeof(line) - 512, &pos, req->request_id);
+    pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"method\":\"");
+    log_json_escape(line, sizeof(line) - 512, &pos, req->method);
+    pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"route\":\"");
+    log_json_escape(line, sizeof(line) - 512, &pos, req->route_label);
+    pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"path\":\"");
+    log_json_escape(line, sizeof(line) - 512, &pos, req->path);
+    pos += (size_t)snprintf(line + pos, sizeof(line) - pos,
+                            "\",\"status\":%d,\"duration_ms\":%.3f,\"db_ms\":%.3f,"
+                            "\"cache_hits\":%d,\"cache_misses\":%d}",
+                            status, (double)us / 1000.0, db_ms, req->cache_hits, req->cache_misses);
+    log_write_line(line, pos);
+}
+
+static void worker_serve(struct worker *w, FCGX_Request *fcgx)
+{
+    struct request req;
+    struct response res;
+    request_init(&req, w, &w->arena, fcgx->envp);
+    response_init(&res);
+    shm_store(&w->me->request_start_mono_ms, shm_now_mono_ms());
+    shm_add(&w->me->request_seq, 1);
+    snprintf(w->me->method, sizeof(w->me->method), "%s", req.method);
+    snprintf(w->me->request_id, sizeof(w->me->request_id), "%s", req.request_id);
+    snprintf(w->me->route, sizeof(w->me->route), "%s", "unmatched");
+    shm_store(&w->me->state, SHM_WORKER_BUSY);
+
+    int e = worker_dispatch(w, &req, &res, fcgx->in);
+    if (e != ERR_NONE)
+        response_error(&res, &req, (enum err)e);
+
+    size_t out_len = 0;
+    char *out = response_serialize(&res, req.request_id, &out_len);
+    if (out != NULL) {
+        FCGX_PutStr(out, (int)out_len, fcgx->out);
+        free(out);
+    }
+    uint64_t us = request_now_us() - req.start_us;
+    double db_ms = db_take_request_ms(w->db);
+    worker_count(w, &req, res.status, us);
+    worker_log_request(&req, res.status, us, db_ms);
+
+    response_free(&res);
+    if (req.error_extra != NULL)
+        json_object_put(req.error_extra);
+    arena_reset(&w->arena);
+    shm_add(&w->me->requests, 1);
+    shm_add(&w->shm->accepted, 1);
+    shm_store(&w->me->request_start_mono_ms, 0);
+    shm_store(&w->me->state, SHM_WORKER_IDLE);
+}
+
+void worker_main(int slot, uint32_t generation, const struct config *cfg, struct shm *shm,
+                 const struct router *router, int listen_fd)
+{
+    struct worker w;
+    memset(&w, 0, sizeof(w));
+    w.slot = slot;
+    w.generation = generation;
+    w.cfg = cfg;
+    w.shm = shm;
+    w.me = &shm->workers[slot];
+    w.router = router;
+    w.listen_fd = listen_fd;
+    uint32_t jitter = 0;
+    if (cfg->max_requests_jitter > 0)
+        jitter = arc4random_uniform((uint32_t)cfg->max_requests_jitter + 1);
+    w.max_requests = cfg->max_requests > 0 ? (uint64_t)cfg->max_requests + jitter : UINT64_MAX;
+    arena_init(&w.arena);
+
+    FCGX_Init();
+    sigset_t stop_set;
+    worker_signals_install(&stop_set);   /* after FCGX_Init, which installs its own */
+
+    w.db = db_create(cfg->pg_conninfo, &shm->db);
+    w.cache = cache_create(cfg->memcached_servers, &shm->cache);
+    w.auth_cache = auth_cache_create();
+    if (w.db == NULL || w.auth_cache == NULL) {
+        log_error("worker %d: out of memory at start", slot);
+        _exit(3);
+    }
+
+    FCGX_Request fcgx;
+    if (FCGX_InitRequest(&fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        log_error("worker %d: FCGX_InitRequest failed", slot);
+        _exit(3);
+    }
+    shm_store(&w.me->state, SHM_WORKER_IDLE);
+
+    uint64_t served = 0;
+    while (!worker_stop_requested && served < w.max_requests) {
+        int rc = FCGX_Accept_r(&fcgx);
+        if (rc < 0) {
+            if (worker_stop_requested)
+                break;
+            if (errno == EINTR || rc == -EINTR)
+                continue;
+            log_error("worker %d: FCGX_Accept_r failed: %d", slot, rc);
+            break;
+        }
+        sigprocmask(SIG_BLOCK, &stop_set, NULL);
+        worker_serve(&w, &fcgx);
+        FCGX_Finish_r(&fcgx);
+        served++;
+        sigprocmask(SIG_UNBLOCK, &stop_set, NULL);   /* a pending stop lands here */
+    }
+    shm_store(&w.me->state, SHM_WORKER_STOPPING);
+    if (served >= w.max_requests)
+        log_info("worker %d: recycling after %llu requests", slot, (unsigned long long)served);
+    FCGX_Free(&fcgx, 0);
+    auth_cache_destroy(w.auth_cache);
+    cache_destroy(w.cache);
+    db_destroy(w.db);
+    arena_free(&w.arena);
+    _exit(0);
+}

@@ -1,0 +1,44 @@
+/* worker: one preforked FastCGI worker process. It owns its PostgreSQL
+ * connection, its memcached client and its request arena (all created after
+ * fork), serves one request at a time in an FCGX_Accept_r loop, keeps its
+ * scoreboard slot in shared memory up to date, and leaves after
+ * max_requests or on SIGTERM/SIGQUIT once the request in hand is done. */
+#ifndef TALLY_WORKER_H
+#define TALLY_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+
+struct shm;
+struct shm_worker;
+struct router;
+struct db;
+struct cache;
+struct auth_cache;
+struct health_cache;
+
+/* The worker context: all long-lived per-process state lives here. */
+struct worker {
+    int slot;
+    uint32_t generation;
+    const struct config *cfg;
+    struct shm *shm;
+    struct shm_worker *me;
+    const struct router *router;
+    int listen_fd;
+    uint64_t max_requests;               /* with jitter applied */
+    struct arena arena;
+    struct db *db;
+    struct cache *cache;
+    struct auth_cache *auth_cache;       /* owned by the auth module */
+    struct health_cache *health_cache;   /* owned by the health module */
+};
+
+/* Runs in the child after fork(); never returns. */
+void worker_main(int slot, uint32_t generation, const struct config *cfg, struct shm *shm,
+                 const struct router *router, int listen_fd) __attribute__((noreturn));
+
+#endif

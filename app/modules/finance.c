@@ -1,0 +1,658 @@
+/* finance: see finance.h. */
+#define _GNU_SOURCE
+#include "finance.h"
+#include "auth.h"
+#include "../core/arena.h"
+#include "../core/jsonx.h"
+#include "../core/limits.h"
+#include "../core/parse.h"
+#include "../core/request.h"
+#include "../core/response.h"
+#include "../core/text.h"
+#include "../core/worker.h"
+#include "../store/db.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FINANCE_MAX_REJECTED_REPORTED 1000
+#define FINANCE_MAX_WHERE_PARAMS 12
+
+/* ---- users ---------------------------------------------------------- */
+
+static const char FINANCE_USER_COLUMNS[] =
+    "id, name, currency, language,"
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+static struct json_object *finance_user_json(const db_result *res, int row)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(db_int64(res, row, 0)));
+    json_object_object_add(o, "name", json_object_new_string(db_value(res, row, 1)));
+    json_object_object_add(o, "currency", json_object_new_string(db_value(res, row, 2)));
+    json_object_object_add(o, "language", json_object_new_string(db_value(res, row, 3)));
+    json_object_object_add(o, "created_at", json_object_new_string(db_value(res, row, 4)));
+    return o;
+}
+
+static bool finance_currency_ok(const char *s)
+{
+    return strlen(s) == 3 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]) &&
+           isupper((unsigned char)s[2]);
+}
+
+/* A text field: valid UTF-8, no control characters, bounded. */
+static const char *finance_text_problem(const char *s, size_t max_bytes)
+{
+    size_t n = strlen(s);
+    if (n > max_bytes)
+        return "too long";
+    if (!text_is_utf8(s, n))
+        return "not valid UTF-8";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 && s[i] != '\t')
+            return "contains control characters";
+    return NULL;
+}
+
+static int finance_user_create(struct request *req, struct response *res)
+{
+    enum err e = request_require_content_type(req, "application/json");
+    struct json_object *body = NULL;
+    if (e == ERR_NONE)
+        e = jsonx_parse_body(req, &body);
+    if (e != ERR_NONE)
+        return e;
+    int rc = ERR_NONE;
+    bool wrong;
+    if (!json_object_is_type(body, json_type_object)) {
+        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
+        goto out;
+    }
+    const char *name = jsonx_get_string(body, "name", &wrong);
+    if (name == NULL || name[0] == '\0') {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "name", "name is required (a non-empty string)");
+        goto out;
+    }
+    const char *problem = finance_text_problem(name, LIMIT_NAME_BYTES);
+    if (problem != NULL) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "name", "name is %s", problem);
+        goto out;
+    }
+    const char *currency = jsonx_get_string(body, "currency", &wrong);
+    if (wrong || (currency != NULL && !finance_currency_ok(currency))) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "currency", "currency must be a 3-letter ISO 4217 code such as EUR");
+        goto out;
+    }
+    const char *language = jsonx_get_string(body, "language", &wrong);
+    if (wrong || (language != NULL && strcmp(language, "fr") != 0 && strcmp(language, "en") != 0)) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "language", "language must be \"fr\" or \"en\"");
+        goto out;
+    }
+    const char *params[3] = {name, currency ? currency : "EUR", language ? language : "fr"};
+    char sql[512];
+    snprintf(sql, sizeof(sql), "INSERT INTO users (name, currency, language) VALUES ($1, $2, $3) RETURNING %s",
+             FINANCE_USER_COLUMNS);
+    db_result *r = db_query(req->worker->db, &e, 0, sql, 3, params);
+    if (r == NULL) {
+        rc = e;
+        goto out;
+    }
+    rc = response_json(res, 201, finance_user_json(r, 0));
+    db_clear(r);
+out:
+    json_object_put(body);
+    return rc;
+}
+
+static int finance_user_get(struct request *req, struct response *res)
+{
+    int64_t id;
+    enum err e = request_path_id(req, "id", &id);
+    if (e != ERR_NONE)
+        return e;
+    char idtext[32];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    const char *params[1] = {idtext};
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM users WHERE id = $1", FINANCE_USER_COLUMNS);
+    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+    if (r == NULL)
+        return e;
+    if (db_rows(r) == 0) {
+        db_clear(r);
+        return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", id);
+    }
+    int rc = response_json(res, 200, finance_user_json(r, 0));
+    db_clear(r);
+    return rc;
+}
+
+/* Looks the user up; ERR_NOT_FOUND if absent. Fills currency (4 bytes). */
+static enum err finance_user_currency(struct request *req, int64_t user_id, char currency[4])
+{
+    char idtext[32];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    const char *params[1] = {idtext};
+    enum err e;
+    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT currency FROM users WHERE id = $1", 1, params);
+    if (r == NULL)
+        return e;
+    if (db_rows(r) == 0) {
+        db_clear(r);
+        return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", user_id);
+    }
+    snprintf(currency, 4, "%s", db_value(r, 0, 0));
+    db_clear(r);
+    return ERR_NONE;
+}
+
+/* ---- transaction insert --------------------------------------------- */
+
+struct finance_rejects {
+    struct json_object *list;     /* array of {index, field, message} */
+    int count;
+};
+
+static void finance_reject(struct finance_rejects *rj, size_t index, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void finance_reject(struct finance_rejects *rj, size_t index, const char *field, const char *fmt, ...)
+{
+    rj->count++;
+    if (rj->count > FINANCE_MAX_REJECTED_REPORTED)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "index", json_object_new_int64((int64_t)index));
+    json_object_object_add(o, "field", json_object_new_string(field));
+    json_object_object_add(o, "message", json_object_new_string(msg));
+    json_object_array_add(rj->list, o);
+}
+
+/* Reads an amount given as a JSON number or a decimal string, exactly. */
+static int finance_amount(struct json_object *v, int64_t *cents)
+{
+    if (v == NULL)
+        return -100;
+    if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double) ||
+        json_object_is_type(v, json_type_string)) {
+        const char *text = json_object_get_string(v);   /* a number's original text */
+        return parse_money(text, strlen(text), cents);
+    }
+    return -101;
+}
+
+/* Copies an optional text field into the row, folding a key if asked. */
+static bool finance_text_field(struct json_object *item, struct json_object *row, size_t index,
+                               const char *field, size_t max_bytes, const char *key_column,
+                               struct finance_rejects *rj)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(item, field, &v) || v == NULL)
+        return true;
+    if (!json_object_is_type(v, json_type_string)) {
+        finance_reject(rj, index, field, "%s must be a string", field);
+        return false;
+    }
+    const char *s = json_object_get_string(v);
+    const char *problem = finance_text_problem(s, max_bytes);
+    if (problem != NULL) {
+        finance_reject(rj, index, field, "%s is %s", field, problem);
+        return false;
+    }
+    if (s[0] == '\0')
+        return true;                      /* empty means absent */
+    json_object_object_add(row, field, json_object_new_string(s));
+    if (key_column != NULL) {
+        char key[LIMIT_TEXT_FIELD_BYTES + 1];
+        text_fold(s, strlen(s), key, sizeof(key));
+        json_object_object_add(row, key_column, json_object_new_string(key));
+    }
+    return true;
+}
+
+/* Validates one item; on success appends its row to rows. */
+static void finance_validate_item(struct json_object *item, size_t index, const char *user_currency,
+                                  struct json_object *rows, struct finance_rejects *rj)
+{
+    if (!json_object_is_type(item, json_type_object)) {
+        finance_reject(rj, index, "item", "each transaction must be a JSON object");
+        return;
+    }
+    int before = rj->count;
+    struct json_object *row = json_object_new_object();
+    struct json_object *v = NULL;
+
+    bool wrong;
+    const char *date = jsonx_get_string(item, "date", &wrong);
+    int y, m, d;
+    if (wrong)
+        finance_reject(rj, index, "date", "date must be a string YYYY-MM-DD");
+    else if (date == NULL)
+        finance_reject(rj, index, "date", "date is required (YYYY-MM-DD)");
+    else if (parse_date(date, strlen(date), &y, &m, &d) != 0)
+        finance_reject(rj, index, "date", "date must be a real calendar date YYYY-MM-DD, got \"%.40s\"", date);
+    else
+        json_object_object_add(row, "date", json_object_new_string(date));
+
+    json_object_object_get_ex(item, "amount", &v);
+    int64_t cents = 0;
+    int perr = finance_amount(v, &cents);
+    if (perr == -100)
+        finance_reject(rj, index, "amount", "amount is required");
+    else if (perr == -101)
+        finance_reject(rj, index, "amount", "amount must be a number or a decimal string");
+    else if (perr != 0)
+        finance_reject(rj, index, "amount", "amount: %s", parse_error_message(perr));
+    else if (cents == 0)
+        finance_reject(rj, index, "amount", "amount must not be zero (negative = spending, positive = income)");
+    else
+        json_object_object_add(row, "amount_cents", json_object_new_int64(cents));
+
+    const char *currency = jsonx_get_string(item, "currency", &wrong);
+    if (wrong || (currency != NULL && !finance_currency_ok(currency)))
+        finance_reject(rj, index, "currency", "currency must be a 3-letter ISO 4217 code such as EUR");
+    else
+        json_object_object_add(row, "currency", json_object_new_string(currency ? currency : user_currency));
+
+    finance_text_field(item, row, index, "external_id", LIMIT_TEXT_FIELD_BYTES, NULL, rj);
+    finance_text_field(item, row, index, "merchant", LIMIT_TEXT_FIELD_BYTES, "merchant_key", rj);
+    finance_text_field(item, row, index, "category", LIMIT_TEXT_FIELD_BYTES, "category_key", rj);
+    finance_text_field(item, row, index, "description", LIMIT_DESCRIPTION_BYTES, NULL, rj);
+
+    if (rj->count == before)
+        json_object_array_add(rows, row);
+    else
+        json_object_put(row);
+}
+
+static const char FINANCE_INSERT_SQL[] =
+    "WITH ins AS ("
+    " INSERT INTO transactions (user_id, external_id, date, amount_cents, currency,"
+    "   merchant, merchant_key, category, category_key, description)"
+    " SELECT $1::bigint, x.external_id, x.date, x.amount_cents, x.currency,"
+    "   x.merchant, x.merchant_key, x.category, x.category_key, x.description"
+    " FROM jsonb_to_recordset($2::jsonb) AS x(external_id text, date date,"
+    "   amount_cents bigint, currency text, merchant text, merchant_key text, category text,"
+    "   category_key text, description text)"
+    " ON CONFLICT (user_id, external_id) DO NOTHING"
+    " RETURNING 1)"
+    " SELECT count(*) FROM ins";
+
+static int finance_txn_insert(struct request *req, struct response *res)
+{
+    int64_t user_id;
+    enum err e = request_path_id(req, "id", &user_id);
+    if (e == ERR_NONE)
+        e = request_require_content_type(req, "application/json");
+    struct json_object *body = NULL;
+    if (e == ERR_NONE)
+        e = jsonx_parse_body(req, &body);
+    if (e != ERR_NONE)
+        return e;
+    int rc = ERR_NONE;
+    struct finance_rejects rj = {json_object_new_array(), 0};
+    struct json_object *rows = json_object_new_array();
+    if (!json_object_is_type(body, json_type_array)) {
+        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON array of transactions");
+        goto out;
+    }
+    size_t count = json_object_array_length(body);
+    if (count == 0) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "body", "the array of transactions is empty");
+        goto out;
+    }
+    if (count > LIMIT_TRANSACTIONS_PER_POST) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, "body", "at most %d transactions per request, got %zu",
+                          LIMIT_TRANSACTIONS_PER_POST, count);
+        goto out;
+    }
+    char currency[4];
+    e = finance_user_currency(req, user_id, currency);
+    if (e != ERR_NONE) {
+        rc = e;
+        goto out;
+    }
+    for (size_t i = 0; i < count; i++)
+        finance_validate_item(json_object_array_get_idx(body, i), i, currency, rows, &rj);
+    if (rj.count > 0) {
+        const char *first_field = "transactions";
+        struct json_object *first = json_object_array_get_idx(rj.list, 0), *f = NULL;
+        if (first != NULL && json_object_object_get_ex(first, "field", &f))
+            first_field = arena_strndup(req->arena, json_object_get_string(f), strlen(json_object_get_string(f)));
+        rc = request_fail(req, ERR_UNPROCESSABLE, first_field,
+                          "%d of %zu transactions are invalid; nothing was stored", rj.count, count);
+        req->error_extra = json_object_new_object();
+        json_object_object_add(req->error_extra, "rejected", json_object_get(rj.list));
+        goto out;
+    }
+    char idtext[32];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    const char *params[2] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
+    db_result *r = db_query(req->worker->db, &e, 0, FINANCE_INSERT_SQL, 2, params);
+    if (r == NULL) {
+        rc = e;
+        goto out;
+    }
+    int64_t inserted = db_int64(r, 0, 0);
+    db_clear(r);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "inserted", json_object_new_int64(inserted));
+    json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)count - inserted));
+    rc = response_json(res, inserted > 0 ? 201 : 200, o);
+out:
+    json_object_put(rows);
+    json_object_put(rj.list);
+    json_object_put(body);
+    return rc;
+}
+
+/* ---- search --------------------------------------------------------- */
+
+/* A WHERE clause under construction, parameters numbered from 1. */
+struct finance_where {
+    char sql[1024];
+    size_t len;
+    const char *params[FINANCE_MAX_WHERE_PARAMS];
+    int nparams;
+};
+
+/* Appends " AND <cond>" where each '?' in cond becomes this value's $n. */
+static void finance_where_add(struct finance_where *w, const char *cond, const char *value)
+{
+    if (w->nparams >= FINANCE_MAX_WHERE_PARAMS)
+        return;
+    w->params[w->nparams++] = value;
+    char num[16];
+    int numlen = snprintf(num, sizeof(num), "$%d", w->nparams);
+    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND ");
+    for (const char *c = cond; *c != '\0' && w->len + 16 < sizeof(w->sql); c++) {
+        if (*c == '?') {
+            memcpy(w->sql + w->len, num, (size_t)numlen);
+            w->len += (size_t)numlen;
+        } else {
+            w->sql[w->len++] = *c;
+        }
+    }
+    w->sql[w->len] = '\0';
+}
+
+static enum err finance_query_date(struct request *req, const char *name, const char **out)
+{
+    const char *v = request_query(req, name);
+    *out = NULL;
+    if (v == NULL || v[0] == '\0')
+        return ERR_NONE;
+    int y, m, d;
+    if (parse_date(v, strlen(v), &y, &m, &d) != 0)
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be a date YYYY-MM-DD", name);
+    *out = v;
+    return ERR_NONE;
+}
+
+static enum err finance_query_folded(struct request *req, const char *name, const char **out)
+{
+    const char *v = request_query(req, name);
+    *out = NULL;
+    if (v == NULL || v[0] == '\0')
+        return ERR_NONE;
+    size_t n = strlen(v);
+    if (n > LIMIT_TEXT_FIELD_BYTES)
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s is longer than %d bytes", name, LIMIT_TEXT_FIELD_BYTES);
+    char *key = arena_alloc(req->arena, n + 1);
+    if (key == NULL)
+        return request_fail(req, ERR_INTERNAL, NULL, "out of memory");
+    text_fold(v, n, key, n + 1);
+    *out = key;
+    return ERR_NONE;
+}
+
+static enum err finance_query_money(struct request *req, const char *name, const char **out)
+{
+    const char *v = request_query(req, name);
+    *out = NULL;
+    if (v == NULL || v[0] == '\0')
+        return ERR_NONE;
+    int64_t cents;
+    if (parse_money(v, strlen(v), &cents) != 0 || cents < 0)
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be a non-negative amount with at most 2 decimals", name);
+    *out = arena_sprintf(req->arena, "%" PRId64, cents);
+    return ERR_NONE;
+}
+
+/* Builds the filter shared by the page and the aggregates. */
+static enum err finance_filters(struct request *req, const char *user_id, struct finance_where *w)
+{
+    const char *from, *to, *category, *merchant, *q, *min_amount, *max_amount;
+    enum err e;
+    if ((e = finance_query_date(req, "from", &from)) || (e = finance_query_date(req, "to", &to)) ||
+        (e = finance_query_folded(req, "category", &category)) ||
+        (e = finance_query_folded(req, "merchant", &merchant)) ||
+        (e = finance_query_folded(req, "q", &q)) ||
+        (e = finance_query_money(req, "min_amount", &min_amount)) ||
+        (e = finance_query_money(req, "max_amount", &max_amount)))
+        return e;
+    const char *type = request_query(req, "type");
+    if (type != NULL && type[0] != '\0' && strcmp(type, "debit") != 0 && strcmp(type, "credit") != 0)
+        return request_fail(req, ERR_BAD_REQUEST, "type", "type must be debit or credit");
+    if (from != NULL && to != NULL && strcmp(from, to) > 0)
+        return request_fail(req, ERR_BAD_REQUEST, "from", "from is after to");
+
+    w->len = (size_t)snprintf(w->sql, sizeof(w->sql), "user_id = $1");
+    w->params[0] = user_id;
+    w->nparams = 1;
+    if (from)
+        finance_where_add(w, "date >= ?::date", from);
+    if (to)
+        finance_where_add(w, "date <= ?::date", to);
+    if (category)
+        finance_where_add(w, "category_key = ?", category);
+    if (merchant)
+        finance_where_add(w, "strpos(merchant_key, ?) > 0", merchant);
+    if (q)
+        finance_where_add(w, "(strpos(merchant_key, ?) > 0 OR strpos(category_key, ?) > 0"
+                             " OR strpos(lower(description), ?) > 0)", q);
+    if (min_amount)
+        finance_where_add(w, "abs(amount_cents) >= ?::bigint", min_amount);
+    if (max_amount)
+        finance_where_add(w, "abs(amount_cents) <= ?::bigint", max_amount);
+    if (type != NULL && strcmp(type, "debit") == 0)
+        w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND amount_cents < 0");
+    if (type != NULL && strcmp(type, "credit") == 0)
+        w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND amount_cents > 0");
+    return ERR_NONE;
+}
+
+/* Cursor: "<date>_<id>" of the last row of the previous page. */
+static enum err finance_cursor(struct request *req, struct finance_where *w)
+{
+    const char *c = request_query(req, "cursor");
+    if (c == NULL || c[0] == '\0')
+        return ERR_NONE;
+    int y, m, d;
+    int64_t id;
+    size_t n = strlen(c);
+    if (n < 12 || c[10] != '_' || parse_date(c, 10, &y, &m, &d) != 0 ||
+        parse_int64(c + 11, n - 11, 1, INT64_MAX, &id) != 0)
+        return request_fail(req, ERR_BAD_REQUEST, "cursor", "invalid cursor");
+    if (w->nparams + 2 > FINANCE_MAX_WHERE_PARAMS)
+        return request_fail(req, ERR_BAD_REQUEST, "cursor", "too many filters");
+    w->params[w->nparams++] = arena_strndup(req->arena, c, 10);
+    w->params[w->nparams++] = c + 11;
+    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len,
+                               " AND (date, id) < ($%d::date, $%d::bigint)", w->nparams - 1, w->nparams);
+    return ERR_NONE;
+}
+
+static int64_t finance_round_div(int64_t num, int64_t den)
+{
+    if (den == 0)
+        return 0;
+    int64_t q = num / den, r = num % den;
+    if (2 * (r < 0 ? -r : r) >= den)
+        q += num < 0 ? -1 : 1;
+    return q;
+}
+
+static struct json_object *finance_aggregates(struct request *req, const struct finance_where *w, enum err *e)
+{
+    char sql[1400];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*), coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0),"
+             " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0),"
+             " coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", w->sql);
+    db_result *r = db_query(req->worker->db, e, DB_RETRY_ON_RECONNECT, sql, w->nparams, w->params);
+    if (r == NULL)
+        return NULL;
+    int64_t count = db_int64(r, 0, 0);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "count", json_object_new_int64(count));
+    json_object_object_add(o, "total_spent", jsonx_money(db_int64(r, 0, 1)));
+    json_object_object_add(o, "total_income", jsonx_money(db_int64(r, 0, 2)));
+    json_object_object_add(o, "average", jsonx_money(finance_round_div(db_int64(r, 0, 3), count)));
+    db_clear(r);
+    return o;
+}
+
+static struct json_object *finance_txn_json(const db_result *r, int row)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
+    json_object_object_add(o, "external_id", db_is_null(r, row, 1) ? NULL : json_object_new_string(db_value(r, row, 1)));
+    json_object_object_add(o, "date", json_object_new_string(db_value(r, row, 2)));
+    json_object_object_add(o, "amount", jsonx_money(db_int64(r, row, 3)));
+    json_object_object_add(o, "currency", json_object_new_string(db_value(r, row, 4)));
+    json_object_object_add(o, "merchant", db_is_null(r, row, 5) ? NULL : json_object_new_string(db_value(r, row, 5)));
+    json_object_object_add(o, "category", db_is_null(r, row, 6) ? NULL : json_object_new_string(db_value(r, row, 6)));
+    json_object_object_add(o, "description", db_is_null(r, row, 7) ? NULL : json_object_new_string(db_value(r, row, 7)));
+    return o;
+}
+
+static enum err finance_limit(struct request *req, int *limit)
+{
+    const char *v = request_query(req, "limit");
+    int64_t n = LIMIT_LIST_DEFAULT;
+    if (v != NULL && parse_int64(v, strlen(v), 1, LIMIT_LIST_MAX, &n) != 0)
+        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", LIMIT_LIST_MAX);
+    *limit = (int)n;
+    return ERR_NONE;
+}
+
+static int finance_txn_list(struct request *req, struct response *res)
+{
+    int64_t user_id;
+    int limit;
+    enum err e;
+    struct finance_where w;
+    memset(&w, 0, sizeof(w));
+    if ((e = request_path_id(req, "id", &user_id)) || (e = finance_limit(req, &limit)))
+        return e;
+    const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
+    char currency[4];
+    if ((e = finance_filters(req, uid, &w)) || (e = finance_user_currency(req, user_id, currency)))
+        return e;
+    struct json_object *aggregates = finance_aggregates(req, &w, &e);
+    if (aggregates == NULL)
+        return e;
+    if ((e = finance_cursor(req, &w))) {
+        json_object_put(aggregates);
+        return e;
+    }
+    char sql[1600];
+    snprintf(sql, sizeof(sql),
+             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description"
+             " FROM transactions WHERE %s ORDER BY date DESC, id DESC LIMIT %d", w.sql, limit + 1);
+    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    if (r == NULL) {
+        json_object_put(aggregates);
+        return e;
+    }
+    int rows = db_rows(r);
+    int shown = rows > limit ? limit : rows;
+    struct json_object *items = json_object_new_array_ext(shown);
+    for (int i = 0; i < shown; i++)
+        json_object_array_add(items, finance_txn_json(r, i));
+    struct json_object *next = NULL;
+    if (rows > limit) {
+        char cursor[64];
+        snprintf(cursor, sizeof(cursor), "%s_%s", db_value(r, shown - 1, 2), db_value(r, shown - 1, 0));
+        next = json_object_new_string(cursor);
+    }
+    db_clear(r);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "items", items);
+    json_object_object_add(o, "next_cursor", next);
+    json_object_object_add(o, "aggregates", aggregates);
+    return response_json(res, 200, o);
+}
+
+static int finance_txn_summary(struct request *req, struct response *res)
+{
+    int64_t user_id;
+    enum err e;
+    if ((e = request_path_id(req, "id", &user_id)))
+        return e;
+    const char *group_by = request_query(req, "group_by");
+    const char *key_sql, *label_sql;
+    if (group_by == NULL || group_by[0] == '\0')
+        group_by = "category";
+    if (strcmp(group_by, "category") == 0) {
+        key_sql = "category_key";
+        label_sql = "min(category)";
+    } else if (strcmp(group_by, "merchant") == 0) {
+        key_sql = "merchant_key";
+        label_sql = "min(merchant)";
+    } else if (strcmp(group_by, "month") == 0) {
+        key_sql = "to_char(date, 'YYYY-MM')";
+        label_sql = "to_char(date, 'YYYY-MM')";
+    } else {
+        return request_fail(req, ERR_BAD_REQUEST, "group_by", "group_by must be category, merchant or month");
+    }
+    const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
+    struct finance_where w;
+    memset(&w, 0, sizeof(w));
+    char currency[4];
+    if ((e = finance_filters(req, uid, &w)) || (e = finance_user_currency(req, user_id, currency)))
+        return e;
+    char sql[1800];
+    snprintf(sql, sizeof(sql),
+             "SELECT %s, count(*), sum(amount_cents) FROM transactions WHERE %s"
+             " GROUP BY %s ORDER BY abs(sum(amount_cents)) DESC, 1 LIMIT 1000",
+             label_sql, w.sql, key_sql);
+    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    if (r == NULL)
+        return e;
+    struct json_object *groups = json_object_new_array_ext(db_rows(r));
+    for (int i = 0; i < db_rows(r); i++) {
+        struct json_object *g = json_object_new_object();
+        json_object_object_add(g, "key", db_is_null(r, i, 0) ? NULL : json_object_new_string(db_value(r, i, 0)));
+        json_object_object_add(g, "count", json_object_new_int64(db_int64(r, i, 1)));
+        json_object_object_add(g, "total", jsonx_money(db_int64(r, i, 2)));
+        json_object_array_add(groups, g);
+    }
+    db_clear(r);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "group_by", json_object_new_string(group_by));
+    json_object_object_add(o, "groups", groups);
+    return response_json(res, 200, o);
+}
+
+const struct route finance_routes[] = {
+    {"POST", "/api/v1/users", finance_user_create, ROUTE_ADMIN},
+    {"GET", "/api/v1/users/{id}", finance_user_get, ROUTE_USER},
+    {"POST", "/api/v1/users/{id}/transactions", finance_txn_insert, ROUTE_USER},
+    {"GET", "/api/v1/users/{id}/transactions", finance_txn_list, ROUTE_USER},
+    {"GET", "/api/v1/users/{id}/transactions/summary", finance_txn_summary, ROUTE_USER},
+};
+const size_t finance_route_count = sizeof(finance_routes) / sizeof(finance_routes[0]);

@@ -1,0 +1,59 @@
+/* health: see health.h. */
+#define _GNU_SOURCE
+#include "health.h"
+#include "../cache/cache.h"
+#include "../core/request.h"
+#include "../core/response.h"
+#include "../core/shm.h"
+#include "../core/worker.h"
+#include "../store/db.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct health_cache {
+    uint64_t checked_mono_ms;     /* 0 = never */
+    bool pg_ok, mc_ok;
+    double pg_ms, mc_ms;
+};
+
+static struct json_object *health_check_json(bool ok, double ms)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "ok", json_object_new_boolean(ok));
+    json_object_object_add(o, "latency_ms", json_object_new_double(round(ms * 1000.0) / 1000.0));
+    return o;
+}
+
+static int health_get(struct request *req, struct response *res)
+{
+    struct worker *w = req->worker;
+    if (w->health_cache == NULL)
+        w->health_cache = calloc(1, sizeof(struct health_cache));
+    struct health_cache *hc = w->health_cache;
+    if (hc == NULL)
+        return ERR_INTERNAL;
+    uint64_t now = shm_now_mono_ms();
+    if (hc->checked_mono_ms == 0 || now - hc->checked_mono_ms >= (uint64_t)w->cfg->health_cache_ms) {
+        hc->pg_ok = db_ping(w->db, &hc->pg_ms);
+        hc->mc_ok = cache_ping(w->cache, &hc->mc_ms);
+        hc->checked_mono_ms = now;
+    }
+    const char *status = !hc->pg_ok ? "down" : !hc->mc_ok ? "degraded" : "ok";
+    struct json_object *root = json_object_new_object();
+    struct json_object *checks = json_object_new_object();
+    json_object_object_add(root, "status", json_object_new_string(status));
+    json_object_object_add(root, "version", json_object_new_string(PACKAGE_VERSION));
+    json_object_object_add(checks, "postgres", health_check_json(hc->pg_ok, hc->pg_ms));
+    json_object_object_add(checks, "memcached", health_check_json(hc->mc_ok, hc->mc_ms));
+    json_object_object_add(root, "checks", checks);
+    response_header(res, "Cache-Control", "no-store");
+    return response_json(res, hc->pg_ok ? 200 : 503, root);
+}
+
+const struct route health_routes[] = {
+    {"GET", "/api/v1/health", health_get, ROUTE_PUBLIC},
+};
+const size_t health_route_count = sizeof(health_routes) / sizeof(health_routes[0]);

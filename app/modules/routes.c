@@ -1,0 +1,18 @@
+/* routes: the list of module route tables. Adding a module = one line. */
+#include "routes.h"
+#include "debug.h"
+#include "finance.h"
+#include "health.h"
+#include "../core/config.h"
+#include "../core/router.h"
+
+int routes_register(struct router *r, const struct config *cfg)
+{
+    router_init(r);
+    if (router_add(r, health_routes, health_route_count) != 0 ||
+        router_add(r, finance_routes, finance_route_count) != 0)
+        return -1;
+    if (cfg->debug_routes && router_add(r, debug_routes, debug_route_count) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,272 @@
+/* db: lazy, self-healing libpq connection. See db.h. */
+#define _GNU_SOURCE
+#include "db.h"
+#include "../core/log.h"
+#include "../core/shm.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct db {
+    PGconn *conn;
+    char *conninfo;
+    struct shm_db_stats *stats;        /* may be NULL (tallyctl) */
+    double request_ms;
+    char last_error[256];
+};
+
+static double db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+struct db *db_create(const char *conninfo, struct shm_db_stats *stats)
+{
+    struct db *db = calloc(1, sizeof(*db));
+    if (db == NULL)
+        return NULL;
+    db->conninfo = strdup(conninfo);
+    if (db->conninfo == NULL) {
+        free(db);
+        return NULL;
+    }
+    db->stats = stats;
+    return db;
+}
+
+void db_destroy(struct db *db)
+{
+    if (db == NULL)
+        return;
+    if (db->conn != NULL)
+        PQfinish(db->conn);
+    free(db->conninfo);
+    free(db);
+}
+
+static void db_note_error(struct db *db, const char *what)
+{
+    const char *msg = db->conn ? PQerrorMessage(db->conn) : "no connection";
+    snprintf(db->last_error, sizeof(db->last_error), "%s: %s", what, msg);
+    size_t n = strlen(db->last_error);
+    while (n > 0 && (db->last_error[n - 1] == '\n' || db->last_error[n - 1] == ' '))
+        db->last_error[--n] = '\0';
+    if (db->stats)
+        shm_add(&db->stats->errors, 1);
+}
+
+static void db_notice_ignore(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Ensures a usable connection; returns false (and logs once) if none. */
+static bool db_ensure(struct db *db)
+{
+    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+        return true;
+    if (db->conn != NULL) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+        if (db->stats)
+            shm_add(&db->stats->reconnects, 1);
+    }
+    db->conn = PQconnectdb(db->conninfo);
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+        db_note_error(db, "connect");
+        if (db->conn != NULL) {
+            PQfinish(db->conn);
+            db->conn = NULL;
+        }
+        return false;
+    }
+    PQsetNoticeProcessor(db->conn, db_notice_ignore, NULL);
+    return true;
+}
+
+bool db_connected(const struct db *db)
+{
+    return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+static void db_account(struct db *db, double started_ms)
+{
+    double ms = db_now_ms() - started_ms;
+    db->request_ms += ms;
+    if (db->stats == NULL)
+        return;
+    uint64_t us = (uint64_t)(ms * 1000.0);
+    shm_add(&db->stats->queries, 1);
+    shm_add(&db->stats->duration_sum_us, us);
+    shm_add(&db->stats->duration_buckets[shm_duration_bucket(us)], 1);
+}
+
+static enum err db_classify(struct db *db, PGresult *res)
+{
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+        return ERR_UNAVAILABLE;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state != NULL && strcmp(state, "23505") == 0)
+        return ERR_CONFLICT;
+    if (state != NULL && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                          strcmp(state, "57P03") == 0))
+        return ERR_UNAVAILABLE;
+    return ERR_INTERNAL;
+}
+
+db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, int nparams,
+                    const char *const *params)
+{
+    double started = db_now_ms();
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool was_connected = db->conn != NULL;
+        if (!db_ensure(db)) {
+            *err = ERR_UNAVAILABLE;
+            db_account(db, started);
+            return NULL;
+        }
+        PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+            db_account(db, started);
+            *err = ERR_NONE;
+            return (db_result *)res;
+        }
+        *err = db_classify(db, res);
+        db_note_error(db, "query");
+        PQclear(res);
+        /* A connection that died while idle (server restart) is only
+         * noticed on use: re-run once if the statement allows it. */
+        if (*err == ERR_UNAVAILABLE && was_connected && (flags & DB_RETRY_ON_RECONNECT))
+            continue;
+        break;
+    }
+    if (*err == ERR_INTERNAL)
+        log_error("db: %s", db->last_error);
+    else
+        log_warn("db: %s", db->last_error);
+    db_account(db, started);
+    return NULL;
+}
+
+enum err db_exec(struct db *db, int flags, const char *sql, int nparams, const char *const *params)
+{
+    enum err e;
+    db_result *res = db_query(db, &e, flags, sql, nparams, params);
+    db_clear(res);
+    return e;
+}
+
+void db_clear(db_result *res)
+{
+    if (res != NULL)
+        PQclear((PGresult *)res);
+}
+
+int db_rows(const db_result *res) { return PQntuples((const PGresult *)res); }
+int db_cols(const db_result *res) { return PQnfields((const PGresult *)res); }
+
+const char *db_value(const db_result *res, int row, int col)
+{
+    return PQgetvalue((const PGresult *)res, row, col);
+}
+
+bool db_is_null(const db_result *res, int row, int col)
+{
+    return PQgetisnull((const PGresult *)res, row, col) != 0;
+}
+
+int64_t db_int64(const db_result *res, int row, int col)
+{
+    if (db_is_null(res, row, col))
+        return 0;
+    return strtoll(db_value(res, row, col), NULL, 10);
+}
+
+long db_affected(const db_result *res)
+{
+    const char *n = PQcmdTuples((PGresult *)res);
+    return n && *n ? strtol(n, NULL, 10) : 0;
+}
+
+enum err db_script(struct db *db, const char *sql, char *errbuf, size_t errcap)
+{
+    if (!db_ensure(db)) {
+        snprintf(errbuf, errcap, "%s", db->last_error);
+        return ERR_UNAVAILABLE;
+    }
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    enum err e = ERR_NONE;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        e = db_classify(db, res);
+        snprintf(errbuf, errcap, "%s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return e;
+}
+
+enum err db_copy_begin(struct db *db, const char *copy_sql)
+{
+    if (!db_ensure(db))
+        return ERR_UNAVAILABLE;
+    PGresult *res = PQexec(db->conn, copy_sql);
+    enum err e = PQresultStatus(res) == PGRES_COPY_IN ? ERR_NONE : db_classify(db, res);
+    if (e != ERR_NONE)
+        db_note_error(db, "copy");
+    PQclear(res);
+    return e;
+}
+
+enum err db_copy_data(struct db *db, const char *data, size_t len)
+{
+    if (PQputCopyData(db->conn, data, (int)len) != 1) {
+        db_note_error(db, "copy data");
+        return db_classify(db, NULL);
+    }
+    return ERR_NONE;
+}
+
+enum err db_copy_end(struct db *db)
+{
+    if (PQputCopyEnd(db->conn, NULL) != 1) {
+        db_note_error(db, "copy end");
+        return db_classify(db, NULL);
+    }
+    enum err e = ERR_NONE;
+    PGresult *res;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            e = db_classify(db, res);
+            snprintf(db->last_error, sizeof(db->last_error), "copy: %s", PQresultErrorMessage(res));
+        }
+        PQclear(res);
+    }
+    return e;
+}
+
+bool db_ping(struct db *db, double *latency_ms)
+{
+    double started = db_now_ms();
+    enum err e = db_exec(db, DB_RETRY_ON_RECONNECT, "SELECT 1", 0, NULL);
+    *latency_ms = db_now_ms() - started;
+    return e == ERR_NONE;
+}
+
+double db_take_request_ms(struct db *db)
+{
+    double ms = db->request_ms;
+    db->request_ms = 0;
+    return ms;
+}
+
+const char *db_last_error(const struct db *db)
+{
+    return db->last_error;
+}

@@ -1,0 +1,52 @@
+/* db: the worker's PostgreSQL connection, the only code that calls libpq.
+ * The connection is opened lazily on first use and re-opened after a
+ * failure, so PostgreSQL going away turns into ERR_UNAVAILABLE (503) and
+ * coming back needs no restart. Every statement is parameterised
+ * (PQexecParams, text parameters). Per-request time is accumulated for the
+ * log line; totals go to the shared counters. */
+#ifndef TALLY_DB_H
+#define TALLY_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/errors.h"
+
+struct pg_result;                       /* libpq's PGresult */
+typedef struct pg_result db_result;
+struct shm_db_stats;
+struct db;
+
+/* Flags for db_query. */
+#define DB_RETRY_ON_RECONNECT 1         /* statement is safe to re-run after a lost connection */
+
+struct db *db_create(const char *conninfo, struct shm_db_stats *stats);
+void db_destroy(struct db *db);
+/* Runs sql with nparams text parameters (NULL = SQL NULL). Returns the
+ * result (caller clears it with db_clear) or NULL with *err set:
+ * ERR_UNAVAILABLE when the server cannot be reached, ERR_CONFLICT on a
+ * unique violation, ERR_INTERNAL otherwise (details logged). */
+db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, int nparams,
+                    const char *const *params);
+/* Like db_query for statements whose result is not needed. */
+enum err db_exec(struct db *db, int flags, const char *sql, int nparams, const char *const *params);
+void db_clear(db_result *res);
+int db_rows(const db_result *res);
+int db_cols(const db_result *res);
+const char *db_value(const db_result *res, int row, int col);   /* "" for NULL */
+bool db_is_null(const db_result *res, int row, int col);
+int64_t db_int64(const db_result *res, int row, int col);        /* 0 for NULL */
+long db_affected(const db_result *res);
+/* Runs a multi-statement script (migrations only: static SQL from sql/). */
+enum err db_script(struct db *db, const char *sql, char *errbuf, size_t errcap);
+/* COPY ... FROM STDIN: begin, feed rows, end. */
+enum err db_copy_begin(struct db *db, const char *copy_sql);
+enum err db_copy_data(struct db *db, const char *data, size_t len);
+enum err db_copy_end(struct db *db);
+/* SELECT 1 round trip; fills latency. */
+bool db_ping(struct db *db, double *latency_ms);
+bool db_connected(const struct db *db);
+double db_take_request_ms(struct db *db);
+const char *db_last_error(const struct db *db);
+
+#endif

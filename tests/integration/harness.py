@@ -1,0 +1,144 @@
+"""Integration test harness: talks HTTP to nginx (which passes to tallyd),
+runs tallyctl and psql, and controls the stack through scripts/stack.
+Everything is real: no mocks. Configuration comes from the environment that
+scripts/test exports (the stack's env file)."""
+import http.client
+import json
+import os
+import subprocess
+import time
+import urllib.parse
+
+ROOT = os.environ.get("TALLY_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+URL = os.environ.get("TALLY_URL", "http://127.0.0.1:18080")
+CONF = os.environ.get("TALLY_CONF", "")
+PG = os.environ.get("TALLY_PG_CONNINFO", "")
+VAR = os.environ.get("TALLY_VAR", os.path.join(ROOT, "var", "test"))
+CTL = os.path.join(ROOT, "app", "tallyctl")
+
+_parsed = urllib.parse.urlparse(URL)
+HOST, PORT = _parsed.hostname, _parsed.port or 80
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+def request(method, path, body=None, token=None, headers=None, content_type=None, timeout=30):
+    """One HTTP request on a fresh connection. body: dict/list (sent as
+    JSON), str or bytes (sent as is)."""
+    hdrs = dict(headers or {})
+    data = None
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", content_type or "application/json")
+        else:
+            data = body.encode() if isinstance(body, str) else body
+            if content_type:
+                hdrs["Content-Type"] = content_type
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        return Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
+    finally:
+        conn.close()
+
+
+def get(path, **kw):
+    return request("GET", path, **kw)
+
+
+def post(path, body=None, **kw):
+    return request("POST", path, body=body, **kw)
+
+
+def ctl(*args, check=True, env=None, input=None):
+    cmd = [CTL] + (["-c", CONF] if CONF else []) + [str(a) for a in args]
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(cmd, capture_output=True, text=True, env=e, input=input, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError("tallyctl %s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def psql(sql, conninfo=None):
+    """Runs one SQL statement; returns rows as lists of strings. Tests only
+    pass integers and literals they generated themselves."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                        conninfo or PG, "-c", sql], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("psql failed: %s\n%s" % (sql, p.stderr))
+    return [line.split("\t") for line in p.stdout.splitlines() if line != ""]
+
+
+def stack(*args, check=True):
+    p = subprocess.run([os.path.join(ROOT, "scripts", "stack")] + list(args), capture_output=True,
+                       text=True, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("scripts/stack %s failed: %s %s" % (args, p.stdout, p.stderr))
+    return p.stdout.strip()
+
+
+def wait_for(pred, timeout=15.0, interval=0.1, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+_admin = None
+
+
+def admin_token():
+    global _admin
+    if _admin is None:
+        _admin = ctl("token", "create", "--admin", "--label", "integration").stdout.strip()
+    return _admin
+
+
+def new_user(name="Test User", currency="EUR", language="fr"):
+    """Creates a user through the API; returns (id, user token)."""
+    r = post("/api/v1/users", {"name": name, "currency": currency, "language": language}, token=admin_token())
+    assert r.status == 201, r
+    uid = r.json["id"]
+    token = ctl("token", "create", "--user", uid).stdout.strip()
+    return uid, token
+
+
+def assert_error(r, status, code, field=None):
+    assert r.status == status, "want %d, got %r" % (status, r)
+    assert r.headers.get("content-type", "").startswith("application/json"), r.headers
+    assert r.json and "error" in r.json, r
+    assert r.json["error"]["code"] == code, r
+    assert r.json["error"].get("message"), r
+    if field is not None:
+        assert r.json["error"].get("field") == field, r
+
+
+def tallyd_pid():
+    return int(stack("pid", "tallyd"))
+
+
+def worker_pids():
+    master = tallyd_pid()
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return sorted(int(x) for x in out.split())

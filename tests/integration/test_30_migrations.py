@@ -1,0 +1,74 @@
+"""Migrations: all ups, all downs, all ups again on a scratch database;
+every down really reverses its up (schema dumps compared)."""
+import re
+import subprocess
+
+from harness import PG, ctl, psql
+
+
+def _scratch_conninfo():
+    psql("DROP DATABASE IF EXISTS tally_migtest")
+    psql("CREATE DATABASE tally_migtest")
+    return re.sub(r"dbname=\S+", "dbname=tally_migtest", PG)
+
+
+def _schema(conninfo):
+    out = subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--no-privileges", "-d", conninfo],
+                         capture_output=True, text=True, check=True).stdout
+    return "\n".join(l for l in out.splitlines() if l and not l.startswith("--") and not l.startswith("SET ")
+                     and "pg_catalog.set_config" not in l)
+
+
+def _tables(conninfo):
+    return sorted(r[0] for r in psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", conninfo))
+
+
+def test_up_down_up():
+    ci = _scratch_conninfo()
+    env = {"TALLY_PG_CONNINFO": ci}
+    before = _tables(ci)
+    assert before == []
+    up = ctl("migrate", "up", env=env).stdout
+    assert "applied" in up
+    first = _schema(ci)
+    tables = _tables(ci)
+    assert "transactions" in tables and "users" in tables and "api_tokens" in tables
+    status = ctl("migrate", "status", env=env).stdout
+    assert "pending" not in status.split("\n")[0] and "0 pending" in status
+    # Idempotent.
+    assert "0 migration(s) applied" in ctl("migrate", "up", env=env).stdout
+    ctl("migrate", "down", "--all", env=env)
+    assert _tables(ci) == ["schema_migrations"]
+    assert psql("SELECT count(*) FROM schema_migrations", ci) == [["0"]]
+    ctl("migrate", "up", env=env)
+    assert _schema(ci) == first
+    # One step down and up again.
+    ctl("migrate", "down", "1", env=env)
+    assert "1 pending" in ctl("migrate", "status", env=env).stdout
+    ctl("migrate", "up", env=env)
+    assert _schema(ci) == first
+    psql("DROP DATABASE tally_migtest")
+
+
+def test_failed_migration_rolls_back(tmp_dir=None):
+    import os
+    import shutil
+    import tempfile
+    ci = _scratch_conninfo()
+    d = tempfile.mkdtemp()
+    try:
+        src = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
+        for f in os.listdir(src):
+            shutil.copy(os.path.join(src, f), d)
+        with open(os.path.join(d, "900_broken.up.sql"), "w") as f:
+            f.write("CREATE TABLE broken_half (id int);\nSELECT * FROM no_such_table;\n")
+        with open(os.path.join(d, "900_broken.down.sql"), "w") as f:
+            f.write("DROP TABLE broken_half;\n")
+        p = ctl("migrate", "up", env={"TALLY_PG_CONNINFO": ci, "TALLY_SQL_DIR": d}, check=False)
+        assert p.returncode == 1, p.stdout
+        assert "FAILED" in p.stdout
+        assert "broken_half" not in _tables(ci)
+        assert psql("SELECT count(*) FROM schema_migrations WHERE version = 900", ci) == [["0"]]
+    finally:
+        shutil.rmtree(d)
+        psql("DROP DATABASE tally_migtest")

@@ -1,0 +1,44 @@
+"""Health and availability when memcached or PostgreSQL stop and come back,
+with no tallyd restart."""
+import time
+
+from harness import admin_token, get, new_user, stack, tallyd_pid, wait_for
+
+
+def _health():
+    r = get("/api/v1/health")
+    return r
+
+
+def test_health_ok_degraded_down_ok():
+    master = tallyd_pid()
+    uid, tok = new_user("Degrade")
+    assert get("/api/v1/users/%d" % uid, token=tok).status == 200
+    try:
+        stack("stop", "memcached")
+        r = wait_for(lambda: (lambda h: h if h.json and h.json["status"] == "degraded" else None)(_health()),
+                     what="degraded health")
+        assert r.status == 200 and r.json["checks"]["memcached"]["ok"] is False
+        assert r.json["checks"]["postgres"]["ok"] is True
+        # The API keeps working without memcached.
+        assert get("/api/v1/users/%d" % uid, token=tok).status == 200
+        assert get("/api/v1/users/%d/transactions" % uid, token=admin_token()).status == 200
+
+        stack("stop", "pg")
+        r = wait_for(lambda: (lambda h: h if h.status == 503 else None)(_health()), what="down health")
+        assert r.json["status"] == "down" and r.json["checks"]["postgres"]["ok"] is False
+        # Data routes: 503 with the JSON error body (token still cached or not).
+        r = get("/api/v1/users/%d/transactions" % uid, token=tok)
+        assert r.status in (503,), r
+        assert r.json["error"]["code"] == "unavailable"
+    finally:
+        stack("start", "pg")
+        stack("start", "memcached")
+    r = wait_for(lambda: (lambda h: h if h.status == 200 and h.json["status"] == "ok" else None)(_health()),
+                 timeout=20, what="ok health after restart")
+    assert r.json["checks"]["memcached"]["ok"] is True
+    # Every worker recovers, not just one: several requests in a row succeed.
+    time.sleep(1.5)
+    for _ in range(20):
+        assert get("/api/v1/users/%d" % uid, token=tok).status == 200
+    assert tallyd_pid() == master

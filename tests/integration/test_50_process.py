@@ -1,0 +1,138 @@
+"""Process model under bounded load: kill -9 of a worker, SIGHUP reload,
+the master's request timeout and slow log, SIGTERM graceful stop. Runs last:
+it stops and restarts tallyd."""
+import os
+import signal
+import threading
+import time
+
+from harness import VAR, admin_token, get, new_user, stack, tallyd_pid, wait_for, worker_pids
+
+LOG = os.path.join(VAR, "log", "tallyd.log")
+
+
+class Load:
+    """threads x sequential requests for at most `seconds` (and max_requests)."""
+
+    def __init__(self, path, token, threads=4, seconds=4.0, max_requests=4000):
+        self.path, self.token = path, token
+        self.threads, self.seconds, self.max_requests = threads, seconds, max_requests
+        self.ok = 0
+        self.failed = []
+        self.lock = threading.Lock()
+        self.workers = []
+
+    def _run(self):
+        deadline = time.time() + self.seconds
+        while time.time() < deadline:
+            with self.lock:
+                if self.ok + len(self.failed) >= self.max_requests:
+                    return
+            try:
+                r = get(self.path, token=self.token, timeout=10)
+                status = r.status
+            except Exception as e:  # connection reset counts as a failure
+                status = repr(e)
+            with self.lock:
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed.append(status)
+
+    def start(self):
+        self.workers = [threading.Thread(target=self._run) for _ in range(self.threads)]
+        for t in self.workers:
+            t.start()
+        return self
+
+    def join(self):
+        for t in self.workers:
+            t.join()
+        return self
+
+
+def _log_size():
+    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
+
+
+def _log_since(offset):
+    with open(LOG, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def _user():
+    uid, tok = new_user("Process")
+    return "/api/v1/users/%d/transactions?limit=5" % uid, tok
+
+
+def test_kill_worker_under_load():
+    path, tok = _user()
+    before = worker_pids()
+    assert len(before) >= 2, before
+    load = Load(path, tok).start()
+    time.sleep(1.0)
+    victim = before[0]
+    os.kill(victim, signal.SIGKILL)
+    load.join()
+    # At most the one request that was on the killed worker may fail.
+    assert len(load.failed) <= 1, load.failed[:10]
+    assert load.ok > 50, load.ok
+    after = wait_for(lambda: (lambda p: p if len(p) == len(before) and victim not in p else None)(worker_pids()),
+                     what="replacement worker")
+    assert victim not in after
+
+
+def test_sighup_reload_zero_failures():
+    path, tok = _user()
+    before = set(worker_pids())
+    load = Load(path, tok, seconds=5.0).start()
+    time.sleep(1.0)
+    os.kill(tallyd_pid(), signal.SIGHUP)
+    time.sleep(1.5)
+    os.kill(tallyd_pid(), signal.SIGHUP)      # twice in a row
+    load.join()
+    assert load.failed == [], load.failed[:10]
+    assert load.ok > 50
+    after = wait_for(lambda: (lambda p: p if len(p) == len(before) and not (set(p) & before) else None)(worker_pids()),
+                     what="all workers replaced")
+    assert not set(after) & before
+
+
+def test_slow_log_and_request_timeout():
+    admin = admin_token()
+    offset = _log_size()
+    r = get("/api/v1/debug/sleep?ms=1300", token=admin)
+    assert r.status == 200 and r.json["slept_ms"] == 1300
+    wait_for(lambda: "slow request" in _log_since(offset), timeout=5, what="slow log line")
+    assert "/api/v1/debug/sleep" in _log_since(offset)
+    # request_timeout_ms is 4000 on the test stack: the master kills the worker.
+    before = worker_pids()
+    offset = _log_size()
+    r = get("/api/v1/debug/sleep?ms=8000", token=admin, timeout=20)
+    assert r.status in (502, 503, 504), r
+    assert "request timeout" in _log_since(offset)
+    wait_for(lambda: len(worker_pids()) == len(before), what="worker replaced after timeout")
+    assert get("/api/v1/health").status == 200
+
+
+def test_sigterm_finishes_in_flight_requests():
+    admin = admin_token()
+    master = tallyd_pid()
+    results = {}
+
+    def slow():
+        results["r"] = get("/api/v1/debug/sleep?ms=1500", token=admin, timeout=20)
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.4)
+    os.kill(master, signal.SIGTERM)
+    t.join()
+    assert results["r"].status == 200, results["r"]
+    wait_for(lambda: not os.path.exists("/proc/%d" % master), timeout=10, what="master exit")
+    r = get("/api/v1/health")
+    assert r.status in (502, 503), r
+    assert r.headers.get("content-type", "").startswith("application/json"), r.headers
+    stack("start", "tallyd")
+    wait_for(lambda: get("/api/v1/health").status == 200, what="tallyd back")
