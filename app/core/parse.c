@@ -1,7 +1,6 @@
 /* parse: strict money, date, period and integer parsers plus civil calendar
  * arithmetic. See parse.h for the accepted grammars and why. Everything here
  * is pure: the only state is the caller's arguments. */
-#define _GNU_SOURCE
 #include "parse.h"
 
 #include <float.h>
@@ -72,7 +71,7 @@ int parse_money(const char *s, size_t len, int64_t *cents)
         int_start++;
         int_digits--;
     }
-    if (int_digits > 12)                              /* > 999 999 999 999 */
+    if (int_digits > 12)          /* keeps the accumulator far from overflow */
         return PARSE_ERR_RANGE;
     int64_t value = 0;
     for (size_t k = 0; k < int_digits; k++)

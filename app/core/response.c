@@ -19,6 +19,8 @@ void response_free(struct response *res)
     if (res->json != NULL)
         json_object_put(res->json);
     res->json = NULL;
+    free(res->owned_body);
+    res->owned_body = NULL;
 }
 
 int response_json(struct response *res, int status, struct json_object *obj)
@@ -37,6 +39,12 @@ void response_body(struct response *res, int status, const char *content_type, c
     res->content_type = content_type;
     res->body = body;
     res->body_len = len;
+}
+
+void response_body_owned(struct response *res, int status, const char *content_type, char *body, size_t len)
+{
+    response_body(res, status, content_type, body, len);
+    res->owned_body = body;
 }
 
 int response_header(struct response *res, const char *name, const char *value)

@@ -24,7 +24,8 @@ struct response {
     struct response_header headers[LIMIT_HEADERS_OUT];
     int header_count;
     struct json_object *json;     /* owned; serialised at the end */
-    const char *body;             /* used when json is NULL; arena or static */
+    const char *body;             /* used when json is NULL; arena, static or owned */
+    char *owned_body;             /* malloc'd body freed by response_free */
     size_t body_len;
 };
 
@@ -33,6 +34,8 @@ void response_free(struct response *res);
 /* Takes ownership of obj. */
 int response_json(struct response *res, int status, struct json_object *obj);
 void response_body(struct response *res, int status, const char *content_type, const char *body, size_t len);
+/* Like response_body, taking ownership of a malloc'd body. */
+void response_body_owned(struct response *res, int status, const char *content_type, char *body, size_t len);
 int response_header(struct response *res, const char *name, const char *value);
 /* Replaces whatever the response held with the API error body for e, using
  * the detail in req (field, message, extra). */

@@ -2,7 +2,6 @@
  * escaping. See text.h for the exact contracts. Invariant of every writer
  * here: it checks the room left before writing, so out[0..out_cap) is the
  * only memory touched, and the result is NUL-terminated when out_cap > 0. */
-#define _GNU_SOURCE
 #include "text.h"
 
 #include <stdint.h>

@@ -552,7 +552,7 @@ static enum err finance_limit(struct request *req, int *limit)
 static int finance_txn_list(struct request *req, struct response *res)
 {
     int64_t user_id;
-    int limit;
+    int limit = LIMIT_LIST_DEFAULT;
     enum err e;
     struct finance_where w;
     memset(&w, 0, sizeof(w));

@@ -3,6 +3,7 @@
 #include "debug.h"
 #include "finance.h"
 #include "health.h"
+#include "metrics.h"
 #include "../core/config.h"
 #include "../core/router.h"
 
@@ -10,7 +11,8 @@ int routes_register(struct router *r, const struct config *cfg)
 {
     router_init(r);
     if (router_add(r, health_routes, health_route_count) != 0 ||
-        router_add(r, finance_routes, finance_route_count) != 0)
+        router_add(r, finance_routes, finance_route_count) != 0 ||
+        router_add(r, metrics_routes, metrics_route_count) != 0)
         return -1;
     if (cfg->debug_routes && router_add(r, debug_routes, debug_route_count) != 0)
         return -1;

@@ -5,7 +5,6 @@
  * months, end date) — one PRNG stream per user, consumed in a fixed order;
  * rows are emitted in date order; amounts are exact non-zero cents; every
  * loop is bounded by the date window and the fixed catalog sizes. */
-#define _GNU_SOURCE
 #include "seed.h"
 #include "../core/parse.h"
 
@@ -195,7 +194,7 @@ struct seed_profile {
     int monthly_salary;
     bool december_bonus;
     bool commuter;                      /* has Navigo: fewer single tickets */
-    int activity_permille;              /* scales every habit: 800..1400 */
+    int activity_permille;              /* scales every habit: 850..1250 */
     int favourite_grocery;              /* index in seed_groceries */
 };
 
@@ -207,7 +206,6 @@ struct seed_pending {
 };
 
 struct seed_walk {
-    const struct seed_opts *opts;
     struct seed_rng rng;
     struct seed_profile profile;
     struct seed_pending pending[SEED_PENDING_MAX];
@@ -284,7 +282,7 @@ static void seed_make_profile(struct seed_rng *r, struct seed_profile *p)
         seed_add_monthly(p, "Navigo", "Transport", -8640, (int)seed_rng_range(r, 1, 5), SEED_DEBIT);
     if (seed_rng_permille(r, 250))
         seed_add_monthly(p, "Basic-Fit", "Loisirs", -2999, (int)seed_rng_range(r, 1, 28), SEED_DEBIT);
-    p->activity_permille = (int)seed_rng_range(r, 800, 1400);
+    p->activity_permille = (int)seed_rng_range(r, 850, 1250);
     p->favourite_grocery = (int)seed_rng_range(r, 0, SEED_COUNT(seed_groceries) - 1);
 }
 
@@ -295,7 +293,7 @@ static int seed_emit(struct seed_walk *w, int y, int m, int d, int64_t cents, co
 {
     if (w->on_txn == NULL || cents == 0)
         return 0;
-    char description[128];
+    char description[128] = "";
     switch (kind) {
     case SEED_CARD:   snprintf(description, sizeof(description), "CB %s %02d/%02d", merchant, d, m); break;
     case SEED_DEBIT:  snprintf(description, sizeof(description), "Prélèvement %s", merchant); break;
@@ -442,7 +440,7 @@ static int seed_window(const struct seed_opts *o, int *first, int *last)
 static int seed_generate_user(const struct seed_opts *opts, int index, int first, int last,
                               seed_user_fn on_user, seed_txn_fn on_txn, void *arg)
 {
-    struct seed_walk w = {.opts = opts, .user_index = index, .on_txn = on_txn, .arg = arg};
+    struct seed_walk w = {.user_index = index, .on_txn = on_txn, .arg = arg};
     struct seed_user u;
     seed_rng_init(&w.rng, opts->seed, (uint64_t)index);
     seed_make_user(&w.rng, index, &u);

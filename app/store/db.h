@@ -8,6 +8,7 @@
 #define TALLY_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/errors.h"

@@ -1,5 +1,4 @@
 /* Unit tests of parse: money, dates, periods, integers, calendar. */
-#define _GNU_SOURCE
 #include "check.h"
 #include "core/parse.h"
 

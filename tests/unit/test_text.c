@@ -1,5 +1,4 @@
 /* Unit tests of text: UTF-8 validation, folding, percent-decoding, HTML escaping. */
-#define _GNU_SOURCE
 #include "check.h"
 #include "core/text.h"
 

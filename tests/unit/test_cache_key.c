@@ -1,0 +1,49 @@
+/* Unit tests: cache key building (namespacing, hashing of long or unsafe keys). */
+#include "check.h"
+#include "cache/cache.h"
+
+int main(void)
+{
+    char out[LIMIT_CACHE_KEY_BYTES + 1], out2[LIMIT_CACHE_KEY_BYTES + 1];
+    size_t n = cache_key_build(CACHE_NS_METRICS, "u:1:monthly_total:2026-10", 25, out);
+    CHECK_STR(out, "tally:metrics:u:1:monthly_total:2026-10");
+    CHECK_INT(n, strlen(out));
+    CHECK_STR(cache_ns_name(CACHE_NS_AUTH), "auth");
+    CHECK_STR(cache_ns_name((enum cache_ns)99), "unknown");
+
+    /* "tally:users:" is 12 bytes: a 238-byte key gives exactly 250 and stays verbatim. */
+    char key[400];
+    memset(key, 'k', sizeof(key));
+    n = cache_key_build(CACHE_NS_USERS, key, 238, out);
+    CHECK_INT(n, 250);
+    CHECK(out[12] == 'k');
+    n = cache_key_build(CACHE_NS_USERS, key, 239, out);
+    CHECK_INT(n, 12 + 1 + 64);
+    CHECK(out[12] == '#');
+    CHECK_INT(strlen(out), n);
+
+    /* Long keys with a common 300-byte prefix hash differently, and stably. */
+    key[350] = 'x';
+    cache_key_build(CACHE_NS_USERS, key, 400, out);
+    key[350] = 'y';
+    cache_key_build(CACHE_NS_USERS, key, 400, out2);
+    CHECK(strcmp(out, out2) != 0);
+    cache_key_build(CACHE_NS_USERS, key, 400, out);
+    CHECK_STR(out, out2);
+
+    /* Bytes the ASCII protocol forbids force hashing. */
+    n = cache_key_build(CACHE_NS_AUTH, "has space", 9, out);
+    CHECK(out[11] == '#');
+    CHECK_INT(n, 11 + 1 + 64);
+    cache_key_build(CACHE_NS_AUTH, "tab\there", 8, out);
+    CHECK(out[11] == '#');
+    cache_key_build(CACHE_NS_AUTH, "nl\n", 3, out);
+    CHECK(out[11] == '#');
+    cache_key_build(CACHE_NS_AUTH, "caf\xc3\xa9", 5, out);   /* UTF-8 bytes are fine */
+    CHECK_STR(out, "tally:auth:caf\xc3\xa9");
+    /* Namespaces separate equal keys. */
+    cache_key_build(CACHE_NS_AUTH, "k", 1, out);
+    cache_key_build(CACHE_NS_USERS, "k", 1, out2);
+    CHECK(strcmp(out, out2) != 0);
+    CHECK_DONE();
+}
