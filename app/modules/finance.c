@@ -157,7 +157,8 @@ static enum err finance_user_currency(struct request *req, int64_t user_id, char
 
 struct finance_rejects {
     struct json_object *list;     /* array of {index, field, message} */
-    int count;
+    int count;                    /* reasons */
+    int items;                    /* invalid items */
 };
 
 static void finance_reject(struct finance_rejects *rj, size_t index, const char *field, const char *fmt, ...)
@@ -228,6 +229,7 @@ static void finance_validate_item(struct json_object *item, size_t index, const 
 {
     if (!json_object_is_type(item, json_type_object)) {
         finance_reject(rj, index, "item", "each transaction must be a JSON object");
+        rj->items++;
         return;
     }
     int before = rj->count;
@@ -271,10 +273,12 @@ static void finance_validate_item(struct json_object *item, size_t index, const 
     finance_text_field(item, row, index, "category", LIMIT_TEXT_FIELD_BYTES, "category_key", rj);
     finance_text_field(item, row, index, "description", LIMIT_DESCRIPTION_BYTES, NULL, rj);
 
-    if (rj->count == before)
+    if (rj->count == before) {
         json_object_array_add(rows, row);
-    else
+    } else {
+        rj->items++;
         json_object_put(row);
+    }
 }
 
 static const char FINANCE_INSERT_SQL[] =
@@ -302,7 +306,7 @@ static int finance_txn_insert(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     int rc = ERR_NONE;
-    struct finance_rejects rj = {json_object_new_array(), 0};
+    struct finance_rejects rj = {json_object_new_array(), 0, 0};
     struct json_object *rows = json_object_new_array();
     if (!json_object_is_type(body, json_type_array)) {
         rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON array of transactions");
@@ -332,7 +336,7 @@ static int finance_txn_insert(struct request *req, struct response *res)
         if (first != NULL && json_object_object_get_ex(first, "field", &f))
             first_field = arena_strndup(req->arena, json_object_get_string(f), strlen(json_object_get_string(f)));
         rc = request_fail(req, ERR_UNPROCESSABLE, first_field,
-                          "%d of %zu transactions are invalid; nothing was stored", rj.count, count);
+                          "%d of %zu transactions are invalid; nothing was stored", rj.items, count);
         req->error_extra = json_object_new_object();
         json_object_object_add(req->error_extra, "rejected", json_object_get(rj.list));
         goto out;

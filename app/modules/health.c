@@ -9,7 +9,7 @@
 #include "../store/db.h"
 
 #include <json-c/json.h>
-#include <math.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -23,7 +23,9 @@ static struct json_object *health_check_json(bool ok, double ms)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "ok", json_object_new_boolean(ok));
-    json_object_object_add(o, "latency_ms", json_object_new_double(round(ms * 1000.0) / 1000.0));
+    char text[32];
+    snprintf(text, sizeof(text), "%.3f", ms);
+    json_object_object_add(o, "latency_ms", json_object_new_double_s(ms, text));
     return o;
 }
 

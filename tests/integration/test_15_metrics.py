@@ -12,7 +12,7 @@ def scrape():
     for line in r.body.splitlines():
         if not line or line.startswith("#"):
             continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$', line)
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$', line)
         assert m, "bad sample line: %r" % line
         samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
     return samples, r.body

@@ -16,7 +16,8 @@ def _schema(conninfo):
     out = subprocess.run(["pg_dump", "--schema-only", "--no-owner", "--no-privileges", "-d", conninfo],
                          capture_output=True, text=True, check=True).stdout
     return "\n".join(l for l in out.splitlines() if l and not l.startswith("--") and not l.startswith("SET ")
-                     and "pg_catalog.set_config" not in l)
+                     and "pg_catalog.set_config" not in l
+                     and not l.startswith("\\restrict") and not l.startswith("\\unrestrict"))
 
 
 def _tables(conninfo):
