@@ -136,3 +136,18 @@ def test_sigterm_finishes_in_flight_requests():
     assert r.headers.get("content-type", "").startswith("application/json"), r.headers
     stack("start", "tallyd")
     wait_for(lambda: get("/api/v1/health").status == 200, what="tallyd back")
+
+
+def test_max_requests_recycles_without_failures():
+    # The test stack sets max_requests = 400 (+ jitter up to 100) per worker.
+    from test_15_metrics import scrape
+    path, tok = _user()
+    before = set(worker_pids())
+    recycled_before = scrape()[0]["tally_worker_recycles_total"]
+    load = Load(path, tok, threads=4, seconds=30.0, max_requests=len(before) * 900).start()
+    load.join()
+    assert load.failed == [], load.failed[:10]
+    assert load.ok == len(before) * 900
+    after = set(wait_for(lambda: (lambda p: p if len(p) == len(before) else None)(worker_pids()), what="workers"))
+    assert not (after & before), "every worker should have been recycled"
+    assert scrape()[0]["tally_worker_recycles_total"] - recycled_before >= len(before)
