@@ -72,7 +72,7 @@ def test_kill_worker_under_load():
     assert len(before) >= 2, before
     load = Load(path, tok).start()
     time.sleep(1.0)
-    victim = before[0]
+    victim = worker_pids()[0]     # workers recycle (max_requests): pick a live one now
     os.kill(victim, signal.SIGKILL)
     load.join()
     # At most the one request that was on the killed worker may fail.
@@ -147,7 +147,7 @@ def test_max_requests_recycles_without_failures():
     load = Load(path, tok, threads=4, seconds=30.0, max_requests=len(before) * 900).start()
     load.join()
     assert load.failed == [], load.failed[:10]
-    assert load.ok == len(before) * 900
+    assert load.ok >= len(before) * 900
     after = set(wait_for(lambda: (lambda p: p if len(p) == len(before) else None)(worker_pids()), what="workers"))
     assert not (after & before), "every worker should have been recycled"
     assert scrape()[0]["tally_worker_recycles_total"] - recycled_before >= len(before)
