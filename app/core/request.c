@@ -5,6 +5,7 @@
 #include "arena.h"
 #include "parse.h"
 #include "text.h"
+#include "worker.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -54,6 +55,13 @@ static void request_set_id(struct request *req)
             memcpy(req->request_id, given, n + 1);
             return;
         }
+    }
+    if (req->worker != NULL) {
+        /* Per-process random prefix + counter: unique, and no syscall. */
+        struct worker *w = req->worker;
+        snprintf(req->request_id, sizeof(req->request_id), "%s%016llx", w->request_id_prefix,
+                 (unsigned long long)++w->request_counter);
+        return;
     }
     static const char hex[] = "0123456789abcdef";
     unsigned char raw[12];

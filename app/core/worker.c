@@ -142,11 +142,12 @@ static void worker_count(struct worker *w, const struct request *req, int status
     shm_add(&rs->duration_sum_us, us);
 }
 
-static void worker_log_request(const struct request *req, int status, uint64_t us, double db_ms)
+static void worker_log_request(const struct worker *w, const struct request *req, int status, uint64_t us,
+                               double db_ms)
 {
     char line[LIMIT_LOG_LINE_BYTES];
     size_t pos = 0;
-    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", (int)getpid());
+    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", w->pid);
     pos = (size_t)n;
     log_json_escape(line, sizeof(line) - 512, &pos, req->request_id);
     pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"method\":\"");
@@ -188,7 +189,7 @@ static void worker_serve(struct worker *w, FCGX_Request *fcgx)
     uint64_t us = request_now_us() - req.start_us;
     double db_ms = db_take_request_ms(w->db);
     worker_count(w, &req, res.status, us);
-    worker_log_request(&req, res.status, us, db_ms);
+    worker_log_request(w, &req, res.status, us, db_ms);
 
     response_free(&res);
     if (req.error_extra != NULL)
@@ -212,6 +213,8 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     w.me = &shm->workers[slot];
     w.router = router;
     w.listen_fd = listen_fd;
+    w.pid = (int)getpid();
+    snprintf(w.request_id_prefix, sizeof(w.request_id_prefix), "%08x", arc4random());
     uint32_t jitter = 0;
     if (cfg->max_requests_jitter > 0)
         jitter = arc4random_uniform((uint32_t)cfg->max_requests_jitter + 1);

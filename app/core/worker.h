@@ -29,6 +29,9 @@ struct worker {
     struct shm_worker *me;
     const struct router *router;
     int listen_fd;
+    int pid;                             /* cached getpid() for log lines */
+    char request_id_prefix[9];           /* random per process: ids are prefix + counter */
+    uint64_t request_counter;
     uint64_t max_requests;               /* with jitter applied */
     struct arena arena;
     struct db *db;

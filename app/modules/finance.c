@@ -509,16 +509,25 @@ static int64_t finance_round_div(int64_t num, int64_t den)
     return q;
 }
 
-static struct json_object *finance_aggregates(struct request *req, const struct finance_where *w, enum err *e)
+/* Aggregates of the filtered set; also tells whether the user exists, so a
+ * list costs one round trip less. */
+static struct json_object *finance_aggregates(struct request *req, const struct finance_where *w, int64_t user_id,
+                                              enum err *e)
 {
     char sql[1400];
     snprintf(sql, sizeof(sql),
              "SELECT count(*), coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0),"
              " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0),"
-             " coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", w->sql);
+             " coalesce(sum(amount_cents), 0), EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
+             " FROM transactions WHERE %s", w->sql);
     db_result *r = db_query(req->worker->db, e, DB_RETRY_ON_RECONNECT, sql, w->nparams, w->params);
     if (r == NULL)
         return NULL;
+    if (db_value(r, 0, 4)[0] != 't') {
+        db_clear(r);
+        *e = request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", user_id);
+        return NULL;
+    }
     int64_t count = db_int64(r, 0, 0);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(count));
@@ -563,10 +572,9 @@ static int finance_txn_list(struct request *req, struct response *res)
     if ((e = request_path_id(req, "id", &user_id)) || (e = finance_limit(req, &limit)))
         return e;
     const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
-    char currency[4];
-    if ((e = finance_filters(req, uid, &w)) || (e = finance_user_currency(req, user_id, currency)))
+    if ((e = finance_filters(req, uid, &w)))
         return e;
-    struct json_object *aggregates = finance_aggregates(req, &w, &e);
+    struct json_object *aggregates = finance_aggregates(req, &w, user_id, &e);
     if (aggregates == NULL)
         return e;
     if ((e = finance_cursor(req, &w))) {

@@ -105,6 +105,8 @@ def test_error_shapes():
     r = request("DELETE", base, token=tok)
     assert_error(r, 405, "method_not_allowed")
     assert "GET" in r.headers.get("allow", "") and "POST" in r.headers.get("allow", "")
+    assert_error(get("/api/v1/users/999999999/transactions", token=admin), 404, "not_found", "id")
+    assert_error(get("/api/v1/users/999999999/transactions/summary", token=admin), 404, "not_found", "id")
     assert_error(get("/api/v1/users/abc", token=admin), 400, "invalid_argument", "id")
     assert_error(get("/api/v1/users/0/transactions", token=admin), 400, "invalid_argument", "id")
     assert_error(get("/api/v1/users/-1", token=admin), 400, "invalid_argument", "id")
