@@ -8,6 +8,7 @@
 #include "core/parse.h"
 #include "core/text.h"
 #include "modules/auth.h"
+#include "modules/jobs_cli.h"
 #include "modules/seed.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -37,6 +38,10 @@ static void ctl_usage(FILE *out)
             "  user create --name NAME [--currency EUR] [--language fr|en]\n"
             "  user count\n"
             "  seed-demo [--users N] [--months M] [--seed S] [--end YYYY-MM-DD]\n"
+            "  worker [--once] [--drain] [--name NAME]   run jobs until SIGTERM (finishes the job in hand)\n"
+            "  jobs list [--status S] [--kind K] [--limit N]\n"
+            "  jobs enqueue KIND [--payload JSON] [--priority high|normal|low] [--max-attempts N]\n"
+            "  jobs retry ID\n"
             "The config file and TALLY_<KEY> environment variables are read as by tallyd.\n");
 }
 
@@ -369,6 +374,10 @@ int main(int argc, char **argv)
         rc = ctl_user(&c);
     else if (strcmp(cmd, "seed-demo") == 0)
         rc = ctl_seed_demo(&c);
+    else if (strcmp(cmd, "worker") == 0)
+        rc = jobs_cli_worker(&c.cfg, c.argc, c.argv);
+    else if (strcmp(cmd, "jobs") == 0)
+        rc = jobs_cli_jobs(&c.cfg, c.db, c.argc, c.argv);
     else {
         fprintf(stderr, "tallyctl: unknown command \"%s\"\n", cmd);
         ctl_usage(stderr);

@@ -47,6 +47,13 @@ static const struct config_key config_keys[] = {
     CFG_INT(auth_cache_ttl_s, 0, 3600),
     CFG_INT(health_cache_ms, 0, 60000),
     CFG_INT(debug_routes, 0, 1),
+    CFG_INT(job_runner, 0, 1),
+    CFG_INT(job_poll_ms, 10, 3600 * 1000),
+    CFG_INT(job_lock_timeout_s, 1, 7 * 86400),
+    CFG_INT(job_backoff_base_ms, 1, 86400 * 1000),
+    CFG_INT(job_backoff_max_ms, 1, 7 * 86400 * 1000),
+    CFG_INT(job_max_attempts, 1, 100),
+    CFG_INT(job_retention_days, 1, 3650),
 };
 
 void config_defaults(struct config *cfg)
@@ -70,6 +77,13 @@ void config_defaults(struct config *cfg)
     snprintf(cfg->sql_dir, sizeof(cfg->sql_dir), "%s", TALLY_SQL_DIR);
     cfg->auth_cache_ttl_s = 5;
     cfg->health_cache_ms = 1000;
+    cfg->job_runner = 1;
+    cfg->job_poll_ms = 1000;
+    cfg->job_lock_timeout_s = 300;
+    cfg->job_backoff_base_ms = 1000;
+    cfg->job_backoff_max_ms = 3600 * 1000;
+    cfg->job_max_attempts = 5;
+    cfg->job_retention_days = 7;
 }
 
 static char *config_trim(char *s)

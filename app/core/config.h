@@ -28,6 +28,13 @@ struct config {
     int auth_cache_ttl_s;                     /* per-worker token cache */
     int health_cache_ms;                      /* per-worker health result cache */
     int debug_routes;                         /* 1 = register the debug routes (tests only) */
+    int job_runner;                           /* 1 = the master supervises one job-runner child */
+    int job_poll_ms;                          /* runner wakes at least this often without NOTIFY */
+    int job_lock_timeout_s;                   /* a running job locked longer is re-queued */
+    int job_backoff_base_ms;                  /* retry delay: base * 2^(attempt-1) + jitter */
+    int job_backoff_max_ms;                   /* cap of the retry delay */
+    int job_max_attempts;                     /* default max_attempts of an enqueued job */
+    int job_retention_days;                   /* succeeded jobs and job_runs rows kept this long */
 };
 
 void config_defaults(struct config *cfg);

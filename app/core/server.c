@@ -9,6 +9,7 @@
 #include "log.h"
 #include "shm.h"
 #include "worker.h"
+#include "../modules/jobs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #define SERVER_BACKOFF_BASE_MS  100
 #define SERVER_BACKOFF_MAX_MS   30000
 #define SERVER_RESIGNAL_MS      500      /* re-send SIGTERM to stragglers in accept() */
+#define SERVER_OLD_RUNNERS      8        /* retired job runners still finishing their job */
 
 struct server_slot {
     pid_t pid;                    /* 0 = free */
@@ -52,6 +54,13 @@ struct server {
     bool stopping;
     uint64_t stop_deadline_ms;
     uint64_t last_resignal_ms;
+    /* The job-runner child (config job_runner): same crash-loop backoff
+     * rules as the workers, its own counters. */
+    pid_t runner_pid;
+    uint64_t runner_started_mono_ms;
+    uint64_t runner_not_before_ms;
+    int runner_fast_failures;
+    pid_t runner_old[SERVER_OLD_RUNNERS];  /* replaced on reload, finishing their job */
 };
 
 static int server_listen_unix(const char *path, int backlog)
@@ -163,9 +172,31 @@ static void server_spawn(struct server *s, int slot)
     log_debug("worker %d started, pid %d, generation %u", slot, (int)pid, s->generation);
 }
 
-/* Brings the current generation up to cfg->workers, respecting backoff. */
+static void server_spawn_runner(struct server *s)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("fork (job runner): %s", strerror(errno));
+        s->runner_not_before_ms = shm_now_mono_ms() + SERVER_BACKOFF_BASE_MS;
+        return;
+    }
+    if (pid == 0) {
+        close(s->listen_fd);
+        jobs_runner_main(s->cfg, s->shm);
+    }
+    s->runner_pid = pid;
+    s->runner_started_mono_ms = shm_now_mono_ms();
+    shm_store(&s->shm->jobs.runner_pid, (int32_t)pid);
+    log_debug("job runner started, pid %d", (int)pid);
+}
+
+/* Brings the current generation up to cfg->workers, respecting backoff,
+ * and starts the job runner if it is configured and missing. */
 static void server_fill(struct server *s)
 {
+    if (!s->stopping && s->cfg->job_runner && s->runner_pid == 0 &&
+        shm_now_mono_ms() >= s->runner_not_before_ms)
+        server_spawn_runner(s);
     if (s->stopping || shm_now_mono_ms() < s->spawn_not_before_ms)
         return;
     int missing = s->cfg->workers - server_live_workers(s, true);
@@ -177,8 +208,81 @@ static void server_fill(struct server *s)
     }
 }
 
+static void server_on_runner_exit(struct server *s, pid_t pid, int status)
+{
+    for (int i = 0; i < SERVER_OLD_RUNNERS; i++)
+        if (s->runner_old[i] == pid) {
+            s->runner_old[i] = 0;
+            return;
+        }
+    uint64_t lived = shm_now_mono_ms() - s->runner_started_mono_ms;
+    s->runner_pid = 0;
+    shm_store(&s->shm->jobs.runner_pid, 0);
+    if (s->stopping)
+        return;
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (WIFSIGNALED(status))
+        log_warn("job runner (pid %d) killed by signal %d after %llu ms", (int)pid, WTERMSIG(status),
+                 (unsigned long long)lived);
+    else
+        log_warn("job runner (pid %d) exited with status %d after %llu ms", (int)pid, WEXITSTATUS(status),
+                 (unsigned long long)lived);
+    shm_add(&s->shm->jobs.runner_restarts, 1);
+    if (!clean && lived < SERVER_FAST_EXIT_MS) {
+        s->runner_fast_failures++;
+        int shift = s->runner_fast_failures > 9 ? 9 : s->runner_fast_failures;
+        uint64_t backoff = (uint64_t)SERVER_BACKOFF_BASE_MS << shift;
+        if (backoff > SERVER_BACKOFF_MAX_MS)
+            backoff = SERVER_BACKOFF_MAX_MS;
+        s->runner_not_before_ms = shm_now_mono_ms() + backoff;
+        log_error("crash loop guard: %d quick job runner deaths in a row, next spawn in %llu ms",
+                  s->runner_fast_failures, (unsigned long long)backoff);
+    } else {
+        s->runner_fast_failures = 0;
+    }
+}
+
+static bool server_is_runner(const struct server *s, pid_t pid)
+{
+    if (pid == s->runner_pid)
+        return true;
+    for (int i = 0; i < SERVER_OLD_RUNNERS; i++)
+        if (s->runner_old[i] == pid)
+            return true;
+    return false;
+}
+
+static int server_live_runners(const struct server *s)
+{
+    int n = s->runner_pid > 0;
+    for (int i = 0; i < SERVER_OLD_RUNNERS; i++)
+        n += s->runner_old[i] > 0;
+    return n;
+}
+
+/* Reload: the running job runner finishes its job and leaves; a new one
+ * (new config) starts at once. Two runners for a moment are harmless. */
+static void server_retire_runner(struct server *s)
+{
+    if (s->runner_pid <= 0)
+        return;
+    kill(s->runner_pid, SIGTERM);
+    for (int i = 0; i < SERVER_OLD_RUNNERS; i++)
+        if (s->runner_old[i] == 0) {
+            s->runner_old[i] = s->runner_pid;
+            break;
+        }
+    s->runner_pid = 0;
+    s->runner_not_before_ms = 0;
+    s->runner_fast_failures = 0;
+}
+
 static void server_on_exit(struct server *s, pid_t pid, int status)
 {
+    if (server_is_runner(s, pid)) {
+        server_on_runner_exit(s, pid, status);
+        return;
+    }
     int slot = -1;
     for (int i = 0; i < LIMIT_WORKER_SLOTS; i++)
         if (s->slots[i].pid == pid)
@@ -231,6 +335,11 @@ static void server_signal_workers(struct server *s, int signo, bool retiring_onl
     for (int i = 0; i < LIMIT_WORKER_SLOTS; i++)
         if (s->slots[i].pid > 0 && (!retiring_only || s->slots[i].retiring))
             kill(s->slots[i].pid, signo);
+    if (!retiring_only && s->runner_pid > 0)
+        kill(s->runner_pid, signo);
+    for (int i = 0; i < SERVER_OLD_RUNNERS; i++)
+        if (s->runner_old[i] > 0)
+            kill(s->runner_old[i], signo);
 }
 
 /* php-fpm's request_terminate_timeout and slowlog, from the scoreboard. */
@@ -289,6 +398,7 @@ static void server_reload(struct server *s)
     shm_store(&s->shm->generation, s->generation);
     s->spawn_not_before_ms = 0;
     s->fast_failures = 0;
+    server_retire_runner(s);
     /* New generation first, so there is always a worker in accept(). */
     server_fill(s);
     server_signal_workers(s, SIGQUIT, true);
@@ -386,7 +496,7 @@ int server_run(const char *config_path, struct config *cfg, const struct router 
             server_reload(&s);
         server_reap(&s);
         if (s.stopping) {
-            if (server_live_workers(&s, false) == 0)
+            if (server_live_workers(&s, false) == 0 && server_live_runners(&s) == 0)
                 break;
             server_tick_stopping(&s);
             continue;

@@ -51,6 +51,18 @@ struct shm_db_stats {
     uint64_t duration_sum_us;
 };
 
+/* Job runner counters (app/modules/jobs.c): attempts by kind index (the
+ * handlers table order; the last index is "other") and outcome. */
+#define SHM_JOB_KINDS 16
+enum shm_job_outcome { SHM_JOB_SUCCEEDED = 0, SHM_JOB_FAILED, SHM_JOB_DEAD, SHM_JOB_OUTCOMES };
+
+struct shm_jobs_stats {
+    uint64_t by_kind[SHM_JOB_KINDS][SHM_JOB_OUTCOMES];
+    uint64_t stale_requeued;               /* running jobs whose lock expired */
+    uint64_t runner_restarts;              /* supervised runner respawned after an unexpected exit */
+    int32_t runner_pid;                    /* supervised runner, 0 if none */
+};
+
 struct shm {
     uint64_t master_started_ms;
     int32_t master_pid;
@@ -65,6 +77,7 @@ struct shm {
     struct shm_route_stats routes[LIMIT_ROUTES];
     struct shm_db_stats db;
     struct cache_shared cache;
+    struct shm_jobs_stats jobs;
 };
 
 struct shm *shm_create(void);

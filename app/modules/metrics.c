@@ -3,12 +3,14 @@
  * not taken at one instant). Histograms are stored non-cumulative and
  * summed here. */
 #include "metrics.h"
+#include "jobs.h"
 #include "../cache/cache.h"
 #include "../core/buf.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
 #include "../core/worker.h"
+#include "../store/db.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -165,6 +167,38 @@ static void metrics_workers(struct buf *b, const struct shm *shm)
     buf_printf(b, "tally_requests_accepted_total %" PRIu64 "\n", shm_load(&shm->accepted));
 }
 
+/* Job attempts from the runner's shared counters; queue depth from one
+ * indexed count (omitted when PostgreSQL is unreachable). */
+static void metrics_jobs(struct buf *b, const struct shm *shm, struct db *db)
+{
+    static const char *const outcomes[SHM_JOB_OUTCOMES] = {"succeeded", "failed", "dead"};
+    metrics_header(b, "tally_jobs_total", "counter", "Job attempts run by the supervised job runner, by kind and outcome.");
+    for (int k = 0; k <= jobs_kind_count(); k++)
+        for (int o = 0; o < SHM_JOB_OUTCOMES; o++)
+            buf_printf(b, "tally_jobs_total{kind=\"%s\",status=\"%s\"} %" PRIu64 "\n", jobs_kind_name(k), outcomes[o],
+                       shm_load(&shm->jobs.by_kind[k][o]));
+    metrics_header(b, "tally_jobs_stale_requeued_total", "counter", "Running jobs re-queued because their lock expired.");
+    buf_printf(b, "tally_jobs_stale_requeued_total %" PRIu64 "\n", shm_load(&shm->jobs.stale_requeued));
+    metrics_header(b, "tally_jobs_runner_restarts_total", "counter", "Job runner child respawned after an exit the master did not ask for.");
+    buf_printf(b, "tally_jobs_runner_restarts_total %" PRIu64 "\n", shm_load(&shm->jobs.runner_restarts));
+    enum err e;
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT priority, count(*) FROM jobs WHERE status IN ('queued', 'failed') GROUP BY priority",
+                            0, NULL);
+    if (r == NULL)
+        return;
+    int64_t depth[3] = {0, 0, 0};
+    for (int i = 0; i < db_rows(r); i++) {
+        int64_t p = db_int64(r, i, 0);
+        if (p >= 0 && p < 3)
+            depth[p] = db_int64(r, i, 1);
+    }
+    db_clear(r);
+    metrics_header(b, "tally_jobs_queue_depth", "gauge", "Jobs queued or waiting for a retry, by priority queue.");
+    for (int p = 0; p < 3; p++)
+        buf_printf(b, "tally_jobs_queue_depth{queue=\"%s\"} %" PRId64 "\n", jobs_priority_name(p), depth[p]);
+}
+
 static int metrics_get(struct request *req, struct response *res)
 {
     const struct shm *shm = req->worker->shm;
@@ -178,6 +212,7 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_cache(&b, shm);
     metrics_db(&b, shm);
     metrics_workers(&b, shm);
+    metrics_jobs(&b, shm, req->worker->db);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);

@@ -5,6 +5,7 @@
 #include "../core/shm.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,4 +270,61 @@ double db_take_request_ms(struct db *db)
 const char *db_last_error(const struct db *db)
 {
     return db->last_error;
+}
+
+/* ---- LISTEN/NOTIFY (the job runner's wake-up) ---- */
+
+enum err db_listen(struct db *db, const char *channel)
+{
+    if (!db_ensure(db))
+        return ERR_UNAVAILABLE;
+    char *ident = PQescapeIdentifier(db->conn, channel, strlen(channel));
+    if (ident == NULL) {
+        db_note_error(db, "listen");
+        return ERR_INTERNAL;
+    }
+    char sql[256];
+    snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+    PQfreemem(ident);
+    return db_exec(db, 0, sql, 0, NULL);
+}
+
+int db_backend_pid(const struct db *db)
+{
+    return db_connected(db) ? PQbackendPID(db->conn) : 0;
+}
+
+static int db_drain_notifies(struct db *db)
+{
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(db->conn)) != NULL) {
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}
+
+int db_wait_notify(struct db *db, int timeout_ms)
+{
+    if (!db_connected(db))
+        return -1;
+    if (PQconsumeInput(db->conn) == 0) {
+        db_note_error(db, "notify");
+        return -1;
+    }
+    int n = db_drain_notifies(db);
+    if (n > 0 || timeout_ms <= 0)
+        return n;
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+    if (pfd.fd < 0)
+        return -1;
+    int rc = poll(&pfd, 1, timeout_ms);
+    if (rc <= 0)
+        return 0;                      /* timeout, or a signal: the caller checks its flags */
+    if (PQconsumeInput(db->conn) == 0) {
+        db_note_error(db, "notify");
+        return -1;
+    }
+    return db_drain_notifies(db);
 }

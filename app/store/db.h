@@ -49,5 +49,14 @@ bool db_ping(struct db *db, double *latency_ms);
 bool db_connected(const struct db *db);
 double db_take_request_ms(struct db *db);
 const char *db_last_error(const struct db *db);
+/* LISTEN on channel (an identifier, quoted here). A reconnect loses it:
+ * compare db_backend_pid() before and after to know when to LISTEN again. */
+enum err db_listen(struct db *db, const char *channel);
+/* Waits up to timeout_ms (0 = just check) for notifications on the LISTENing
+ * connection and consumes them. Returns how many arrived (0 on timeout or a
+ * signal), -1 if the connection is gone. */
+int db_wait_notify(struct db *db, int timeout_ms);
+/* PostgreSQL backend pid of the open connection, 0 if none. */
+int db_backend_pid(const struct db *db);
 
 #endif

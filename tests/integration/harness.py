@@ -140,5 +140,6 @@ def tallyd_pid():
 
 def worker_pids():
     master = tallyd_pid()
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    # Only the FastCGI workers (named tallyd), not the job-runner child (tallyd-jobs).
+    out = subprocess.run(["pgrep", "-x", "-P", str(master), "tallyd"], capture_output=True, text=True).stdout
     return sorted(int(x) for x in out.split())

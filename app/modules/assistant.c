@@ -1,0 +1,848 @@
+/* assistant: the chat endpoint. See assistant.h and docs/assistant.md.
+ *
+ * Flow: validate the body -> load the user's language, merchants and
+ * categories (for entity matching) -> understand the message (period,
+ * category, merchant, intent) -> run the searches for the intent -> build
+ * KPI cards, one chart, insights and the text -> store both messages ->
+ * answer. Understanding never fails: what it cannot place becomes
+ * clarification.needed. Only a malformed request is a 4xx. */
+#define _GNU_SOURCE
+#include "assistant.h"
+#include "assistant_nlu.h"
+#include "auth.h"
+#include "../core/arena.h"
+#include "../core/jsonx.h"
+#include "../core/limits.h"
+#include "../core/parse.h"
+#include "../core/request.h"
+#include "../core/response.h"
+#include "../core/text.h"
+#include "../core/worker.h"
+#include "../store/db.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ASSISTANT_MESSAGE_MAX_BYTES   4000
+#define ASSISTANT_PIE_SLICES          5      /* + one Others slice */
+#define ASSISTANT_TREND_MONTHS        6
+#define ASSISTANT_ANOMALY_MIN_POINTS  8      /* history needed per category */
+#define ASSISTANT_ANOMALY_MAX         10
+#define ASSISTANT_TREND_MIN_MONTHS    3      /* months with data for a trend insight */
+
+/* Everything one answer is built from. Strings live in the arena. */
+struct chat {
+    struct request *req;
+    int64_t user_id;
+    char currency[4];
+    struct nlu_result nlu;
+    const char *uid_text;
+    bool spending_only;         /* "dépenses", "spent": debits only */
+    /* KPIs over the filtered period. */
+    int64_t count;
+    int64_t total_cents;
+    struct json_object *visualizations;
+    struct json_object *insights;
+    char text[1024];
+};
+
+static bool chat_fr(const struct chat *c)
+{
+    return strcmp(c->nlu.lang, "en") != 0;
+}
+
+/* "1 234,50 €" (fr) or "€1,234.50" style kept simple: "1234.50 EUR" (en). */
+static void chat_money_text(const struct chat *c, int64_t cents, char *out, size_t cap)
+{
+    char num[PARSE_CENTS_BYTES];
+    parse_format_cents(cents, num);
+    if (chat_fr(c)) {
+        char *dot = strchr(num, '.');
+        if (dot)
+            *dot = ',';
+        snprintf(out, cap, "%s %s", num, strcmp(c->currency, "EUR") == 0 ? "€" : c->currency);
+    } else {
+        snprintf(out, cap, "%s %s", num, c->currency);
+    }
+}
+
+static int64_t chat_round_div(int64_t num, int64_t den)
+{
+    if (den == 0)
+        return 0;
+    int64_t q = num / den, r = num % den;
+    if (2 * (r < 0 ? -r : r) >= den)
+        q += num < 0 ? -1 : 1;
+    return q;
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+/* WHERE clause of the question's filter: $1 user, $2 from, $3 to, then
+ * category and merchant keys when present. */
+struct chat_filter {
+    char sql[512];
+    const char *params[6];
+    int nparams;
+};
+
+static void chat_filter_build(const struct chat *c, struct chat_filter *f, bool with_entities)
+{
+    f->params[0] = c->uid_text;
+    f->params[1] = c->nlu.from;
+    f->params[2] = c->nlu.to;
+    f->nparams = 3;
+    size_t n = (size_t)snprintf(f->sql, sizeof(f->sql), "user_id = $1 AND date BETWEEN $2::date AND $3::date");
+    if (with_entities && c->nlu.category_key[0]) {
+        f->params[f->nparams++] = c->nlu.category_key;
+        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND category_key = $%d", f->nparams);
+    }
+    if (with_entities && c->nlu.merchant_key[0]) {
+        f->params[f->nparams++] = c->nlu.merchant_key;
+        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND merchant_key = $%d", f->nparams);
+    }
+    if (c->spending_only)
+        snprintf(f->sql + n, sizeof(f->sql) - n, " AND amount_cents < 0");
+}
+
+static enum err chat_kpis(struct chat *c)
+{
+    struct chat_filter f;
+    chat_filter_build(c, &f, true);
+    char sql[700];
+    snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", f.sql);
+    enum err e;
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    if (r == NULL)
+        return e;
+    c->count = db_int64(r, 0, 0);
+    c->total_cents = db_int64(r, 0, 1);
+    db_clear(r);
+    return ERR_NONE;
+}
+
+static struct json_object *chat_kpi_card(const char *title, struct json_object *value, const char *unit)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("kpi_card"));
+    json_object_object_add(o, "title", json_object_new_string(title));
+    json_object_object_add(o, "value", value);
+    if (unit != NULL)
+        json_object_object_add(o, "unit", json_object_new_string(unit));
+    return o;
+}
+
+static void chat_add_kpi_cards(struct chat *c)
+{
+    bool fr = chat_fr(c);
+    json_object_array_add(c->visualizations, chat_kpi_card("Total", jsonx_money(c->total_cents), c->currency));
+    json_object_array_add(c->visualizations,
+                          chat_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
+    json_object_array_add(c->visualizations,
+                          chat_kpi_card(fr ? "Moyenne" : "Average",
+                                        jsonx_money(chat_round_div(c->total_cents, c->count)), c->currency));
+}
+
+/* A Chart.js config: {type, data: {labels, datasets: [{label, data}]}}. */
+static struct json_object *chat_chart(const char *viz_type, const char *chart_type, const char *title,
+                                      struct json_object *labels, struct json_object *datasets)
+{
+    struct json_object *data = json_object_new_object();
+    json_object_object_add(data, "labels", labels);
+    json_object_object_add(data, "datasets", datasets);
+    struct json_object *chart = json_object_new_object();
+    json_object_object_add(chart, "type", json_object_new_string(chart_type));
+    json_object_object_add(chart, "data", data);
+    struct json_object *options = json_object_new_object();
+    struct json_object *plugins = json_object_new_object();
+    struct json_object *title_obj = json_object_new_object();
+    json_object_object_add(title_obj, "display", json_object_new_boolean(1));
+    json_object_object_add(title_obj, "text", json_object_new_string(title));
+    json_object_object_add(plugins, "title", title_obj);
+    json_object_object_add(options, "plugins", plugins);
+    json_object_object_add(chart, "options", options);
+    struct json_object *viz = json_object_new_object();
+    json_object_object_add(viz, "type", json_object_new_string(viz_type));
+    json_object_object_add(viz, "title", json_object_new_string(title));
+    json_object_object_add(viz, "chart", chart);
+    return viz;
+}
+
+static struct json_object *chat_dataset(const char *label, struct json_object *values)
+{
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "label", json_object_new_string(label));
+    json_object_object_add(d, "data", values);
+    return d;
+}
+
+/* Pie: spending by category over the period, top 5 + one Others slice.
+ * Slices are positive and sum to the period's total spending. */
+static enum err chat_pie(struct chat *c)
+{
+    enum err e;
+    const char *params4[4] = {c->uid_text, c->nlu.from, c->nlu.to, chat_fr(c) ? "Non catégorisé" : "Uncategorized"};
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+                 "SELECT coalesce(min(category), $4), sum(-amount_cents) AS s FROM transactions"
+                 " WHERE user_id = $1 AND date BETWEEN $2::date AND $3::date AND amount_cents < 0"
+                 " GROUP BY category_key ORDER BY s DESC, 1",
+                 4, params4);
+    if (r == NULL)
+        return e;
+    int rows = db_rows(r);
+    if (rows > 0) {
+        struct json_object *labels = json_object_new_array();
+        struct json_object *values = json_object_new_array();
+        int64_t others = 0;
+        for (int i = 0; i < rows; i++) {
+            if (i < ASSISTANT_PIE_SLICES) {
+                json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
+                json_object_array_add(values, jsonx_money(db_int64(r, i, 1)));
+            } else {
+                others += db_int64(r, i, 1);
+            }
+        }
+        if (rows > ASSISTANT_PIE_SLICES) {
+            json_object_array_add(labels, json_object_new_string(chat_fr(c) ? "Autres" : "Others"));
+            json_object_array_add(values, jsonx_money(others));
+        }
+        struct json_object *datasets = json_object_new_array();
+        json_object_array_add(datasets, chat_dataset(chat_fr(c) ? "Dépenses" : "Spending", values));
+        json_object_array_add(c->visualizations,
+                              chat_chart("pie_chart", "pie", chat_fr(c) ? "Répartition par catégorie" : "Spending by category",
+                                         labels, datasets));
+    }
+    db_clear(r);
+    return ERR_NONE;
+}
+
+/* Monthly sums over the ASSISTANT_TREND_MONTHS months ending with the month
+ * of `to`; optional merchant filter. Columns: month, spending, income. */
+static db_result *chat_monthly(struct chat *c, const char *merchant_key, enum err *e)
+{
+    const char *params[3] = {c->uid_text, c->nlu.to, merchant_key};
+    return db_query(c->req->worker->db, e, DB_RETRY_ON_RECONNECT,
+                    "SELECT to_char(m, 'YYYY-MM'),"
+                    " coalesce(sum(-t.amount_cents) FILTER (WHERE t.amount_cents < 0), 0),"
+                    " coalesce(sum(t.amount_cents) FILTER (WHERE t.amount_cents > 0), 0),"
+                    " count(t.id)"
+                    " FROM generate_series(date_trunc('month', $2::date) - interval '5 months',"
+                    "                      date_trunc('month', $2::date), interval '1 month') AS m"
+                    " LEFT JOIN transactions t ON t.user_id = $1 AND date_trunc('month', t.date) = m"
+                    "   AND ($3::text IS NULL OR t.merchant_key = $3)"
+                    " GROUP BY m ORDER BY m",
+                    3, params);
+}
+
+static enum err chat_merchant_bar(struct chat *c)
+{
+    enum err e;
+    db_result *r = chat_monthly(c, c->nlu.merchant_key, &e);
+    if (r == NULL)
+        return e;
+    struct json_object *labels = json_object_new_array();
+    struct json_object *values = json_object_new_array();
+    for (int i = 0; i < db_rows(r); i++) {
+        json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
+        json_object_array_add(values, jsonx_money(db_int64(r, i, 1)));
+    }
+    db_clear(r);
+    struct json_object *datasets = json_object_new_array();
+    json_object_array_add(datasets, chat_dataset(c->nlu.merchant, values));
+    char title[160];
+    snprintf(title, sizeof(title), chat_fr(c) ? "Dépenses chez %s par mois" : "Spending at %s by month",
+             c->nlu.merchant);
+    json_object_array_add(c->visualizations, chat_chart("bar_chart", "bar", title, labels, datasets));
+    return ERR_NONE;
+}
+
+/* Least-squares slope of y over x = 0..n-1. */
+static double chat_slope(const double *y, int n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        sx += i;
+        sy += y[i];
+        sxx += (double)i * i;
+        sxy += i * y[i];
+    }
+    double den = n * sxx - sx * sx;
+    return den != 0 ? (n * sxy - sx * sy) / den : 0;
+}
+
+static struct json_object *chat_insight(const char *type, const char *message)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string(type));
+    json_object_object_add(o, "message", json_object_new_string(message));
+    return o;
+}
+
+/* Line chart of monthly spending and income, and the trend insight: slope of
+ * spending per month; "increasing"/"decreasing" when |slope| > 5 % of the
+ * mean per month, else "stable"; needs ASSISTANT_TREND_MIN_MONTHS months
+ * with transactions. */
+static enum err chat_trend(struct chat *c, bool add_chart)
+{
+    enum err e;
+    db_result *r = chat_monthly(c, NULL, &e);
+    if (r == NULL)
+        return e;
+    int n = db_rows(r) < ASSISTANT_TREND_MONTHS ? db_rows(r) : ASSISTANT_TREND_MONTHS;
+    double spending[ASSISTANT_TREND_MONTHS];
+    int months_with_data = 0;
+    struct json_object *labels = json_object_new_array();
+    struct json_object *spend = json_object_new_array();
+    struct json_object *income = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        spending[i] = (double)db_int64(r, i, 1) / 100.0;
+        months_with_data += db_int64(r, i, 3) > 0;
+        json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
+        json_object_array_add(spend, jsonx_money(db_int64(r, i, 1)));
+        json_object_array_add(income, jsonx_money(db_int64(r, i, 2)));
+    }
+    db_clear(r);
+    bool fr = chat_fr(c);
+    if (add_chart) {
+        struct json_object *datasets = json_object_new_array();
+        json_object_array_add(datasets, chat_dataset(fr ? "Dépenses" : "Spending", spend));
+        json_object_array_add(datasets, chat_dataset(fr ? "Revenus" : "Income", income));
+        json_object_array_add(c->visualizations,
+                              chat_chart("line_chart", "line", fr ? "Tendance sur 6 mois" : "6-month trend", labels, datasets));
+    } else {
+        json_object_put(labels);
+        json_object_put(spend);
+        json_object_put(income);
+    }
+    if (months_with_data < ASSISTANT_TREND_MIN_MONTHS)
+        return ERR_NONE;
+    double slope = chat_slope(spending, n), mean = 0;
+    for (int i = 0; i < n; i++)
+        mean += spending[i] / n;
+    const char *direction = mean > 0 && slope > 0.05 * mean ? "increasing"
+                            : mean > 0 && slope < -0.05 * mean ? "decreasing" : "stable";
+    char msg[256];
+    if (fr)
+        snprintf(msg, sizeof(msg), "Vos dépenses sont %s sur 6 mois (%+.2f € par mois en moyenne).",
+                 strcmp(direction, "increasing") == 0 ? "en hausse" : strcmp(direction, "decreasing") == 0 ? "en baisse" : "stables",
+                 slope);
+    else
+        snprintf(msg, sizeof(msg), "Your spending is %s over 6 months (%+.2f per month on average).", direction, slope);
+    struct json_object *ins = chat_insight("spending_trend", msg);
+    json_object_object_add(ins, "direction", json_object_new_string(direction));
+    char slope_text[32];
+    snprintf(slope_text, sizeof(slope_text), "%.2f", slope);
+    json_object_object_add(ins, "slope_per_month", json_object_new_double_s(slope, slope_text));
+    json_object_array_add(c->insights, ins);
+    return ERR_NONE;
+}
+
+/* Unusual transactions: spending in the period (and filter) larger than
+ * median + 3.5 * max(1.4826 * MAD, 10 % of median, 1.00) of the same
+ * category over the 6 months before the period, when that history has at
+ * least ASSISTANT_ANOMALY_MIN_POINTS transactions. */
+static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
+{
+    struct chat_filter f;
+    chat_filter_build(c, &f, with_entities);
+    char sql[2400];
+    snprintf(sql, sizeof(sql),
+             "WITH hist AS ("
+             "  SELECT category_key, -amount_cents AS v FROM transactions"
+             "  WHERE user_id = $1 AND amount_cents < 0 AND category_key IS NOT NULL"
+             "    AND date >= $2::date - interval '6 months' AND date < $2::date),"
+             " med AS (SELECT category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med, count(*) AS n"
+             "  FROM hist GROUP BY category_key),"
+             " mad AS (SELECT h.category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(h.v - m.med)) AS mad"
+             "  FROM hist h JOIN med m USING (category_key) GROUP BY h.category_key)"
+             " SELECT t.id, t.date, -t.amount_cents, t.merchant, t.category, m.med"
+             " FROM (SELECT * FROM transactions WHERE %s) t"
+             " JOIN med m USING (category_key) JOIN mad d USING (category_key)"
+             " WHERE t.amount_cents < 0 AND m.n >= %d"
+             "   AND -t.amount_cents > m.med + 3.5 * greatest(1.4826 * d.mad, 0.1 * m.med, 100)"
+             " ORDER BY -t.amount_cents DESC, t.id LIMIT %d",
+             f.sql, ASSISTANT_ANOMALY_MIN_POINTS, ASSISTANT_ANOMALY_MAX);
+    enum err e;
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    if (r == NULL)
+        return e;
+    *found = db_rows(r);
+    for (int i = 0; i < db_rows(r); i++) {
+        char amount[48], usual[48], msg[400];
+        chat_money_text(c, db_int64(r, i, 2), amount, sizeof(amount));
+        chat_money_text(c, (int64_t)llround(atof(db_value(r, i, 5))), usual, sizeof(usual));
+        snprintf(msg, sizeof(msg),
+                 chat_fr(c) ? "Dépense inhabituelle le %s : %s chez %s (%s), contre %s habituellement."
+                            : "Unusual spending on %s: %s at %s (%s), against %s usually.",
+                 db_value(r, i, 1), amount, db_is_null(r, i, 3) ? "?" : db_value(r, i, 3), db_value(r, i, 4), usual);
+        struct json_object *ins = chat_insight("unusual_transaction", msg);
+        json_object_object_add(ins, "transaction_id", json_object_new_int64(db_int64(r, i, 0)));
+        json_object_object_add(ins, "amount", jsonx_money(-db_int64(r, i, 2)));
+        json_object_array_add(c->insights, ins);
+    }
+    db_clear(r);
+    return ERR_NONE;
+}
+
+/* The period of the same length just before [from, to] (a calendar month
+ * maps to the previous calendar month). */
+static void chat_previous_period(const struct chat *c, char prev_from[36], char prev_to[36])
+{
+    int fy, fm, fd, ty, tm, td;
+    parse_date(c->nlu.from, 10, &fy, &fm, &fd);
+    parse_date(c->nlu.to, 10, &ty, &tm, &td);
+    int from_days = parse_days_from_civil(fy, fm, fd), to_days = parse_days_from_civil(ty, tm, td);
+    int y, m, d;
+    if (fd == 1 && fy == ty && fm == tm) {           /* a month (possibly to date) */
+        int py = fm == 1 ? fy - 1 : fy, pm = fm == 1 ? 12 : fm - 1;
+        int pd = td < parse_days_in_month(py, pm) ? td : parse_days_in_month(py, pm);
+        snprintf(prev_from, 36, "%04d-%02d-01", py, pm);
+        snprintf(prev_to, 36, "%04d-%02d-%02d", py, pm, pd);
+        return;
+    }
+    int len = to_days - from_days + 1;
+    parse_civil_from_days(from_days - len, &y, &m, &d);
+    snprintf(prev_from, 36, "%04d-%02d-%02d", y, m, d);
+    parse_civil_from_days(from_days - 1, &y, &m, &d);
+    snprintf(prev_to, 36, "%04d-%02d-%02d", y, m, d);
+}
+
+/* Comparison with the previous period: a bar chart of both totals and the
+ * per-category % change (categories spent in both periods, at least 10.00
+ * before), largest moves first. */
+static enum err chat_comparison(struct chat *c)
+{
+    char prev_from[36], prev_to[36];
+    chat_previous_period(c, prev_from, prev_to);
+    const char *params[5] = {c->uid_text, prev_from, prev_to, c->nlu.from, c->nlu.to};
+    enum err e;
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT min(category),"
+                            " coalesce(sum(-amount_cents) FILTER (WHERE date BETWEEN $2::date AND $3::date), 0) AS before,"
+                            " coalesce(sum(-amount_cents) FILTER (WHERE date BETWEEN $4::date AND $5::date), 0) AS after"
+                            " FROM transactions WHERE user_id = $1 AND amount_cents < 0 AND category_key IS NOT NULL"
+                            " AND (date BETWEEN $2::date AND $3::date OR date BETWEEN $4::date AND $5::date)"
+                            " GROUP BY category_key ORDER BY category_key",
+                            5, params);
+    if (r == NULL)
+        return e;
+    int64_t before_total = 0, after_total = 0;
+    bool fr = chat_fr(c);
+    struct { const char *name; double pct; int64_t before, after; } moves[32];
+    int nmoves = 0;
+    for (int i = 0; i < db_rows(r); i++) {
+        int64_t b = db_int64(r, i, 1), a = db_int64(r, i, 2);
+        before_total += b;
+        after_total += a;
+        if (b >= 1000 && a > 0 && nmoves < 32) {
+            moves[nmoves].name = arena_strndup(c->req->arena, db_value(r, i, 0), strlen(db_value(r, i, 0)));
+            moves[nmoves].pct = 100.0 * (double)(a - b) / (double)b;
+            moves[nmoves].before = b;
+            moves[nmoves].after = a;
+            nmoves++;
+        }
+    }
+    db_clear(r);
+    struct json_object *labels = json_object_new_array();
+    json_object_array_add(labels, json_object_new_string(arena_sprintf(c->req->arena, "%s → %s", prev_from, prev_to)));
+    json_object_array_add(labels, json_object_new_string(arena_sprintf(c->req->arena, "%s → %s", c->nlu.from, c->nlu.to)));
+    struct json_object *values = json_object_new_array();
+    json_object_array_add(values, jsonx_money(before_total));
+    json_object_array_add(values, jsonx_money(after_total));
+    struct json_object *datasets = json_object_new_array();
+    json_object_array_add(datasets, chat_dataset(fr ? "Dépenses" : "Spending", values));
+    json_object_array_add(c->visualizations,
+                          chat_chart("bar_chart", "bar", fr ? "Comparaison des périodes" : "Period comparison", labels, datasets));
+    c->count = 0;
+    c->total_cents = -after_total;
+    /* Insertion sort by |pct| descending; at most 32 entries. */
+    for (int i = 1; i < nmoves; i++)
+        for (int j = i; j > 0 && fabs(moves[j].pct) > fabs(moves[j - 1].pct); j--) {
+            __typeof__(moves[0]) t = moves[j];
+            moves[j] = moves[j - 1];
+            moves[j - 1] = t;
+        }
+    for (int i = 0; i < nmoves && i < 3; i++) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), fr ? "%s : %+.1f %% par rapport à la période précédente."
+                                      : "%s: %+.1f%% compared with the previous period.",
+                 moves[i].name, moves[i].pct);
+        struct json_object *ins = chat_insight("category_change", msg);
+        json_object_object_add(ins, "category", json_object_new_string(moves[i].name));
+        char pct[32];
+        snprintf(pct, sizeof(pct), "%.1f", moves[i].pct);
+        json_object_object_add(ins, "change_pct", json_object_new_double_s(moves[i].pct, pct));
+        json_object_array_add(c->insights, ins);
+    }
+    if (before_total > 0) {
+        char msg[300], a[48], b[48];
+        chat_money_text(c, after_total, a, sizeof(a));
+        chat_money_text(c, before_total, b, sizeof(b));
+        double pct = 100.0 * (double)(after_total - before_total) / (double)before_total;
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Du %s au %s vous avez dépensé %s, contre %s du %s au %s (%+.1f %%)."
+                    : "From %s to %s you spent %s, against %s from %s to %s (%+.1f%%).",
+                 c->nlu.from, c->nlu.to, a, b, prev_from, prev_to, pct);
+        (void)msg;
+    } else {
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Pas de dépenses du %s au %s : rien à comparer." : "No spending from %s to %s: nothing to compare.",
+                 prev_from, prev_to);
+    }
+    return ERR_NONE;
+}
+
+/* ---- the answer --------------------------------------------------------- */
+
+static void chat_search_text(struct chat *c)
+{
+    bool fr = chat_fr(c);
+    char what[300] = "";
+    if (c->nlu.merchant[0])
+        snprintf(what, sizeof(what), fr ? " chez %s" : " at %s", c->nlu.merchant);
+    else if (c->nlu.category[0])
+        snprintf(what, sizeof(what), fr ? " en %s" : " on %s", c->nlu.category);
+    if (c->count == 0) {
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Aucune transaction%s du %s au %s." : "No transactions%s from %s to %s.",
+                 what, c->nlu.from, c->nlu.to);
+        return;
+    }
+    char total[48], avg[48];
+    chat_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
+    chat_money_text(c, chat_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
+    if (c->spending_only)
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Du %s au %s, vous avez dépensé %s%s en %" PRId64 " transaction%s (moyenne %s)."
+                    : "From %s to %s you spent %s%s in %" PRId64 " transaction%s (average %s).",
+                 c->nlu.from, c->nlu.to, total, what, c->count, c->count > 1 ? "s" : "", avg);
+    else
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Du %s au %s : %" PRId64 " transaction%s%s, solde %s (moyenne %s)."
+                    : "From %s to %s: %" PRId64 " transaction%s%s, net %s (average %s).",
+                 c->nlu.from, c->nlu.to, c->count, c->count > 1 ? "s" : "", what, total, avg);
+}
+
+static void chat_clarify(struct chat *c)
+{
+    bool fr = chat_fr(c);
+    snprintf(c->text, sizeof(c->text), "%s",
+             fr ? "Je n'ai pas compris votre question. Essayez par exemple : « Mes dépenses du mois dernier », "
+                  "« Combien j'ai dépensé chez Carrefour ce mois-ci ? », « Répartition de mes dépenses par catégorie »."
+                : "I did not understand your question. Try for example: \"My spending last month\", "
+                  "\"How much did I spend at Netflix this month?\", \"Breakdown of my spending by category\".");
+}
+
+static enum err chat_answer(struct chat *c)
+{
+    const char *intent = c->nlu.intent;
+    int found = 0;
+    enum err e = ERR_NONE;
+    bool fr = chat_fr(c);
+    if (strcmp(intent, "clarification.needed") == 0) {
+        chat_clarify(c);
+        return ERR_NONE;
+    }
+    if (c->nlu.period_invalid) {
+        snprintf(c->text, sizeof(c->text), "%s",
+                 fr ? "Cette date n'existe pas dans le calendrier : aucune transaction."
+                    : "That date does not exist in the calendar: no transactions.");
+        chat_add_kpi_cards(c);
+        return ERR_NONE;
+    }
+    if (c->nlu.merchant_phrase[0] && !c->nlu.merchant[0] && strncmp(intent, "transaction_search", 18) == 0) {
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Je ne trouve aucun marchand « %s » dans vos transactions."
+                    : "I cannot find any merchant \"%s\" in your transactions.",
+                 c->nlu.merchant_phrase);
+        chat_add_kpi_cards(c);
+        return ERR_NONE;
+    }
+    if (strncmp(intent, "transaction_search", 18) == 0) {
+        if ((e = chat_kpis(c)))
+            return e;
+        chat_add_kpi_cards(c);
+        chat_search_text(c);
+        if (strcmp(intent, "transaction_search.by_category") == 0)
+            e = chat_pie(c);
+        else if (strcmp(intent, "transaction_search.by_merchant") == 0)
+            e = chat_merchant_bar(c);
+        if (e == ERR_NONE && c->count > 0)
+            e = chat_anomalies(c, true, &found);
+        return e;
+    }
+    if (strcmp(intent, "analytics.trends") == 0) {
+        e = chat_trend(c, true);
+        if (e == ERR_NONE && json_object_array_length(c->insights) == 0)
+            snprintf(c->text, sizeof(c->text), "%s",
+                     fr ? "Pas assez de mois avec des transactions pour dégager une tendance."
+                        : "Not enough months with transactions to show a trend.");
+        else if (e == ERR_NONE)
+            snprintf(c->text, sizeof(c->text), "%s",
+                     json_object_get_string(json_object_object_get(json_object_array_get_idx(c->insights, 0), "message")));
+        return e;
+    }
+    if (strcmp(intent, "analytics.comparison") == 0)
+        return chat_comparison(c);
+    /* analytics.anomalies */
+    if ((e = chat_anomalies(c, false, &found)))
+        return e;
+    if (found == 0)
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "Aucune dépense inhabituelle du %s au %s." : "No unusual spending from %s to %s.",
+                 c->nlu.from, c->nlu.to);
+    else
+        snprintf(c->text, sizeof(c->text),
+                 fr ? "%d dépense%s inhabituelle%s du %s au %s." : "%d unusual transaction%s%s from %s to %s.",
+                 found, found > 1 ? "s" : "", fr && found > 1 ? "s" : "", c->nlu.from, c->nlu.to);
+    return ERR_NONE;
+}
+
+/* ---- request, vocabulary, storage --------------------------------------- */
+
+/* "Now" is the server clock unless the X-Tally-Now header (YYYY-MM-DD) says otherwise. */
+static enum err chat_today(struct request *req, int *y, int *m, int *d)
+{
+    const char *now = request_header(req, "HTTP_X_TALLY_NOW");
+    if (now != NULL) {
+        if (parse_date(now, strlen(now), y, m, d) != 0)
+            return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
+        return ERR_NONE;
+    }
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    *y = tm.tm_year + 1900;
+    *m = tm.tm_mon + 1;
+    *d = tm.tm_mday;
+    return ERR_NONE;
+}
+
+/* The user's merchants and categories (most used first) for matching, and
+ * the user's currency and language. */
+static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char language[3])
+{
+    enum err e;
+    const char *params[1] = {c->uid_text};
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT 'u', currency, language, 0 FROM users WHERE id = $1"
+                            " UNION ALL (SELECT 'm', merchant_key, min(merchant), count(*) FROM transactions"
+                            "  WHERE user_id = $1 AND merchant_key IS NOT NULL GROUP BY merchant_key"
+                            "  ORDER BY count(*) DESC LIMIT 300)"
+                            " UNION ALL (SELECT 'c', category_key, min(category), count(*) FROM transactions"
+                            "  WHERE user_id = $1 AND category_key IS NOT NULL GROUP BY category_key"
+                            "  ORDER BY count(*) DESC LIMIT 100)",
+                            1, params);
+    if (r == NULL)
+        return e;
+    int rows = db_rows(r);
+    if (rows == 0 || db_value(r, 0, 0)[0] != 'u') {
+        db_clear(r);
+        return request_fail(c->req, ERR_NOT_FOUND, "user_id", "user %" PRId64 " not found", c->user_id);
+    }
+    snprintf(c->currency, sizeof(c->currency), "%s", db_value(r, 0, 1));
+    snprintf(language, 3, "%s", db_value(r, 0, 2));
+    struct arena *a = c->req->arena;
+    v->merchant_keys = arena_alloc(a, sizeof(char *) * (size_t)rows);
+    v->merchant_names = arena_alloc(a, sizeof(char *) * (size_t)rows);
+    v->category_keys = arena_alloc(a, sizeof(char *) * (size_t)rows);
+    v->category_names = arena_alloc(a, sizeof(char *) * (size_t)rows);
+    v->merchant_count = v->category_count = 0;
+    if (!v->merchant_keys || !v->merchant_names || !v->category_keys || !v->category_names) {
+        db_clear(r);
+        return request_fail(c->req, ERR_INTERNAL, NULL, "out of memory");
+    }
+    for (int i = 1; i < rows; i++) {
+        const char *key = arena_strndup(a, db_value(r, i, 1), strlen(db_value(r, i, 1)));
+        const char *name = arena_strndup(a, db_value(r, i, 2), strlen(db_value(r, i, 2)));
+        if (db_value(r, i, 0)[0] == 'm') {
+            v->merchant_keys[v->merchant_count] = key;
+            v->merchant_names[v->merchant_count++] = name;
+        } else {
+            v->category_keys[v->category_count] = key;
+            v->category_names[v->category_count++] = name;
+        }
+    }
+    db_clear(r);
+    return ERR_NONE;
+}
+
+static void chat_new_conversation_id(char out[40])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char raw[12];
+    arc4random_buf(raw, sizeof(raw));
+    out[0] = 'c';
+    out[1] = '-';
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        out[2 + 2 * i] = hex[raw[i] >> 4];
+        out[3 + 2 * i] = hex[raw[i] & 15];
+    }
+    out[2 + 2 * sizeof(raw)] = '\0';
+}
+
+/* A given conversation id must exist and belong to the user. */
+static enum err chat_check_conversation(struct chat *c, const char *id)
+{
+    const char *params[2] = {id, c->uid_text};
+    enum err e;
+    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2", 2, params);
+    if (r == NULL)
+        return e;
+    int rows = db_rows(r);
+    db_clear(r);
+    if (rows == 0)
+        return request_fail(c->req, ERR_NOT_FOUND, "conversation_id", "conversation %s not found for this user", id);
+    return ERR_NONE;
+}
+
+static enum err chat_store(struct chat *c, const char *conversation_id, const char *message,
+                           struct json_object *entities, double ms)
+{
+    char ms_text[32];
+    snprintf(ms_text, sizeof(ms_text), "%.3f", ms);
+    const char *params[7] = {conversation_id, c->uid_text, message, c->nlu.intent,
+                             json_object_to_json_string_ext(entities, JSON_C_TO_STRING_PLAIN), c->text, ms_text};
+    return db_exec(c->req->worker->db, 0,
+                   "WITH conv AS (INSERT INTO conversations (id, user_id) VALUES ($1, $2::bigint)"
+                   "  ON CONFLICT (id) DO UPDATE SET updated_at = now() RETURNING id)"
+                   " INSERT INTO conversation_messages (conversation_id, role, content, intent, entities,"
+                   "  processing_time_ms)"
+                   " SELECT conv.id, v.role, v.content, v.intent, v.entities::jsonb, v.ms FROM conv,"
+                   " (VALUES (1, 'user', $3, $4, $5, NULL::double precision),"
+                   "         (2, 'assistant', $6, NULL, NULL, $7::double precision))"
+                   "   AS v(n, role, content, intent, entities, ms) ORDER BY v.n",
+                   7, params);
+}
+
+static struct json_object *chat_entities_json(const struct chat *c)
+{
+    struct json_object *ent = json_object_new_object();
+    struct json_object *period = NULL;
+    if (c->nlu.from[0] || c->nlu.period_invalid) {
+        period = json_object_new_object();
+        json_object_object_add(period, "from", c->nlu.from[0] ? json_object_new_string(c->nlu.from) : NULL);
+        json_object_object_add(period, "to", c->nlu.to[0] ? json_object_new_string(c->nlu.to) : NULL);
+        json_object_object_add(period, "label", json_object_new_string(c->nlu.period_label));
+        json_object_object_add(period, "explicit", json_object_new_boolean(c->nlu.period_found));
+    }
+    json_object_object_add(ent, "period", period);
+    json_object_object_add(ent, "merchant", c->nlu.merchant[0] ? json_object_new_string(c->nlu.merchant) : NULL);
+    json_object_object_add(ent, "category", c->nlu.category[0] ? json_object_new_string(c->nlu.category) : NULL);
+    if (c->nlu.merchant_phrase[0] && !c->nlu.merchant[0])
+        json_object_object_add(ent, "unknown_merchant", json_object_new_string(c->nlu.merchant_phrase));
+    return ent;
+}
+
+static enum err chat_parse_body(struct request *req, struct json_object *body, int64_t *user_id,
+                                const char **message, const char **conversation_id)
+{
+    if (!json_object_is_type(body, json_type_object))
+        return request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(body, "user_id", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) < 1)
+        return request_fail(req, ERR_UNPROCESSABLE, "user_id", "user_id is required (a positive integer)");
+    *user_id = json_object_get_int64(v);
+    bool wrong;
+    *message = jsonx_get_string(body, "message", &wrong);
+    if (*message == NULL)
+        return request_fail(req, ERR_UNPROCESSABLE, "message", "message is required (a string)");
+    size_t len = strlen(*message);
+    if (len > ASSISTANT_MESSAGE_MAX_BYTES)
+        return request_fail(req, ERR_UNPROCESSABLE, "message", "message is longer than %d bytes",
+                            ASSISTANT_MESSAGE_MAX_BYTES);
+    if (!text_is_utf8(*message, len))
+        return request_fail(req, ERR_UNPROCESSABLE, "message", "message is not valid UTF-8");
+    *conversation_id = jsonx_get_string(body, "conversation_id", &wrong);
+    if (wrong || (*conversation_id != NULL && (strlen(*conversation_id) == 0 || strlen(*conversation_id) > 64)))
+        return request_fail(req, ERR_UNPROCESSABLE, "conversation_id", "conversation_id must be a string of 1 to 64 bytes");
+    return ERR_NONE;
+}
+
+static int assistant_chat(struct request *req, struct response *res)
+{
+    uint64_t started = request_now_us();
+    enum err e = request_require_content_type(req, "application/json");
+    struct json_object *body = NULL;
+    if (e == ERR_NONE)
+        e = jsonx_parse_body(req, &body);
+    if (e != ERR_NONE)
+        return e;
+    struct chat c;
+    memset(&c, 0, sizeof(c));
+    c.req = req;
+    const char *message = NULL, *conversation_id = NULL;
+    char new_id[40];
+    struct nlu_vocab vocab;
+    char language[3];
+    int y, m, d;
+    int rc = chat_parse_body(req, body, &c.user_id, &message, &conversation_id);
+    if (rc == ERR_NONE)
+        rc = auth_require_user(req, c.user_id);
+    if (rc == ERR_NONE)
+        rc = chat_today(req, &y, &m, &d);
+    if (rc != ERR_NONE)
+        goto out;
+    c.uid_text = arena_sprintf(req->arena, "%" PRId64, c.user_id);
+    if ((rc = chat_vocabulary(&c, &vocab, language)))
+        goto out;
+    if (conversation_id != NULL && (rc = chat_check_conversation(&c, conversation_id)))
+        goto out;
+    if (conversation_id == NULL) {
+        chat_new_conversation_id(new_id);
+        conversation_id = new_id;
+    }
+    nlu_understand(message, strlen(message), y, m, d, &vocab, language, &c.nlu);
+    c.spending_only = c.nlu.spending_only;
+    c.visualizations = json_object_new_array();
+    c.insights = json_object_new_array();
+    if ((rc = chat_answer(&c)))
+        goto out_json;
+    double ms = (double)(request_now_us() - started) / 1000.0;
+    struct json_object *entities = chat_entities_json(&c);
+    if ((rc = chat_store(&c, conversation_id, message, entities, ms))) {
+        json_object_put(entities);
+        goto out_json;
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "success", json_object_new_boolean(1));
+    json_object_object_add(o, "conversation_id", json_object_new_string(conversation_id));
+    struct json_object *intent = json_object_new_object();
+    const char *dot = strchr(c.nlu.intent, '.');
+    json_object_object_add(intent, "group", json_object_new_string_len(c.nlu.intent, (int)(dot - c.nlu.intent)));
+    json_object_object_add(intent, "subtype", json_object_new_string(dot + 1));
+    char conf[16];
+    snprintf(conf, sizeof(conf), "%.2f", c.nlu.confidence);
+    json_object_object_add(intent, "confidence", json_object_new_double_s(c.nlu.confidence, conf));
+    json_object_object_add(intent, "name", json_object_new_string(c.nlu.intent));
+    json_object_object_add(o, "intent", intent);
+    json_object_object_add(o, "entities", entities);
+    json_object_object_add(o, "language", json_object_new_string(c.nlu.lang));
+    json_object_object_add(o, "response_text", json_object_new_string(c.text));
+    json_object_object_add(o, "insights", c.insights);
+    json_object_object_add(o, "data_visualizations", c.visualizations);
+    c.insights = c.visualizations = NULL;
+    ms = (double)(request_now_us() - started) / 1000.0;
+    char ms_text[32];
+    snprintf(ms_text, sizeof(ms_text), "%.3f", ms);
+    json_object_object_add(o, "processing_time_ms", json_object_new_double_s(ms, ms_text));
+    rc = response_json(res, 200, o);
+out_json:
+    json_object_put(c.insights);
+    json_object_put(c.visualizations);
+out:
+    json_object_put(body);
+    return rc;
+}
+
+const struct route assistant_routes[] = {
+    {"POST", "/api/v1/conversation/chat", assistant_chat, ROUTE_USER},
+};
+const size_t assistant_route_count = sizeof(assistant_routes) / sizeof(assistant_routes[0]);

@@ -1,0 +1,296 @@
+"""Job queue: exactly-once with parallel runner processes, priorities,
+retries with growing backoff, dead jobs, a runner killed mid-job, one
+schedule slot fired once, the tallyd-supervised runner (and its restart),
+the admin API and /metrics. Runners are real `tallyctl worker` processes
+against the real PostgreSQL; every execution leaves a job_runs row, so a
+double execution would show."""
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from harness import (CONF, CTL, admin_token, assert_error, ctl, get, new_user, post, psql, request, tallyd_pid,
+                     wait_for)
+from test_15_metrics import scrape
+
+
+def _supervised_runner_pid():
+    out = subprocess.run(["pgrep", "-x", "-P", str(tallyd_pid()), "tallyd-jobs"], capture_output=True,
+                         text=True).stdout.split()
+    return int(out[0]) if out else None
+
+
+@contextlib.contextmanager
+def paused_supervised_runner():
+    """SIGSTOPs tallyd's own runner (idle: the queue is empty when this is
+    entered) so only the test's runners take jobs."""
+    pid = wait_for(_supervised_runner_pid, what="supervised job runner")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _reset():
+    psql("DELETE FROM job_schedules")
+    psql("DELETE FROM jobs")
+
+
+def _runner(name, *flags, **env):
+    e = dict(os.environ)
+    e.update({"TALLY_JOB_POLL_MS": "200", "TALLY_LOG_LEVEL": "warn"})
+    e.update({k: str(v) for k, v in env.items()})
+    cmd = [CTL] + (["-c", CONF] if CONF else []) + ["worker", "--name", name] + list(flags)
+    return subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_exit(procs, timeout=60):
+    deadline = time.time() + timeout
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise AssertionError("runner %s did not finish" % p.args)
+        assert p.returncode == 0, (p.args, p.returncode, p.stderr.read())
+
+
+def _job(job_id):
+    r = psql("SELECT status, attempts, coalesce(locked_by, ''), coalesce(last_error, '') FROM jobs WHERE id = %d"
+             % job_id)
+    return r[0] if r else None
+
+
+def test_each_job_runs_exactly_once_with_three_runners():
+    _reset()
+    with paused_supervised_runner():
+        psql("INSERT INTO jobs (kind, payload) SELECT 'sleep', '{\"ms\": 5}' FROM generate_series(1, 200)")
+        procs = [_runner("t60-once-%d" % i, "--drain") for i in range(3)]
+        _wait_exit(procs)
+    assert psql("SELECT status, count(*), min(attempts), max(attempts) FROM jobs GROUP BY status") == \
+        [["succeeded", "200", "1", "1"]]
+    assert psql("SELECT count(*), count(DISTINCT job_id) FROM job_runs") == [["200", "200"]]
+    runners = psql("SELECT runner, count(*) FROM job_runs GROUP BY runner ORDER BY runner")
+    assert [r[0] for r in runners] == ["t60-once-0", "t60-once-1", "t60-once-2"], runners
+
+
+def test_priorities_high_first_then_run_at():
+    _reset()
+    with paused_supervised_runner():
+        # Inserted low first so that insertion order alone would be wrong.
+        for prio in (2, 1, 0):
+            psql("INSERT INTO jobs (kind, priority, run_at) SELECT 'noop', %d, now() - interval '1 minute' + g * "
+                 "interval '1 ms' FROM generate_series(1, 10) g" % prio)
+        _wait_exit([_runner("t60-prio", "--drain")])
+    order = psql("SELECT j.priority, j.id FROM job_runs r JOIN jobs j ON j.id = r.job_id ORDER BY r.id")
+    prios = [int(p) for p, _ in order]
+    assert prios == sorted(prios) and len(prios) == 30, prios
+    for p in (0, 1, 2):
+        ids = [int(i) for pr, i in order if int(pr) == p]
+        assert ids == sorted(ids), ids        # same priority: oldest run_at first
+
+
+def test_failing_twice_then_succeeding_ends_with_three_attempts():
+    _reset()
+    with paused_supervised_runner():
+        r = post("/api/v1/admin/jobs", {"kind": "fail", "payload": {"times": 2}, "max_attempts": 5},
+                 token=admin_token())
+        assert r.status == 201, r
+        _wait_exit([_runner("t60-retry", "--drain", TALLY_JOB_BACKOFF_BASE_MS=100)])
+    assert _job(r.json["id"])[:2] == ["succeeded", "3"]
+    runs = psql("SELECT attempt, ok FROM job_runs WHERE job_id = %d ORDER BY attempt" % r.json["id"])
+    assert runs == [["1", "f"], ["2", "f"], ["3", "t"]], runs
+
+
+def test_always_failing_job_dies_after_max_attempts_with_growing_delays():
+    _reset()
+    base = 150
+    with paused_supervised_runner():
+        r = post("/api/v1/admin/jobs", {"kind": "fail", "payload": {"times": 1000}, "max_attempts": 5},
+                 token=admin_token())
+        assert r.status == 201, r
+        _wait_exit([_runner("t60-dead", "--drain", TALLY_JOB_BACKOFF_BASE_MS=base)])
+    job_id = r.json["id"]
+    status, attempts, _, last_error = _job(job_id)
+    assert (status, attempts) == ("dead", "5") and "fail: attempt 5" in last_error
+    rows = psql("SELECT attempt, extract(epoch FROM retry_at - finished_at) * 1000,"
+                " extract(epoch FROM started_at) * 1000, extract(epoch FROM finished_at) * 1000"
+                " FROM job_runs WHERE job_id = %d ORDER BY attempt" % job_id)
+    assert [int(x[0]) for x in rows] == [1, 2, 3, 4, 5]
+    delays = [float(x[1]) for x in rows[:4]]
+    assert rows[4][1] == "", "no retry after the last attempt"
+    for n, d in enumerate(delays):
+        want = base * 2 ** n
+        assert want - 1 <= d <= want * 1.25 + 5, (n, d, delays)      # backoff + at most 25 % jitter
+    assert delays == sorted(delays) and len(set(delays)) == 4, delays
+    # The runner honoured them: each attempt started no earlier than its retry_at.
+    for n in range(4):
+        gap = float(rows[n + 1][2]) - float(rows[n][3])
+        assert gap >= delays[n] - 1, (n, gap, delays)
+    # A dead job can be retried over the API; a queued one cannot.
+    admin = admin_token()
+    with paused_supervised_runner():
+        again = post("/api/v1/admin/jobs/%d/retry" % job_id, token=admin)
+        assert again.status == 200, again
+        assert again.json["status"] == "queued" and again.json["attempts"] == 0
+        assert_error(post("/api/v1/admin/jobs/%d/retry" % job_id, token=admin), 409, "conflict")
+        psql("DELETE FROM jobs WHERE id = %d" % job_id)
+
+
+def test_job_of_a_killed_runner_is_requeued_and_finished_by_another():
+    _reset()
+    with paused_supervised_runner():
+        job_id = int(ctl("jobs", "enqueue", "sleep", "--payload", '{"ms": 1500}').stdout.strip())
+        victim = _runner("t60-victim", TALLY_JOB_LOCK_TIMEOUT_S=2)
+        wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
+        assert _job(job_id)[2] == "t60-victim"
+        time.sleep(0.3)
+        victim.kill()                                             # SIGKILL mid-job
+        victim.wait()
+        assert _job(job_id)[0] == "running"
+        started = time.time()
+        _wait_exit([_runner("t60-rescuer", "--drain", TALLY_JOB_LOCK_TIMEOUT_S=2)], timeout=30)
+        assert time.time() - started >= 1.0                      # it had to wait for the lock to expire
+    status, attempts, _, _ = _job(job_id)
+    assert (status, attempts) == ("succeeded", "2")
+    runs = psql("SELECT attempt, runner, ok, coalesce(error, '') FROM job_runs WHERE job_id = %d ORDER BY attempt"
+                % job_id)
+    assert [r[:3] for r in runs] == [["1", "t60-victim", "f"], ["2", "t60-rescuer", "t"]], runs
+    assert "lock expired" in runs[0][3]
+
+
+def test_sigterm_stops_a_runner_after_the_job_in_hand():
+    _reset()
+    with paused_supervised_runner():
+        job_id = int(ctl("jobs", "enqueue", "sleep", "--payload", '{"ms": 1000}').stdout.strip())
+        p = _runner("t60-term")
+        wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
+        p.send_signal(signal.SIGTERM)
+        _wait_exit([p], timeout=10)
+    assert _job(job_id)[:2] == ["succeeded", "1"]
+
+
+def test_schedule_slot_fires_exactly_once_with_three_runners():
+    _reset()
+    slot = psql("SELECT date_trunc('minute', now() - interval '2 minutes'),"
+                " extract(minute FROM now() - interval '2 minutes'), extract(hour FROM now() - interval '2 minutes')")
+    slot_ts, minute, hour = slot[0][0], int(float(slot[0][1])), int(float(slot[0][2]))
+    psql("INSERT INTO job_schedules (name, kind, cron, created_at) VALUES ('t60-daily', 'noop', '%d %d * * *',"
+         " now() - interval '1 hour')" % (minute, hour))
+    psql("INSERT INTO job_schedules (name, kind, cron) VALUES ('t60-bad', 'noop', '61 * * * *')")   # ignored
+    with paused_supervised_runner():
+        procs = [_runner("t60-sched-%d" % i) for i in range(3)]
+        wait_for(lambda: psql("SELECT status FROM jobs WHERE schedule_slot IS NOT NULL") == [["succeeded"]],
+                 what="scheduled job done")
+        time.sleep(2.5)                    # several maintenance ticks of every runner
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        _wait_exit(procs, timeout=10)
+    rows = psql("SELECT kind, schedule_slot = '%s'::timestamptz FROM jobs" % slot_ts)
+    assert rows == [["noop", "t"]], rows
+    assert psql("SELECT count(*) FROM job_runs") == [["1"]]
+
+
+def test_supervised_runner_runs_api_jobs_counts_them_and_is_restarted():
+    _reset()
+    admin = admin_token()
+    key = 'tally_jobs_total{kind="noop",status="succeeded"}'
+    before = scrape()[0]
+    ids = [post("/api/v1/admin/jobs", {"kind": "noop"}, token=admin).json["id"] for _ in range(5)]
+    wait_for(lambda: all(_job(i)[0] == "succeeded" for i in ids), what="jobs done by tallyd's runner")
+    assert all(r[0].endswith(":tallyd") for r in psql("SELECT runner FROM job_runs"))
+    after = scrape()[0]
+    assert after[key] - before.get(key, 0) == 5, (before.get(key), after[key])
+    # Queue depth by priority queue.
+    with paused_supervised_runner():
+        for prio, n in (("low", 3), ("high", 2)):
+            for _ in range(n):
+                assert post("/api/v1/admin/jobs", {"kind": "noop", "priority": prio}, token=admin).status == 201
+        s = scrape()[0]
+        assert (s['tally_jobs_queue_depth{queue="low"}'], s['tally_jobs_queue_depth{queue="high"}'],
+                s['tally_jobs_queue_depth{queue="normal"}']) == (3, 2, 0)
+    wait_for(lambda: scrape()[0]['tally_jobs_queue_depth{queue="low"}'] == 0, what="queue drained")
+    # Killed: the master starts a new one, which keeps working.
+    old = _supervised_runner_pid()
+    restarts = scrape()[0]["tally_jobs_runner_restarts_total"]
+    os.kill(old, signal.SIGKILL)
+    new = wait_for(lambda: (lambda p: p if p and p != old else None)(_supervised_runner_pid()),
+                   what="runner restarted")
+    assert scrape()[0]["tally_jobs_runner_restarts_total"] == restarts + 1
+    j = post("/api/v1/admin/jobs", {"kind": "noop"}, token=admin).json["id"]
+    wait_for(lambda: _job(j)[0] == "succeeded", what="job done by the new runner")
+    assert psql("SELECT runner FROM job_runs WHERE job_id = %d" % j)[0][0].split(":")[-2] == str(new)
+
+
+def test_admin_api_shapes_auth_and_errors():
+    _reset()
+    admin = admin_token()
+    _, user_token = new_user("Jobs")
+    assert_error(get("/api/v1/admin/jobs"), 401, "unauthenticated")
+    assert_error(get("/api/v1/admin/jobs", token=user_token), 403, "forbidden")
+    assert_error(post("/api/v1/admin/jobs", {"kind": "noop"}, token=user_token), 403, "forbidden")
+    assert_error(post("/api/v1/admin/jobs/1/retry", token=user_token), 403, "forbidden")
+    with paused_supervised_runner():
+        r = post("/api/v1/admin/jobs", {"kind": "sleep", "payload": {"ms": 1}, "priority": "low"}, token=admin)
+        assert r.status == 201, r
+        for k in ("id", "kind", "status", "priority", "attempts", "run_at", "last_error", "payload"):
+            assert k in r.json, k
+        assert (r.json["kind"], r.json["status"], r.json["priority"], r.json["attempts"], r.json["payload"],
+                r.json["last_error"]) == ("sleep", "queued", "low", 0, {"ms": 1}, None)
+        assert r.json["run_at"].endswith("Z")
+        ids = [r.json["id"]] + [post("/api/v1/admin/jobs", {"kind": "noop"}, token=admin).json["id"]
+                                for _ in range(2)]
+        page = get("/api/v1/admin/jobs?limit=2", token=admin)
+        assert page.status == 200 and [i["id"] for i in page.json["items"]] == [ids[2], ids[1]]
+        assert page.json["next_cursor"]
+        page2 = get("/api/v1/admin/jobs?limit=2&cursor=%s" % page.json["next_cursor"], token=admin)
+        assert [i["id"] for i in page2.json["items"]] == [ids[0]] and page2.json["next_cursor"] is None
+        only = get("/api/v1/admin/jobs?kind=sleep&status=queued", token=admin).json["items"]
+        assert [i["id"] for i in only] == [ids[0]]
+        assert get("/api/v1/admin/jobs?status=dead", token=admin).json["items"] == []
+        assert_error(get("/api/v1/admin/jobs?status=bogus", token=admin), 400, "invalid_argument", "status")
+        assert_error(get("/api/v1/admin/jobs?limit=0", token=admin), 400, "invalid_argument", "limit")
+        assert_error(get("/api/v1/admin/jobs?cursor=x", token=admin), 400, "invalid_argument", "cursor")
+        assert_error(post("/api/v1/admin/jobs", {"kind": "nope"}, token=admin), 422, "invalid_argument", "kind")
+        assert_error(post("/api/v1/admin/jobs", {"kind": "noop", "priority": "urgent"}, token=admin), 422,
+                     "invalid_argument", "priority")
+        assert_error(post("/api/v1/admin/jobs", {"kind": "noop", "payload": [1]}, token=admin), 422,
+                     "invalid_argument", "payload")
+        assert_error(post("/api/v1/admin/jobs", {"kind": "noop", "max_attempts": 0}, token=admin), 422,
+                     "invalid_argument", "max_attempts")
+        assert_error(request("POST", "/api/v1/admin/jobs", body="kind=noop", token=admin,
+                             content_type="text/plain"), 415, "unsupported_media_type")
+        assert_error(post("/api/v1/admin/jobs", "{", token=admin, content_type="application/json"), 400,
+                     "invalid_argument")
+        assert_error(post("/api/v1/admin/jobs/999999999/retry", token=admin), 404, "not_found")
+        assert_error(post("/api/v1/admin/jobs/%d/retry" % ids[0], token=admin), 409, "conflict")   # queued
+    wait_for(lambda: all(_job(i)[0] == "succeeded" for i in ids), what="jobs done")
+    assert_error(post("/api/v1/admin/jobs/%d/retry" % ids[0], token=admin), 409, "conflict")       # succeeded
+
+
+def test_tallyctl_jobs_commands():
+    _reset()
+    with paused_supervised_runner():
+        job_id = int(ctl("jobs", "enqueue", "noop", "--payload", '{"x": 1}', "--priority", "high").stdout)
+        listed = ctl("jobs", "list", "--kind", "noop").stdout
+        assert '"id":%d' % job_id in listed and '"priority":"high"' in listed and '"payload":{"x":1}' in listed
+        assert ctl("jobs", "enqueue", "nope", check=False).returncode == 2
+        assert ctl("jobs", "enqueue", "noop", "--payload", "[1]", check=False).returncode == 2
+        retry = ctl("jobs", "retry", job_id, check=False)
+        assert retry.returncode == 1 and "not dead or failed" in retry.stderr
+        assert ctl("jobs", "retry", 999999999, check=False).returncode == 1
+        assert ctl("worker", "--once").returncode == 0
+    assert _job(job_id)[0] == "succeeded"
+
+
+def test_metrics_pass_promtool():
+    r = get("/metrics")
+    assert "# TYPE tally_jobs_total counter" in r.body and "# TYPE tally_jobs_queue_depth gauge" in r.body
+    if shutil.which("promtool") is None:
+        return                                                   # scripts/install-deps installs it
+    p = subprocess.run(["promtool", "check", "metrics"], input=r.body, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
