@@ -37,6 +37,23 @@ static bool nlu_word_char(unsigned char ch)
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch >= 0x80;
 }
 
+/* Length of s[0..len) without a trailing incomplete UTF-8 sequence, so a
+ * word or phrase cut at a byte bound stays valid UTF-8. */
+static size_t nlu_utf8_cut(const char *s, size_t len)
+{
+    size_t i = len;
+    int back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0 || (unsigned char)s[i - 1] < 0x80)
+        return len;
+    unsigned char lead = (unsigned char)s[i - 1];
+    int need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+    return back == need ? len : i - 1;
+}
+
 static void nlu_split(const char *folded, struct nlu_words *out)
 {
     out->n = 0;
@@ -49,7 +66,7 @@ static void nlu_split(const char *folded, struct nlu_words *out)
             len++;
         if (len == 0)
             break;
-        size_t take = len < NLU_WORD_BYTES - 1 ? len : NLU_WORD_BYTES - 1;
+        size_t take = nlu_utf8_cut(p, len < NLU_WORD_BYTES - 1 ? len : NLU_WORD_BYTES - 1);
         memcpy(out->w[out->n], p, take);
         out->w[out->n][take] = '\0';
         out->n++;
@@ -528,6 +545,9 @@ static void nlu_merchant(const struct nlu_words *w, const struct nlu_vocab *v, s
         for (int k = j; k < w->n && k < j + 3 && !nlu_stop(w->w[k]) && !nlu_month_name(w->w[k]); k++)
             n += (size_t)snprintf(r->merchant_phrase + n, sizeof(r->merchant_phrase) - n, "%s%s", k > j ? " " : "",
                                   w->w[k]);
+        if (n >= sizeof(r->merchant_phrase))
+            n = sizeof(r->merchant_phrase) - 1;
+        r->merchant_phrase[nlu_utf8_cut(r->merchant_phrase, n)] = '\0';
         return;
     }
 }

@@ -1,6 +1,7 @@
 /* libFuzzer target: the assistant's message understanding on arbitrary
  * bytes (valid or not UTF-8), with a fixed vocabulary and varying "today".
  * Built and run for a bounded time by scripts/test (tests/fuzz/run). */
+#include "core/text.h"
 #include "modules/assistant_nlu.h"
 
 #include <stdint.h>
@@ -26,6 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!r.period_invalid && strlen(r.from) != 10)
         __builtin_trap();
     if (r.confidence < 0.5 || r.confidence > 0.99)
+        __builtin_trap();
+    /* What goes back to the client and into PostgreSQL must be UTF-8 when the input was. */
+    if (text_is_utf8((const char *)data, size) &&
+        (!text_is_utf8(r.merchant_phrase, strlen(r.merchant_phrase)) ||
+         !text_is_utf8(r.merchant, strlen(r.merchant)) || !text_is_utf8(r.category, strlen(r.category))))
         __builtin_trap();
     return 0;
 }

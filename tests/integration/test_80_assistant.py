@@ -365,3 +365,20 @@ def test_malformed_requests():
     assert_error(post(url, {"user_id": uid, "message": "x"}, token=tok, headers={"X-Tally-Now": "2026-13-01"}),
                  400, "invalid_argument", "X-Tally-Now")
     assert len(SEARCHES) + 2 + 3 + 2 + 8 >= 40
+
+
+def test_random_messages_never_500():
+    """300 random messages (suite words, odd dates, random Unicode, quotes,
+    NUL): every answer is a 200; nothing reaches the error path."""
+    uid, tok, rows = setup()
+    rnd = random.Random(11)
+    words = ("mes dépenses chez carrefour le mois dernier en septembre 31 février 2026-02-30 depuis mars "
+             "les 99999 derniers jours last 0 months netflx répartition tendances inhabituelles comparaison "
+             "1er janvier 1970 ☃ \x00 \" \\ ' % _").split(" ")
+    for i in range(300):
+        msg = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 12)))
+        if i % 3 == 0:
+            msg += "".join(chr(rnd.randint(1, 0x2fff)) for _ in range(rnd.randint(0, 80)))
+        now = "%04d-%02d-%02d" % (rnd.choice([1970, 2025, 2026, 2999]), rnd.randint(1, 12), rnd.randint(1, 28))
+        r = post("/api/v1/conversation/chat", {"user_id": uid, "message": msg}, token=tok, headers={"X-Tally-Now": now})
+        assert r.status == 200 and r.json["success"] is True, (msg, now, r)

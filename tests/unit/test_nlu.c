@@ -1,6 +1,7 @@
 /* Unit tests: the assistant's understanding: periods (boundaries, leap
  * years), categories, merchants (with typos), intents, language. */
 #include "check.h"
+#include "core/text.h"
 #include "modules/assistant_nlu.h"
 
 #include <string.h>
@@ -159,6 +160,13 @@ static void test_robustness(void)
     r = ask(odd);
     CHECK(r.intent != NULL);
     CHECK(strlen(r.from) == 10 || r.period_invalid);
+    /* A long word of multi-byte characters after "chez" is cut on a character bound. */
+    char phrase[400] = "chez ";
+    for (int i = 0; i < 60; i++)
+        strcat(phrase, "\xe2\x98\x83");               /* U+2603, 3 bytes */
+    r = ask(phrase);
+    CHECK(r.merchant_phrase[0] != '\0');
+    CHECK(text_is_utf8(r.merchant_phrase, strlen(r.merchant_phrase)));
 }
 
 int main(void)
