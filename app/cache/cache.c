@@ -1,23 +1,64 @@
-/* cache: see cache.h. */
+/* cache: see cache.h. Owns the libmemcached client of one worker, the key
+ * scheme and the shared counters. Invariants: every public operation counts
+ * exactly one outcome per key in its namespace (hit, miss, set, delete or
+ * error); no libmemcached type leaks out of this file. */
 #define _GNU_SOURCE
 #include "cache.h"
+#include "../core/log.h"
 #include "../core/sha256.h"
 
 #include <libmemcached/memcached.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* Timeouts are in tens of milliseconds because a cache that is slower than
+ * the database it fronts is worse than none: a dead or hung memcached must
+ * cost a request at most one short wait, never the library's default of
+ * seconds. */
 #define CACHE_CONNECT_TIMEOUT_MS 50
 #define CACHE_POLL_TIMEOUT_MS    50
-#define CACHE_FAILURE_LIMIT      2
-#define CACHE_RETRY_TIMEOUT_S    1
-#define CACHE_MGET_MAX           256
+#define CACHE_FAILURE_LIMIT      2     /* consecutive failures before a server is backed off */
+#define CACHE_RETRY_TIMEOUT_S    1     /* backed-off server is tried again after this (1-2 s) */
+#define CACHE_PROBE_SEARCH       4096  /* candidate probe keys tried per server at create */
+
+/* MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS is off, on purpose. Measured
+ * with libmemcached 1.1.4 and memcached 1.6.18, two servers, one killed for
+ * 3 s and restarted (a throwaway loop of set+get on 20 keys; one-server
+ * cases are in tests/unit/cache_live.c):
+ *   - off: ops on the dead server's keys fail in < 0.3 ms (connection
+ *     refused, then backed off); the other server is unaffected; ~1 s after
+ *     the restart the same client uses the server again.
+ *   - on, with DEAD_TIMEOUT 1 s: the dead server's keys move to the other
+ *     server within ~2 s, and the server is put back in the ring after it
+ *     returns. Works.
+ *   - on, WITHOUT DEAD_TIMEOUT: the server goes back in the ring but every
+ *     connect to it is refused by the library (MEMCACHED_SERVER_MARKED_DEAD)
+ *     for the life of the client: its keys fail forever. A trap.
+ * Even working, ejection moves keys while a server is unreachable, so
+ * deletes done meanwhile land on the wrong server; if the server returns
+ * with its data (a network blip, not a restart), entries invalidated
+ * meanwhile, such as a revoked token in the auth namespace, are served
+ * again until their TTL. A few more misses are the better failure.
+ * Kept as a compile-time switch only to repeat the experiment. */
+#ifndef CACHE_REMOVE_FAILED_SERVERS
+#define CACHE_REMOVE_FAILED_SERVERS 0
+#endif
+
+/* What tally itself tracks per server, indexed like libmemcached's list. */
+struct cache_server {
+    uint32_t probe_id;                   /* "probe:<id>" hashes to this server; UINT32_MAX: none */
+    uint32_t timeouts_in_row;
+    double open_until_ms;                /* CLOCK_MONOTONIC; 0 = closed */
+};
 
 struct cache {
-    memcached_st *memc;              /* NULL: cache disabled */
-    struct cache_shared *shared;
+    memcached_st *memc;                  /* NULL: cache disabled */
+    struct cache_shared *shared;         /* shm region, or &private_counters */
     struct cache_shared private_counters;
+    struct cache_server *servers;
+    uint32_t server_count;
 };
 
 static const char *const cache_ns_names[CACHE_NS_COUNT] = {
@@ -25,15 +66,24 @@ static const char *const cache_ns_names[CACHE_NS_COUNT] = {
     [CACHE_NS_METRICS] = "metrics",   [CACHE_NS_PROFILES] = "profiles", [CACHE_NS_SESSIONS] = "sessions",
 };
 
-#define cache_count(c, field) __atomic_fetch_add(&(c)->shared->field, 1, __ATOMIC_RELAXED)
+#define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)
+#define cache_count(c, field)  cache_add(c, field, 1)
 
 const char *cache_ns_name(enum cache_ns ns)
 {
     return (unsigned)ns < CACHE_NS_COUNT ? cache_ns_names[ns] : "unknown";
 }
 
+/* ---- keys ---------------------------------------------------------------- */
+
+/* A key stays verbatim if memcached's ASCII protocol can carry it (no space
+ * or control byte) and it does not start with '#': hashed keys, and only
+ * they, start with '#', so a caller cannot pick a key equal to the hashed
+ * form of another one. */
 static bool cache_key_plain(const char *key, size_t len)
 {
+    if (len > 0 && key[0] == '#')
+        return false;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)key[i];
         if (ch <= 0x20 || ch == 0x7f)
@@ -45,11 +95,12 @@ static bool cache_key_plain(const char *key, size_t len)
 size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1])
 {
     const char *name = cache_ns_name(ns);
-    size_t prefix = 6 + strlen(name) + 1;          /* "tally:" name ":" */
+    size_t name_len = strlen(name);
+    size_t prefix = 6 + name_len + 1;             /* "tally:" name ":" */
     memcpy(out, "tally:", 6);
-    memcpy(out + 6, name, strlen(name));
+    memcpy(out + 6, name, name_len);
     out[prefix - 1] = ':';
-    if (prefix + key_len <= LIMIT_CACHE_KEY_BYTES && cache_key_plain(key, key_len)) {
+    if (key_len <= LIMIT_CACHE_KEY_BYTES - prefix && cache_key_plain(key, key_len)) {
         memcpy(out + prefix, key, key_len);
         out[prefix + key_len] = '\0';
         return prefix + key_len;
@@ -59,35 +110,201 @@ size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char o
     return prefix + 1 + 64;
 }
 
+/* ---- outcomes -------------------------------------------------------------- */
+
+static bool cache_rc_server_failure(memcached_return_t rc)
+{
+    switch (rc) {
+    case MEMCACHED_SERVER_MARKED_DEAD:
+    case MEMCACHED_SERVER_TEMPORARILY_DISABLED:
+    case MEMCACHED_CONNECTION_FAILURE:
+    case MEMCACHED_HOST_LOOKUP_FAILURE:
+    case MEMCACHED_NO_SERVERS:
+    case MEMCACHED_UNKNOWN_READ_FAILURE:
+    case MEMCACHED_READ_FAILURE:
+    case MEMCACHED_WRITE_FAILURE:
+    case MEMCACHED_ERRNO:
+    case MEMCACHED_ERROR:              /* == CONNECTION_SOCKET_CREATE_FAILURE */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Counts a failed libmemcached call: an error in the namespace, plus a
+ * timeout or a server failure (exclusive: a timeout is not also counted as a
+ * server failure). */
+static enum cache_result cache_fail(struct cache *c, enum cache_ns ns, memcached_return_t rc)
+{
+    cache_count(c, ns[ns].errors);
+    if (rc == MEMCACHED_TIMEOUT)
+        cache_count(c, timeouts);
+    else if (cache_rc_server_failure(rc))
+        cache_count(c, server_failures);
+    log_debug("cache %s: %s", cache_ns_name(ns), memcached_strerror(c->memc, rc));
+    return CACHE_ERROR;
+}
+
+/* Counts an operation refused before reaching memcached (cache disabled,
+ * value too large, bad argument). */
+static enum cache_result cache_refuse(struct cache *c, enum cache_ns ns)
+{
+    if (c == NULL)
+        return CACHE_ERROR;
+    if ((unsigned)ns < CACHE_NS_COUNT)
+        cache_count(c, ns[ns].errors);
+    return CACHE_ERROR;
+}
+
+static bool cache_usable(const struct cache *c, enum cache_ns ns)
+{
+    return c != NULL && c->memc != NULL && (unsigned)ns < CACHE_NS_COUNT;
+}
+
+/* ---- timeout breaker ------------------------------------------------------ */
+
+/* libmemcached's own back-off (SERVER_FAILURE_LIMIT, RETRY_TIMEOUT) only
+ * counts failed connects. A hung memcached (stopped, overloaded, half-dead
+ * host) still accepts TCP connections in the kernel, so every reconnect
+ * "succeeds", resets the failure count, and every operation waits the full
+ * poll timeout: measured, 50 ms per get or set for as long as it hangs. So
+ * tally counts timeouts per server itself: CACHE_FAILURE_LIMIT in a row and
+ * the server's operations fail at once for CACHE_RETRY_TIMEOUT_S; then one
+ * operation is let through, and one more timeout opens it again. */
+
+static double cache_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* Index of the server that owns a built key. */
+static uint32_t cache_server_of(const struct cache *c, const char *k, size_t klen)
+{
+    return c->server_count > 1 ? memcached_generate_hash(c->memc, k, klen) : 0;
+}
+
+static bool cache_server_open(const struct cache *c, uint32_t s)
+{
+    return s < c->server_count && c->servers[s].open_until_ms != 0 &&
+           c->servers[s].open_until_ms > cache_now_ms();
+}
+
+static void cache_server_outcome(struct cache *c, uint32_t s, memcached_return_t rc)
+{
+    if (s >= c->server_count)
+        return;
+    struct cache_server *sv = &c->servers[s];
+    if (rc == MEMCACHED_TIMEOUT) {
+        if (++sv->timeouts_in_row < CACHE_FAILURE_LIMIT)
+            return;
+        if (sv->open_until_ms == 0) {
+            const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, s);
+            log_warn("cache: memcached %s:%u timed out %u times in a row; skipping it for %d s",
+                     in ? memcached_server_name(in) : "?", in ? (unsigned)memcached_server_port(in) : 0,
+                     sv->timeouts_in_row, CACHE_RETRY_TIMEOUT_S);
+        }
+        sv->open_until_ms = cache_now_ms() + CACHE_RETRY_TIMEOUT_S * 1000.0;
+    } else if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
+        if (sv->open_until_ms != 0)
+            log_info("cache: memcached server #%u answers again", s);
+        sv->timeouts_in_row = 0;
+        sv->open_until_ms = 0;
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void cache_behavior(memcached_st *m, memcached_behavior_t flag, uint64_t value, const char *name)
+{
+    memcached_return_t rc = memcached_behavior_set(m, flag, value);
+    if (rc != MEMCACHED_SUCCESS)
+        log_warn("cache: setting %s failed: %s", name, memcached_strerror(m, rc));
+}
+
+static void cache_configure(memcached_st *m)
+{
+    cache_behavior(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0, "binary_protocol");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA, "distribution");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_KETAMA_HASH, MEMCACHED_HASH_MD5, "ketama_hash");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_NO_BLOCK, 1, "no_block");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1, "tcp_nodelay");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, CACHE_CONNECT_TIMEOUT_MS, "connect_timeout");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, CACHE_POLL_TIMEOUT_MS, "poll_timeout");
+    /* Socket-level bounds (microseconds) in case a send or recv ever blocks. */
+    cache_behavior(m, MEMCACHED_BEHAVIOR_SND_TIMEOUT, CACHE_POLL_TIMEOUT_MS * 1000, "snd_timeout");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, CACHE_POLL_TIMEOUT_MS * 1000, "rcv_timeout");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, CACHE_FAILURE_LIMIT, "server_failure_limit");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, CACHE_RETRY_TIMEOUT_S, "retry_timeout");
+#if CACHE_REMOVE_FAILED_SERVERS
+    cache_behavior(m, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1, "remove_failed_servers");
+    cache_behavior(m, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, CACHE_RETRY_TIMEOUT_S, "dead_timeout");
+#endif
+}
+
+/* For each server, finds a key that ketama maps to it, so cache_ping can ask
+ * every server rather than whichever one owns a single probe key. */
+static int cache_servers_setup(struct cache *c)
+{
+    uint32_t count = memcached_server_count(c->memc);
+    c->servers = calloc(count ? count : 1, sizeof(*c->servers));
+    if (c->servers == NULL)
+        return -1;
+    c->server_count = count;
+    for (uint32_t i = 0; i < count; i++)
+        c->servers[i].probe_id = UINT32_MAX;
+    uint32_t found = 0;
+    for (uint32_t n = 0; n < CACHE_PROBE_SEARCH && found < count; n++) {
+        char key[LIMIT_CACHE_KEY_BYTES + 1], probe[32];
+        int plen = snprintf(probe, sizeof(probe), "probe:%u", n);
+        size_t klen = cache_key_build(CACHE_NS_HEALTH, probe, (size_t)plen, key);
+        uint32_t s = cache_server_of(c, key, klen);
+        if (s < count && c->servers[s].probe_id == UINT32_MAX) {
+            c->servers[s].probe_id = n;
+            found++;
+        }
+    }
+    return 0;
+}
+
 struct cache *cache_create(const char *server_list, struct cache_shared *shared)
 {
+    memcached_server_list_st servers = NULL;
     struct cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->shared = shared ? shared : &c->private_counters;
     if (server_list == NULL || server_list[0] == '\0')
-        return c;
-    memcached_server_list_st servers = memcached_servers_parse(server_list);
-    if (servers == NULL)
-        return c;
-    c->memc = memcached_create(NULL);
-    if (c->memc != NULL) {
-        memcached_server_push(c->memc, servers);
-        memcached_st *m = c->memc;
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 0);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_DISTRIBUTION, MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_KETAMA_HASH, MEMCACHED_HASH_MD5);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, CACHE_CONNECT_TIMEOUT_MS);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, CACHE_POLL_TIMEOUT_MS);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_SND_TIMEOUT, CACHE_POLL_TIMEOUT_MS * 1000);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, CACHE_POLL_TIMEOUT_MS * 1000);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, CACHE_FAILURE_LIMIT);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, CACHE_RETRY_TIMEOUT_S);
-        memcached_behavior_set(m, MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, CACHE_RETRY_TIMEOUT_S);
+        return c;                        /* disabled on purpose */
+    servers = memcached_servers_parse(server_list);
+    if (servers == NULL || memcached_server_list_count(servers) == 0) {
+        log_error("cache: cannot parse memcached server list \"%s\"; cache disabled", server_list);
+        goto out;
     }
-    memcached_server_list_free(servers);
+    c->memc = memcached_create(NULL);
+    if (c->memc == NULL)
+        goto fail;
+    cache_configure(c->memc);            /* before the push: the ring is built once */
+    memcached_return_t rc = memcached_server_push(c->memc, servers);
+    if (rc != MEMCACHED_SUCCESS) {
+        log_error("cache: adding servers \"%s\": %s; cache disabled", server_list,
+                  memcached_strerror(c->memc, rc));
+        goto fail;
+    }
+    if (cache_servers_setup(c) != 0)
+        goto fail;
+    goto out;
+fail:
+    if (c->memc != NULL)
+        memcached_free(c->memc);
+    c->memc = NULL;
+    free(c->servers);
+    c->servers = NULL;
+    c->server_count = 0;
+out:
+    if (servers != NULL)
+        memcached_server_list_free(servers);
     return c;
 }
 
@@ -97,21 +314,28 @@ void cache_destroy(struct cache *c)
         return;
     if (c->memc != NULL)
         memcached_free(c->memc);
+    free(c->servers);
     free(c);
 }
 
-/* Counts an error outcome and classifies it. */
-static enum cache_result cache_fail(struct cache *c, enum cache_ns ns, memcached_return_t rc)
+bool cache_enabled(const struct cache *c)
 {
-    cache_count(c, ns[ns].errors);
-    if (rc == MEMCACHED_TIMEOUT)
-        cache_count(c, timeouts);
-    else if (rc == MEMCACHED_SERVER_MARKED_DEAD || rc == MEMCACHED_SERVER_TEMPORARILY_DISABLED ||
-             rc == MEMCACHED_CONNECTION_FAILURE || rc == MEMCACHED_NO_SERVERS ||
-             rc == MEMCACHED_UNKNOWN_READ_FAILURE || rc == MEMCACHED_WRITE_FAILURE ||
-             rc == MEMCACHED_READ_FAILURE || rc == MEMCACHED_ERRNO)
-        cache_count(c, server_failures);
-    return CACHE_ERROR;
+    return c != NULL && c->memc != NULL;
+}
+
+/* ---- operations ------------------------------------------------------------ */
+
+/* Builds the key and finds its server; false (counted) when that server's
+ * breaker is open. */
+static bool cache_route(struct cache *c, enum cache_ns ns, const char *key, size_t key_len,
+                        char k[LIMIT_CACHE_KEY_BYTES + 1], size_t *klen, uint32_t *server)
+{
+    *klen = cache_key_build(ns, key, key_len, k);
+    *server = cache_server_of(c, k, *klen);
+    if (!cache_server_open(c, *server))
+        return true;
+    cache_fail(c, ns, MEMCACHED_SERVER_TEMPORARILY_DISABLED);
+    return false;
 }
 
 enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, char **value,
@@ -119,42 +343,51 @@ enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, 
 {
     *value = NULL;
     *value_len = 0;
-    if (c == NULL || c->memc == NULL)
-        return c ? cache_fail(c, ns, MEMCACHED_NO_SERVERS) : CACHE_ERROR;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);
     char k[LIMIT_CACHE_KEY_BYTES + 1];
-    size_t klen = cache_key_build(ns, key, key_len, k);
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
     uint32_t flags = 0;
-    memcached_return_t rc;
-    char *v = memcached_get(c->memc, k, klen, value_len, &flags, &rc);
+    size_t len = 0;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    char *v = memcached_get(c->memc, k, klen, &len, &flags, &rc);
+    cache_server_outcome(c, server, rc);
     if (rc == MEMCACHED_NOTFOUND) {
-        cache_count(c, ns[ns].misses);
         free(v);
+        cache_count(c, ns[ns].misses);
         return CACHE_MISS;
     }
-    if (rc != MEMCACHED_SUCCESS || v == NULL) {
+    if (rc != MEMCACHED_SUCCESS) {
         free(v);
-        *value_len = 0;
         return cache_fail(c, ns, rc);
     }
-    if (*value_len == 0) {               /* libmemcached may return NULL-free empty values */
-        free(v);
+    if (v == NULL) {                     /* a stored empty value comes back as NULL */
         v = calloc(1, 1);
         if (v == NULL)
             return cache_fail(c, ns, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
+        len = 0;
     }
     cache_count(c, ns[ns].hits);
-    *value = v;
+    *value = v;                          /* libmemcached NUL-terminates it */
+    *value_len = len;
     return CACHE_OK;
 }
 
 enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *value,
                             size_t value_len, unsigned ttl_s)
 {
-    if (c == NULL || c->memc == NULL || value_len > LIMIT_CACHE_VALUE_BYTES)
-        return c ? cache_fail(c, ns, MEMCACHED_NO_SERVERS) : CACHE_ERROR;
+    if (!cache_usable(c, ns) || value_len > LIMIT_CACHE_VALUE_BYTES)
+        return cache_refuse(c, ns);
     char k[LIMIT_CACHE_KEY_BYTES + 1];
-    size_t klen = cache_key_build(ns, key, key_len, k);
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
     memcached_return_t rc = memcached_set(c->memc, k, klen, value, value_len, (time_t)ttl_s, 0);
+    cache_server_outcome(c, server, rc);
     if (rc != MEMCACHED_SUCCESS)
         return cache_fail(c, ns, rc);
     cache_count(c, ns[ns].sets);
@@ -163,74 +396,161 @@ enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, 
 
 enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len)
 {
-    if (c == NULL || c->memc == NULL)
-        return c ? cache_fail(c, ns, MEMCACHED_NO_SERVERS) : CACHE_ERROR;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);
     char k[LIMIT_CACHE_KEY_BYTES + 1];
-    size_t klen = cache_key_build(ns, key, key_len, k);
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
     memcached_return_t rc = memcached_delete(c->memc, k, klen, 0);
+    cache_server_outcome(c, server, rc);
     if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
         return cache_fail(c, ns, rc);
     cache_count(c, ns[ns].deletes);
     return CACHE_OK;
 }
 
+/* One cache_mget call: the caller's keys built, and which of them are sent
+ * (not on a server whose breaker is open) and answered. */
+struct cache_mget_req {
+    char (*storage)[LIMIT_CACHE_KEY_BYTES + 1];
+    const char **built;                  /* sent keys, compacted */
+    size_t *lens;
+    size_t *index;                       /* sent position -> caller's index */
+    bool *answered;                      /* by sent position */
+    size_t sent;
+    uint32_t server;                     /* the one server of all sent keys, or UINT32_MAX */
+};
+
+static int cache_mget_prepare(struct cache *c, enum cache_ns ns, struct cache_mget_req *rq,
+                              const char *const *keys, const size_t *key_lens, size_t count)
+{
+    rq->storage = malloc(count * sizeof(*rq->storage));
+    rq->built = malloc(count * sizeof(*rq->built));
+    rq->lens = malloc(count * sizeof(*rq->lens));
+    rq->index = malloc(count * sizeof(*rq->index));
+    rq->answered = calloc(count, sizeof(*rq->answered));
+    if (rq->storage == NULL || rq->built == NULL || rq->lens == NULL || rq->index == NULL || rq->answered == NULL)
+        return -1;
+    bool skipped = false;
+    for (size_t i = 0; i < count; i++) {
+        size_t len = cache_key_build(ns, keys[i], key_lens[i], rq->storage[i]);
+        uint32_t s = cache_server_of(c, rq->storage[i], len);
+        if (cache_server_open(c, s)) {
+            skipped = true;
+            continue;
+        }
+        rq->server = rq->sent == 0 || rq->server == s ? s : UINT32_MAX;
+        rq->built[rq->sent] = rq->storage[i];
+        rq->lens[rq->sent] = len;
+        rq->index[rq->sent++] = i;
+    }
+    if (skipped)
+        cache_fail(c, ns, MEMCACHED_SERVER_TEMPORARILY_DISABLED);
+    return 0;
+}
+
+static void cache_mget_release(struct cache_mget_req *rq)
+{
+    free(rq->storage);
+    free(rq->built);
+    free(rq->lens);
+    free(rq->index);
+    free(rq->answered);
+}
+
+/* Sent position of the first unanswered key equal to k. */
+static size_t cache_mget_match(const struct cache_mget_req *rq, const char *k, size_t klen)
+{
+    for (size_t i = 0; i < rq->sent; i++)
+        if (!rq->answered[i] && rq->lens[i] == klen && memcmp(rq->built[i], k, klen) == 0)
+            return i;
+    return rq->sent;
+}
+
+/* Fetches the answers; returns the hit count, *rc the first failure seen. */
+static int cache_mget_fetch(struct cache *c, struct cache_mget_req *rq, cache_mget_fn fn, void *arg,
+                            memcached_return_t *rc)
+{
+    int hits = 0;
+    memcached_return_t frc;
+    memcached_result_st *result;
+    while ((result = memcached_fetch_result(c->memc, NULL, &frc)) != NULL) {
+        size_t i = cache_mget_match(rq, memcached_result_key_value(result), memcached_result_key_length(result));
+        if (i < rq->sent) {
+            rq->answered[i] = true;
+            fn(arg, rq->index[i], memcached_result_value(result), memcached_result_length(result));
+            hits++;
+        }
+        memcached_result_free(result);
+    }
+    if (frc != MEMCACHED_END && frc != MEMCACHED_SUCCESS && frc != MEMCACHED_NOTFOUND && *rc == MEMCACHED_SUCCESS)
+        *rc = frc;
+    return hits;
+}
+
 int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg)
 {
-    if (c == NULL || c->memc == NULL || count > CACHE_MGET_MAX) {
-        if (c)
-            cache_fail(c, ns, MEMCACHED_NO_SERVERS);
+    if (!cache_usable(c, ns) || count > LIMIT_CACHE_MGET_KEYS) {
+        cache_refuse(c, ns);
         return -1;
     }
     if (count == 0)
         return 0;
-    char (*built)[LIMIT_CACHE_KEY_BYTES + 1] = malloc(count * sizeof(*built));
-    const char **ptrs = malloc(count * sizeof(*ptrs));
-    size_t *lens = malloc(count * sizeof(*lens));
+    struct cache_mget_req rq = {0};
     int hits = -1;
-    if (built == NULL || ptrs == NULL || lens == NULL)
-        goto out;
-    for (size_t i = 0; i < count; i++) {
-        lens[i] = cache_key_build(ns, keys[i], key_lens[i], built[i]);
-        ptrs[i] = built[i];
-    }
-    memcached_return_t rc = memcached_mget(c->memc, ptrs, lens, count);
-    if (rc != MEMCACHED_SUCCESS) {
-        cache_fail(c, ns, rc);
+    if (cache_mget_prepare(c, ns, &rq, keys, key_lens, count) != 0) {
+        cache_fail(c, ns, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
         goto out;
     }
     hits = 0;
-    memcached_result_st *result;
-    while ((result = memcached_fetch_result(c->memc, NULL, &rc)) != NULL) {
-        const char *k = memcached_result_key_value(result);
-        size_t klen = memcached_result_key_length(result);
-        for (size_t i = 0; i < count; i++) {
-            if (lens[i] == klen && memcmp(ptrs[i], k, klen) == 0) {
-                fn(arg, i, memcached_result_value(result), memcached_result_length(result));
-                hits++;
-                break;
-            }
+    if (rq.sent > 0) {
+        /* SOME_ERRORS: a server could not be asked; the others still answer. */
+        memcached_return_t rc = memcached_mget(c->memc, rq.built, rq.lens, rq.sent);
+        if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS) {
+            cache_fail(c, ns, rc);
+            hits = -1;
+            goto out;
         }
-        memcached_result_free(result);
+        hits = cache_mget_fetch(c, &rq, fn, arg, &rc);
+        /* Only an mget that went to one server can blame it for a timeout. */
+        if (rq.server != UINT32_MAX)
+            cache_server_outcome(c, rq.server, rc);
+        if (rc != MEMCACHED_SUCCESS)
+            cache_fail(c, ns, rc);       /* one error for the call */
     }
-    __atomic_fetch_add(&c->shared->ns[ns].hits, (uint64_t)hits, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&c->shared->ns[ns].misses, (uint64_t)(count - (size_t)hits), __ATOMIC_RELAXED);
+    /* Keys not returned count as misses, whatever the reason. */
+    cache_add(c, ns[ns].hits, hits);
+    cache_add(c, ns[ns].misses, count - (size_t)hits);
 out:
-    free(built);
-    free(ptrs);
-    free(lens);
+    cache_mget_release(&rq);
     return hits;
 }
 
+/* memcached_version() is no probe: libmemcached asks each server once and
+ * then answers from memory. A get of a key is a real round trip (a miss is
+ * an answer); one key per server, stopping at the first that answers. The
+ * probes count as gets in the health namespace. */
 bool cache_ping(struct cache *c, double *latency_ms)
 {
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    char *v = NULL;
-    size_t len;
-    enum cache_result r = cache_get(c, CACHE_NS_HEALTH, "probe", 5, &v, &len);
-    free(v);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    *latency_ms = (double)(b.tv_sec - a.tv_sec) * 1000.0 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-    return r != CACHE_ERROR;
+    double start = cache_now_ms();
+    bool answered = false;
+    if (!cache_usable(c, CACHE_NS_HEALTH)) {
+        cache_refuse(c, CACHE_NS_HEALTH);
+        goto out;
+    }
+    for (uint32_t s = 0; s < c->server_count && !answered; s++) {
+        if (c->servers[s].probe_id == UINT32_MAX)
+            continue;
+        char probe[32], *v = NULL;
+        size_t len;
+        int plen = snprintf(probe, sizeof(probe), "probe:%u", c->servers[s].probe_id);
+        answered = cache_get(c, CACHE_NS_HEALTH, probe, (size_t)plen, &v, &len) != CACHE_ERROR;
+        free(v);
+    }
+out:
+    *latency_ms = cache_now_ms() - start;
+    return answered;
 }

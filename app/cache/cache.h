@@ -1,14 +1,19 @@
 /* cache: the only code in tally that calls libmemcached. One client per
  * worker process, created after fork(). Keys are namespaced
- * (`tally:<ns>:<key>`); a key that would be longer than memcached's 250
- * bytes or holds bytes the ASCII protocol forbids (space, control) becomes
- * `tally:<ns>:#<sha256 hex of key>`. Every operation counts its outcome per
- * namespace in shared memory, so the totals cover all workers.
+ * (`tally:<ns>:<key>`); a key that would make the full key longer than
+ * memcached's 250 bytes, that holds a byte the ASCII protocol forbids
+ * (<= 0x20, 0x7f) or that starts with '#' becomes
+ * `tally:<ns>:#<sha256 hex of key>` (fixed length). Every operation counts
+ * its outcome per namespace in shared memory, so the totals cover all
+ * workers. The cache is an optimisation: every error is reported as
+ * CACHE_ERROR and callers fall back to the database.
  *
  * Behaviours: ASCII protocol, ketama consistent hashing over the server
- * list, connect and poll timeouts of 50 ms, a server failing twice in a row
- * is marked dead and skipped for 1 s, then retried: a memcached that comes
- * back is used again without recreating the client. */
+ * list, connect and poll timeouts of 50 ms, TCP_NODELAY. A server failing
+ * twice in a row is skipped for about 1 s (its operations fail at once),
+ * then tried again: a memcached that comes back is used again without
+ * recreating the client. Failed servers are not ejected from the ring (see
+ * cache.c for why). */
 #ifndef TALLY_CACHE_H
 #define TALLY_CACHE_H
 
@@ -21,15 +26,16 @@
 enum cache_ns { CACHE_NS_AUTH, CACHE_NS_HEALTH, CACHE_NS_USERS, CACHE_NS_METRICS, CACHE_NS_PROFILES,
                 CACHE_NS_SESSIONS, CACHE_NS_COUNT };
 
+/* Updated with relaxed atomic adds by every worker. */
 struct cache_ns_counters {
     uint64_t hits, misses, sets, deletes, errors;
 };
 
-/* Lives in the shared-memory region (zeroed by the master). */
+/* Lives in the shared-memory region (zeroed by the master before fork). */
 struct cache_shared {
     struct cache_ns_counters ns[CACHE_NS_COUNT];
-    uint64_t timeouts;
-    uint64_t server_failures;
+    uint64_t timeouts;                   /* operations that failed on a timeout */
+    uint64_t server_failures;            /* failed on a connection error, or found the server backed off */
 };
 
 enum cache_result { CACHE_OK = 0, CACHE_MISS, CACHE_ERROR };
@@ -37,23 +43,38 @@ enum cache_result { CACHE_OK = 0, CACHE_MISS, CACHE_ERROR };
 struct cache;
 
 /* server_list "host:port,host:port"; NULL or "" gives a disabled cache whose
- * operations all return CACHE_ERROR. shared NULL = private counters. */
+ * operations all return CACHE_ERROR (an unparsable list too, logged).
+ * shared NULL = private counters. Returns NULL only when out of memory. */
 struct cache *cache_create(const char *server_list, struct cache_shared *shared);
 void cache_destroy(struct cache *c);
+/* false for a disabled cache (no server list) or c == NULL. */
+bool cache_enabled(const struct cache *c);
 const char *cache_ns_name(enum cache_ns ns);
+/* Pure; writes the NUL-terminated memcached key and returns its length. */
 size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1]);
-/* *value is malloc'd and NUL-terminated; the caller frees it. */
+/* *value is malloc'd and NUL-terminated (also when empty); the caller frees
+ * it. On MISS or ERROR *value is NULL. */
 enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, char **value,
                             size_t *value_len);
+/* ttl_s 0 = no expiry. Values over LIMIT_CACHE_VALUE_BYTES are refused
+ * (CACHE_ERROR, counted); memcached's own item limit (-I, 1 MiB by default,
+ * key and header included) can refuse slightly smaller ones. */
 enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *value,
                             size_t value_len, unsigned ttl_s);
 /* A key that is not there counts as deleted (CACHE_OK). */
 enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len);
+/* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);
-/* Calls fn once per hit with the caller's index; returns the hit count or -1. */
+/* Calls fn once per hit with the caller's index (never twice for one
+ * index; a key given twice is answered at both, memcached returns it
+ * twice); returns the hit count, or -1 on error or when count >
+ * LIMIT_CACHE_MGET_KEYS. If only some servers fail, returns the hits from
+ * the others (and counts one error). */
 int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg);
-/* true if a server answers (a get of a probe key: a miss is an answer). */
+/* true if at least one server answers (a get of a probe key it owns: a miss
+ * is an answer); the probes count as health-namespace gets. latency_ms is
+ * the time spent, answered or not. */
 bool cache_ping(struct cache *c, double *latency_ms);
 
 #endif

@@ -20,7 +20,8 @@
 #define LIMIT_DESCRIPTION_BYTES         2048
 #define LIMIT_NAME_BYTES                200
 #define LIMIT_CACHE_KEY_BYTES           250   /* memcached's own limit */
-#define LIMIT_CACHE_VALUE_BYTES         (1024 * 1024)
+#define LIMIT_CACHE_VALUE_BYTES         (1024 * 1024 - 4096)  /* memcached -I 1m counts key + header */
+#define LIMIT_CACHE_MGET_KEYS           256   /* keys per cache_mget call */
 #define LIMIT_TOKEN_CACHE_ENTRIES       256   /* per-worker bearer token cache */
 #define LIMIT_CONFIG_LINE_BYTES         1024
 #define LIMIT_ARENA_CHUNK_BYTES         (64 * 1024)

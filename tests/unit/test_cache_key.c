@@ -41,6 +41,30 @@ int main(void)
     CHECK(out[11] == '#');
     cache_key_build(CACHE_NS_AUTH, "caf\xc3\xa9", 5, out);   /* UTF-8 bytes are fine */
     CHECK_STR(out, "tally:auth:caf\xc3\xa9");
+    /* Only hashed keys start with '#': a caller's "#..." key is hashed too,
+     * so it cannot equal the hashed form of another key. */
+    char forged[1 + 64 + 1] = "#";
+    cache_key_build(CACHE_NS_AUTH, "has space", 9, out2);
+    memcpy(forged + 1, out2 + 12, 64);
+    forged[65] = '\0';
+    n = cache_key_build(CACHE_NS_AUTH, forged, 65, out);
+    CHECK_INT(n, 11 + 1 + 64);
+    CHECK(strcmp(out, out2) != 0);
+    cache_key_build(CACHE_NS_AUTH, "#", 1, out);
+    CHECK(out[11] == '#' && strlen(out) == 11 + 1 + 64);
+    cache_key_build(CACHE_NS_AUTH, "a#b", 3, out);         /* '#' elsewhere is fine */
+    CHECK_STR(out, "tally:auth:a#b");
+    /* Empty key, DEL byte, fixed hashed length for every namespace. */
+    n = cache_key_build(CACHE_NS_HEALTH, "", 0, out);
+    CHECK_STR(out, "tally:health:");
+    CHECK_INT(n, 13);
+    cache_key_build(CACHE_NS_AUTH, "del\x7f", 4, out);
+    CHECK(out[11] == '#');
+    for (int ns = 0; ns < CACHE_NS_COUNT; ns++) {
+        n = cache_key_build((enum cache_ns)ns, key, 400, out);
+        CHECK_INT(n, 6 + strlen(cache_ns_name((enum cache_ns)ns)) + 1 + 1 + 64);
+        CHECK(n <= LIMIT_CACHE_KEY_BYTES);
+    }
     /* Namespaces separate equal keys. */
     cache_key_build(CACHE_NS_AUTH, "k", 1, out);
     cache_key_build(CACHE_NS_USERS, "k", 1, out2);
