@@ -480,7 +480,7 @@ static enum err chat_comparison(struct chat *c)
         json_object_array_add(c->insights, ins);
     }
     if (before_total > 0) {
-        char msg[300], a[48], b[48];
+        char a[48], b[48];
         chat_money_text(c, after_total, a, sizeof(a));
         chat_money_text(c, before_total, b, sizeof(b));
         double pct = 100.0 * (double)(after_total - before_total) / (double)before_total;
@@ -488,7 +488,6 @@ static enum err chat_comparison(struct chat *c)
                  fr ? "Du %s au %s vous avez dépensé %s, contre %s du %s au %s (%+.1f %%)."
                     : "From %s to %s you spent %s, against %s from %s to %s (%+.1f%%).",
                  c->nlu.from, c->nlu.to, a, b, prev_from, prev_to, pct);
-        (void)msg;
     } else {
         snprintf(c->text, sizeof(c->text),
                  fr ? "Pas de dépenses du %s au %s : rien à comparer." : "No spending from %s to %s: nothing to compare.",
