@@ -509,18 +509,34 @@ static void nlu_merchant(const struct nlu_words *w, const struct nlu_vocab *v, s
         }
     }
     if (best == (size_t)-1) {                 /* typos: one word against a merchant's first word */
+        /* Candidate words once (not stop words, 4+ letters): this loop is
+         * merchants x words, so keep its body cheap. */
+        int cand[NLU_MAX_WORDS], ncand = 0;
+        size_t cand_len[NLU_MAX_WORDS];
+        for (int i = 0; i < w->n; i++) {
+            size_t len = strlen(w->w[i]);
+            if (len >= 4 && !nlu_stop(w->w[i])) {
+                cand_len[ncand] = len;
+                cand[ncand++] = i;
+            }
+        }
         int best_dist = 99;
-        for (size_t m = 0; m < v->merchant_count; m++) {
-            struct nlu_words kw;
-            nlu_split(v->merchant_keys[m], &kw);
-            if (kw.n == 0)
+        for (size_t m = 0; m < v->merchant_count && ncand > 0; m++) {
+            const char *key = v->merchant_keys[m];
+            size_t first_len = strcspn(key, " ");
+            if (first_len == 0 || first_len >= NLU_WORD_BYTES)
                 continue;
-            for (int i = 0; i < w->n; i++) {
-                if (nlu_stop(w->w[i]) || strlen(w->w[i]) < 4)
+            char first[NLU_WORD_BYTES];
+            memcpy(first, key, first_len);
+            first[first_len] = '\0';
+            bool one_word = key[first_len] == '\0';
+            int tol = nlu_tolerance(first_len);
+            for (int k = 0; k < ncand; k++) {
+                size_t diff = cand_len[k] > first_len ? cand_len[k] - first_len : first_len - cand_len[k];
+                if (diff > (size_t)tol)
                     continue;
-                int dist = nlu_distance(kw.w[0], w->w[i]);
-                if (dist <= nlu_tolerance(strlen(kw.w[0])) && dist < best_dist && (kw.n == 1 || dist == 0 ||
-                                                                                    strlen(kw.w[0]) >= 5)) {
+                int dist = nlu_distance(first, w->w[cand[k]]);
+                if (dist <= tol && dist < best_dist && (one_word || dist == 0 || first_len >= 5)) {
                     best = m;
                     best_dist = dist;
                 }
