@@ -226,3 +226,13 @@ void parse_civil_from_days(int days, int *y, int *m, int *d)
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = yoe + era * 400 + (*m <= 2);
 }
+
+int64_t parse_round_div(int64_t num, int64_t den)
+{
+    if (den == 0)
+        return 0;
+    int64_t q = num / den, r = num % den;
+    if (2 * (r < 0 ? -r : r) >= (den < 0 ? -den : den))
+        q += (num < 0) != (den < 0) ? -1 : 1;
+    return q;
+}

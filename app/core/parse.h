@@ -80,6 +80,9 @@ int parse_int64(const char *s, size_t len, int64_t min, int64_t max, int64_t *ou
 int parse_days_from_civil(int y, int m, int d);
 void parse_civil_from_days(int days, int *y, int *m, int *d);
 
+/* num / den rounded half away from zero (money averages); 0 when den is 0. */
+int64_t parse_round_div(int64_t num, int64_t den);
+
 /* 28..31, or 0 when m is not 1..12. */
 int parse_days_in_month(int y, int m);
 

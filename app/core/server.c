@@ -172,6 +172,25 @@ static void server_spawn(struct server *s, int slot)
     log_debug("worker %d started, pid %d, generation %u", slot, (int)pid, s->generation);
 }
 
+/* Crash-loop guard shared by workers and the job runner: a child that died
+ * within SERVER_FAST_EXIT_MS doubles the wait before the next spawn (up to
+ * SERVER_BACKOFF_MAX_MS); one that lived longer resets it. */
+static void server_backoff_note(int *fast_failures, uint64_t *not_before_ms, bool fast, const char *what)
+{
+    if (!fast) {
+        *fast_failures = 0;
+        return;
+    }
+    (*fast_failures)++;
+    int shift = *fast_failures > 9 ? 9 : *fast_failures;
+    uint64_t backoff = (uint64_t)SERVER_BACKOFF_BASE_MS << shift;
+    if (backoff > SERVER_BACKOFF_MAX_MS)
+        backoff = SERVER_BACKOFF_MAX_MS;
+    *not_before_ms = shm_now_mono_ms() + backoff;
+    log_error("crash loop guard: %d quick %s deaths in a row, next spawn in %llu ms", *fast_failures, what,
+              (unsigned long long)backoff);
+}
+
 static void server_spawn_runner(struct server *s)
 {
     pid_t pid = fork();
@@ -228,18 +247,8 @@ static void server_on_runner_exit(struct server *s, pid_t pid, int status)
         log_warn("job runner (pid %d) exited with status %d after %llu ms", (int)pid, WEXITSTATUS(status),
                  (unsigned long long)lived);
     shm_add(&s->shm->jobs.runner_restarts, 1);
-    if (!clean && lived < SERVER_FAST_EXIT_MS) {
-        s->runner_fast_failures++;
-        int shift = s->runner_fast_failures > 9 ? 9 : s->runner_fast_failures;
-        uint64_t backoff = (uint64_t)SERVER_BACKOFF_BASE_MS << shift;
-        if (backoff > SERVER_BACKOFF_MAX_MS)
-            backoff = SERVER_BACKOFF_MAX_MS;
-        s->runner_not_before_ms = shm_now_mono_ms() + backoff;
-        log_error("crash loop guard: %d quick job runner deaths in a row, next spawn in %llu ms",
-                  s->runner_fast_failures, (unsigned long long)backoff);
-    } else {
-        s->runner_fast_failures = 0;
-    }
+    server_backoff_note(&s->runner_fast_failures, &s->runner_not_before_ms,
+                        !clean && lived < SERVER_FAST_EXIT_MS, "job runner");
 }
 
 static bool server_is_runner(const struct server *s, pid_t pid)
@@ -301,18 +310,7 @@ static void server_on_exit(struct server *s, pid_t pid, int status)
             log_warn("worker %d (pid %d) exited with status %d after %llu ms", slot, (int)pid,
                      WEXITSTATUS(status), (unsigned long long)lived);
         shm_add(&s->shm->worker_restarts, 1);
-        if (lived < SERVER_FAST_EXIT_MS) {
-            s->fast_failures++;
-            int shift = s->fast_failures > 9 ? 9 : s->fast_failures;
-            uint64_t backoff = (uint64_t)SERVER_BACKOFF_BASE_MS << shift;
-            if (backoff > SERVER_BACKOFF_MAX_MS)
-                backoff = SERVER_BACKOFF_MAX_MS;
-            s->spawn_not_before_ms = shm_now_mono_ms() + backoff;
-            log_error("crash loop guard: %d quick worker deaths in a row, next spawn in %llu ms",
-                      s->fast_failures, (unsigned long long)backoff);
-        } else {
-            s->fast_failures = 0;
-        }
+        server_backoff_note(&s->fast_failures, &s->spawn_not_before_ms, lived < SERVER_FAST_EXIT_MS, "worker");
     } else if (clean && !expected) {
         shm_add(&s->shm->worker_recycles, 1);
     }

@@ -71,16 +71,6 @@ static void chat_money_text(const struct chat *c, int64_t cents, char *out, size
     }
 }
 
-static int64_t chat_round_div(int64_t num, int64_t den)
-{
-    if (den == 0)
-        return 0;
-    int64_t q = num / den, r = num % den;
-    if (2 * (r < 0 ? -r : r) >= den)
-        q += num < 0 ? -1 : 1;
-    return q;
-}
-
 /* ---- queries ----------------------------------------------------------- */
 
 /* WHERE clause of the question's filter: $1 user, $2 from, $3 to, then
@@ -145,7 +135,7 @@ static void chat_add_kpi_cards(struct chat *c)
                           chat_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
     json_object_array_add(c->visualizations,
                           chat_kpi_card(fr ? "Moyenne" : "Average",
-                                        jsonx_money(chat_round_div(c->total_cents, c->count)), c->currency));
+                                        jsonx_money(parse_round_div(c->total_cents, c->count)), c->currency));
 }
 
 /* A Chart.js config: {type, data: {labels, datasets: [{label, data}]}}. */
@@ -514,7 +504,7 @@ static void chat_search_text(struct chat *c)
     }
     char total[48], avg[48];
     chat_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
-    chat_money_text(c, chat_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
+    chat_money_text(c, parse_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
     if (c->spending_only)
         snprintf(c->text, sizeof(c->text),
                  fr ? "Du %s au %s, vous avez dépensé %s%s en %" PRId64 " transaction%s (moyenne %s)."

@@ -499,16 +499,6 @@ static enum err finance_cursor(struct request *req, struct finance_where *w)
     return ERR_NONE;
 }
 
-static int64_t finance_round_div(int64_t num, int64_t den)
-{
-    if (den == 0)
-        return 0;
-    int64_t q = num / den, r = num % den;
-    if (2 * (r < 0 ? -r : r) >= den)
-        q += num < 0 ? -1 : 1;
-    return q;
-}
-
 /* Aggregates of the filtered set; also tells whether the user exists, so a
  * list costs one round trip less. */
 static struct json_object *finance_aggregates(struct request *req, const struct finance_where *w, int64_t user_id,
@@ -533,7 +523,7 @@ static struct json_object *finance_aggregates(struct request *req, const struct 
     json_object_object_add(o, "count", json_object_new_int64(count));
     json_object_object_add(o, "total_spent", jsonx_money(db_int64(r, 0, 1)));
     json_object_object_add(o, "total_income", jsonx_money(db_int64(r, 0, 2)));
-    json_object_object_add(o, "average", jsonx_money(finance_round_div(db_int64(r, 0, 3), count)));
+    json_object_object_add(o, "average", jsonx_money(parse_round_div(db_int64(r, 0, 3), count)));
     db_clear(r);
     return o;
 }

@@ -231,8 +231,20 @@ static void test_calendar(void)
     CHECK_INT(y, 1969); CHECK_INT(m, 12); CHECK_INT(d, 31);
 }
 
+static void test_round_div(void)
+{
+    CHECK_INT(parse_round_div(5, 2), 3);        /* half away from zero */
+    CHECK_INT(parse_round_div(-5, 2), -3);
+    CHECK_INT(parse_round_div(4, 3), 1);
+    CHECK_INT(parse_round_div(-4, 3), -1);
+    CHECK_INT(parse_round_div(-23140, 12), -1928);  /* -1928.33 */
+    CHECK_INT(parse_round_div(7, 0), 0);
+    CHECK_INT(parse_round_div(5, -2), -3);
+}
+
 int main(void)
 {
+    test_round_div();
     test_money_ok();
     test_money_rejected();
     test_money_double();
