@@ -7,8 +7,10 @@
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/text.h"
+#include "modules/admin_auth.h"
 #include "modules/auth.h"
 #include "modules/jobs_cli.h"
+#include "modules/precompute.h"
 #include "modules/seed.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -42,6 +44,9 @@ static void ctl_usage(FILE *out)
             "  jobs list [--status S] [--kind K] [--limit N]\n"
             "  jobs enqueue KIND [--payload JSON] [--priority high|normal|low] [--max-attempts N]\n"
             "  jobs retry ID\n"
+            "  admin create --username U [--replace]   password read from stdin (one line; prompted on a tty)\n"
+            "  precompute --all | --user ID [--month YYYY-MM]   metrics of that month (default: now) and the one before\n"
+            "  cleanup   delete pre-computed metrics expired 7+ days ago\n"
             "The config file and TALLY_<KEY> environment variables are read as by tallyd.\n");
 }
 
@@ -341,6 +346,116 @@ out:
     return rc;
 }
 
+/* ---- precompute / cleanup: the precompute module does the work ---------- */
+
+struct ctl_progress {
+    double started;
+    bool tty;
+};
+
+static void ctl_precompute_progress(void *arg, long done, long total, long failed)
+{
+    struct ctl_progress *p = arg;
+    if (!p->tty)
+        return;
+    double elapsed = ctl_now() - p->started;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\rprecompute: %ld/%ld users, %ld failed, %.1f users/s, ETA %.0f s ", done, total, failed, rate,
+            eta);
+}
+
+static int ctl_precompute(struct ctl *c)
+{
+    int year, month;
+    const char *mtext = ctl_opt(c, "--month");
+    if (mtext != NULL) {
+        if (parse_period(mtext, strlen(mtext), &year, &month) != 0) {
+            fprintf(stderr, "tallyctl: --month must be YYYY-MM\n");
+            return 2;
+        }
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        year = tm.tm_year + 1900;
+        month = tm.tm_mon + 1;
+    }
+    struct ctl_progress p = {.started = ctl_now(), .tty = isatty(2)};
+    long done = 0, failed = 0;
+    int rc;
+    if (ctl_flag(c, "--all")) {
+        rc = precompute_all(c->db, c->cache, year, month, ctl_precompute_progress, &p, &done, &failed);
+        if (p.tty)
+            fputc('\n', stderr);
+        if (rc != 0 && done == 0 && failed == 0) {
+            fprintf(stderr, "tallyctl: precompute failed: %s\n", db_last_error(c->db));
+            return 1;
+        }
+    } else if (ctl_opt(c, "--user") != NULL) {
+        int64_t user;
+        if (ctl_int_opt(c, "--user", 1, INT64_MAX, 0, &user))
+            return 2;
+        rc = precompute_user(c->db, c->cache, user, year, month);
+        done = 1;
+        failed = rc != 0;
+    } else {
+        ctl_usage(stderr);
+        return 2;
+    }
+    double elapsed = ctl_now() - p.started;
+    printf("precomputed %ld users (%ld failed), %d metrics each, %04d-%02d and the month before, in %.2f s (%.1f users/s)\n",
+           done - failed, failed, 2 * PRECOMPUTE_TYPES, year, month, elapsed, elapsed > 0 ? (double)done / elapsed : 0);
+    return failed == 0 ? 0 : 1;
+}
+
+static int ctl_cleanup(struct ctl *c)
+{
+    long deleted = 0;
+    if (precompute_cleanup(c->db, &deleted) != 0) {
+        fprintf(stderr, "tallyctl: cleanup failed: %s\n", db_last_error(c->db));
+        return 1;
+    }
+    printf("deleted %ld pre-computed metrics expired %d+ days ago\n", deleted, PRECOMPUTE_CLEANUP_AFTER_DAYS);
+    return 0;
+}
+
+/* admin create --username U [--replace]: the password is one line of stdin
+ * (prompted without echo on a terminal), never an argument (ps shows those). */
+static int ctl_admin(struct ctl *c)
+{
+    const char *sub = c->argc > 1 ? c->argv[1] : "";
+    const char *username = ctl_opt(c, "--username");
+    if (strcmp(sub, "create") != 0 || username == NULL || username[0] == '\0' ||
+        strlen(username) > ADMIN_AUTH_USERNAME_BYTES) {
+        ctl_usage(stderr);
+        return 2;
+    }
+    char line[ADMIN_AUTH_PASSWORD_BYTES + 2];
+    const char *password = NULL;
+    if (isatty(STDIN_FILENO)) {
+        password = getpass("Password: ");
+    } else if (fgets(line, sizeof(line), stdin) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        password = line;
+    }
+    if (password == NULL || strlen(password) < 8 || strlen(password) > ADMIN_AUTH_PASSWORD_BYTES) {
+        fprintf(stderr, "tallyctl: the password must be 8 to %d bytes\n", ADMIN_AUTH_PASSWORD_BYTES);
+        return 2;
+    }
+    enum err e = admin_auth_user_create(c->db, username, password, ctl_flag(c, "--replace"));
+    if (e == ERR_CONFLICT) {
+        fprintf(stderr, "tallyctl: admin user %s exists (use --replace to set a new password)\n", username);
+        return 1;
+    }
+    if (e != ERR_NONE) {
+        fprintf(stderr, "tallyctl: %s\n", db_last_error(c->db));
+        return 1;
+    }
+    printf("admin user %s ready\n", username);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct ctl c;
@@ -376,8 +491,14 @@ int main(int argc, char **argv)
         rc = ctl_seed_demo(&c);
     else if (strcmp(cmd, "worker") == 0)
         rc = jobs_cli_worker(&c.cfg, c.argc, c.argv);
+    else if (strcmp(cmd, "admin") == 0)
+        rc = ctl_admin(&c);
     else if (strcmp(cmd, "jobs") == 0)
         rc = jobs_cli_jobs(&c.cfg, c.db, c.argc, c.argv);
+    else if (strcmp(cmd, "precompute") == 0)
+        rc = ctl_precompute(&c);
+    else if (strcmp(cmd, "cleanup") == 0)
+        rc = ctl_cleanup(&c);
     else {
         fprintf(stderr, "tallyctl: unknown command \"%s\"\n", cmd);
         ctl_usage(stderr);

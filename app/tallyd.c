@@ -6,6 +6,7 @@
 #include "core/router.h"
 #include "core/server.h"
 #include "modules/routes.h"
+#include "modules/templates.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,12 @@ int main(int argc, char **argv)
                    auth_names[router.routes[i]->auth]);
         return 0;
     }
+    struct templates *tpl = templates_load(cfg.templates_dir, err, sizeof(err));
+    if (tpl == NULL) {   /* workers load their own copy; this only checks the files */
+        fprintf(stderr, "tallyd: templates: %s\n", err);
+        return 1;
+    }
+    templates_free(tpl);
     if (check_only) {
         printf("configuration ok: listen=%s workers=%d\n", cfg.listen, cfg.workers);
         return 0;

@@ -8,6 +8,7 @@
 #include "../core/sha256.h"
 
 #include <libmemcached/memcached.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ struct cache {
     struct cache_shared private_counters;
     struct cache_server *servers;
     uint32_t server_count;
+    uint64_t generation_checked_s;       /* last read of `tally:generations` (CLOCK_MONOTONIC s) */
 };
 
 static const char *const cache_ns_names[CACHE_NS_COUNT] = {
@@ -68,6 +70,36 @@ static const char *const cache_ns_names[CACHE_NS_COUNT] = {
 
 #define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)
 #define cache_count(c, field)  cache_add(c, field, 1)
+/* A namespace counter: since start, and in the current second's ring slot. */
+#define cache_ns_add(c, ns_, field, n)                                                             \
+    do {                                                                                           \
+        uint64_t cache_n_ = (uint64_t)(n);                                                         \
+        cache_add(c, ns[ns_].field, cache_n_);                                                     \
+        __atomic_fetch_add(&cache_rate_slot_now((c)->shared)->ns[ns_].field, cache_n_, __ATOMIC_RELAXED); \
+    } while (0)
+
+/* The ring slot of the current second, claimed (and zeroed) by the first
+ * process that counts in a new second. A count landing between another
+ * process's claim and its zeroing is lost: the ring is an approximation,
+ * the since-start counters are exact. */
+static struct cache_rate_slot *cache_rate_slot_now(struct cache_shared *sh)
+{
+    uint64_t sec = (uint64_t)time(NULL);
+    struct cache_rate_slot *slot = &sh->rate[sec % CACHE_RATE_SLOTS];
+    uint64_t seen = __atomic_load_n(&slot->second, __ATOMIC_RELAXED);
+    if (seen != sec && __atomic_compare_exchange_n(&slot->second, &seen, sec, false, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED)) {
+        for (int i = 0; i < CACHE_NS_COUNT; i++) {
+            struct cache_ns_counters *n = &slot->ns[i];
+            __atomic_store_n(&n->hits, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&n->misses, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&n->sets, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&n->deletes, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&n->errors, 0, __ATOMIC_RELAXED);
+        }
+    }
+    return slot;
+}
 
 const char *cache_ns_name(enum cache_ns ns)
 {
@@ -92,10 +124,15 @@ static bool cache_key_plain(const char *key, size_t len)
     return true;
 }
 
-size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1])
+/* gen 0: `tally:<ns>:`; gen > 0: `tally:<ns>.<gen>:` (namespace names have
+ * no '.', so the two forms never collide). */
+static size_t cache_key_build_gen(enum cache_ns ns, uint64_t gen, const char *key, size_t key_len,
+                                  char out[LIMIT_CACHE_KEY_BYTES + 1])
 {
-    const char *name = cache_ns_name(ns);
-    size_t name_len = strlen(name);
+    char name[48];
+    size_t name_len = gen == 0 ? (size_t)snprintf(name, sizeof(name), "%s", cache_ns_name(ns))
+                               : (size_t)snprintf(name, sizeof(name), "%s.%llu", cache_ns_name(ns),
+                                                  (unsigned long long)gen);
     size_t prefix = 6 + name_len + 1;             /* "tally:" name ":" */
     memcpy(out, "tally:", 6);
     memcpy(out + 6, name, name_len);
@@ -108,6 +145,22 @@ size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char o
     out[prefix] = '#';
     sha256_hex(key, key_len, out + prefix + 1);
     return prefix + 1 + 64;
+}
+
+size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1])
+{
+    return cache_key_build_gen(ns, 0, key, key_len, out);
+}
+
+static void cache_generation_refresh(struct cache *c);
+
+/* The key of an operation: with the namespace's current generation. */
+static size_t cache_key_op(struct cache *c, enum cache_ns ns, const char *key, size_t key_len,
+                           char out[LIMIT_CACHE_KEY_BYTES + 1])
+{
+    cache_generation_refresh(c);
+    uint64_t gen = ns == CACHE_NS_HEALTH ? 0 : __atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED);
+    return cache_key_build_gen(ns, gen, key, key_len, out);
 }
 
 /* ---- outcomes -------------------------------------------------------------- */
@@ -136,7 +189,7 @@ static bool cache_rc_server_failure(memcached_return_t rc)
  * server failure). */
 static enum cache_result cache_fail(struct cache *c, enum cache_ns ns, memcached_return_t rc)
 {
-    cache_count(c, ns[ns].errors);
+    cache_ns_add(c, ns, errors, 1);
     if (rc == MEMCACHED_TIMEOUT)
         cache_count(c, timeouts);
     else if (cache_rc_server_failure(rc))
@@ -152,7 +205,7 @@ static enum cache_result cache_refuse(struct cache *c, enum cache_ns ns)
     if (c == NULL)
         return CACHE_ERROR;
     if ((unsigned)ns < CACHE_NS_COUNT)
-        cache_count(c, ns[ns].errors);
+        cache_ns_add(c, ns, errors, 1);
     return CACHE_ERROR;
 }
 
@@ -330,7 +383,7 @@ bool cache_enabled(const struct cache *c)
 static bool cache_route(struct cache *c, enum cache_ns ns, const char *key, size_t key_len,
                         char k[LIMIT_CACHE_KEY_BYTES + 1], size_t *klen, uint32_t *server)
 {
-    *klen = cache_key_build(ns, key, key_len, k);
+    *klen = cache_key_op(c, ns, key, key_len, k);
     *server = cache_server_of(c, k, *klen);
     if (!cache_server_open(c, *server))
         return true;
@@ -357,7 +410,7 @@ enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, 
     cache_server_outcome(c, server, rc);
     if (rc == MEMCACHED_NOTFOUND) {
         free(v);
-        cache_count(c, ns[ns].misses);
+        cache_ns_add(c, ns, misses, 1);
         return CACHE_MISS;
     }
     if (rc != MEMCACHED_SUCCESS) {
@@ -370,7 +423,7 @@ enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, 
             return cache_fail(c, ns, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
         len = 0;
     }
-    cache_count(c, ns[ns].hits);
+    cache_ns_add(c, ns, hits, 1);
     *value = v;                          /* libmemcached NUL-terminates it */
     *value_len = len;
     return CACHE_OK;
@@ -390,7 +443,7 @@ enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, 
     cache_server_outcome(c, server, rc);
     if (rc != MEMCACHED_SUCCESS)
         return cache_fail(c, ns, rc);
-    cache_count(c, ns[ns].sets);
+    cache_ns_add(c, ns, sets, 1);
     return CACHE_OK;
 }
 
@@ -407,7 +460,7 @@ enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *ke
     cache_server_outcome(c, server, rc);
     if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
         return cache_fail(c, ns, rc);
-    cache_count(c, ns[ns].deletes);
+    cache_ns_add(c, ns, deletes, 1);
     return CACHE_OK;
 }
 
@@ -435,7 +488,7 @@ static int cache_mget_prepare(struct cache *c, enum cache_ns ns, struct cache_mg
         return -1;
     bool skipped = false;
     for (size_t i = 0; i < count; i++) {
-        size_t len = cache_key_build(ns, keys[i], key_lens[i], rq->storage[i]);
+        size_t len = cache_key_op(c, ns, keys[i], key_lens[i], rq->storage[i]);
         uint32_t s = cache_server_of(c, rq->storage[i], len);
         if (cache_server_open(c, s)) {
             skipped = true;
@@ -522,8 +575,8 @@ int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const
             cache_fail(c, ns, rc);       /* one error for the call */
     }
     /* Keys not returned count as misses, whatever the reason. */
-    cache_add(c, ns[ns].hits, hits);
-    cache_add(c, ns[ns].misses, count - (size_t)hits);
+    cache_ns_add(c, ns, hits, hits);
+    cache_ns_add(c, ns, misses, count - (size_t)hits);
 out:
     cache_mget_release(&rq);
     return hits;
@@ -553,4 +606,275 @@ bool cache_ping(struct cache *c, double *latency_ms)
 out:
     *latency_ms = cache_now_ms() - start;
     return answered;
+}
+
+/* ---- admin: generations, flush, recent counters, server stats ------------- */
+
+#define CACHE_GENERATIONS_KEY "tally:generations"
+
+enum cache_ns cache_ns_parse(const char *name)
+{
+    for (int i = 0; i < CACHE_NS_COUNT; i++)
+        if (name != NULL && strcmp(name, cache_ns_names[i]) == 0)
+            return (enum cache_ns)i;
+    return CACHE_NS_COUNT;
+}
+
+/* Parses "auth=3 users=1 ..." and raises the shared generations to it. */
+static void cache_generations_merge(struct cache *c, const char *v, size_t len)
+{
+    char text[512];
+    if (len >= sizeof(text))
+        return;
+    memcpy(text, v, len);
+    text[len] = '\0';
+    char *save = NULL;
+    for (char *tok = strtok_r(text, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        enum cache_ns ns = cache_ns_parse(tok);
+        if (ns == CACHE_NS_COUNT || ns == CACHE_NS_HEALTH)
+            continue;
+        uint64_t remote = strtoull(eq + 1, NULL, 10);
+        uint64_t local = __atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED);
+        while (remote > local &&
+               !__atomic_compare_exchange_n(&c->shared->ns_generation[ns], &local, remote, false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+    }
+}
+
+/* At most once per CACHE_GENERATION_REFRESH_S per process: one get. A
+ * failure is not retried before the next period. */
+static void cache_generation_refresh(struct cache *c)
+{
+    uint64_t now_s = (uint64_t)(cache_now_ms() / 1000.0) + 1;   /* +1: 0 means never checked */
+    if (c->generation_checked_s != 0 && now_s < c->generation_checked_s + CACHE_GENERATION_REFRESH_S)
+        return;
+    c->generation_checked_s = now_s;
+    size_t klen = strlen(CACHE_GENERATIONS_KEY);
+    uint32_t server = cache_server_of(c, CACHE_GENERATIONS_KEY, klen);
+    if (cache_server_open(c, server))
+        return;
+    uint32_t flags = 0;
+    size_t len = 0;
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    char *v = memcached_get(c->memc, CACHE_GENERATIONS_KEY, klen, &len, &flags, &rc);
+    cache_server_outcome(c, server, rc);
+    if (rc == MEMCACHED_SUCCESS && v != NULL)
+        cache_generations_merge(c, v, len);
+    free(v);
+}
+
+static void cache_ns_zero(struct cache_ns_counters *n)
+{
+    __atomic_store_n(&n->hits, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->misses, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->sets, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->deletes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->errors, 0, __ATOMIC_RELAXED);
+}
+
+enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns)
+{
+    if (!cache_usable(c, ns) || ns == CACHE_NS_HEALTH)
+        return CACHE_ERROR;
+    c->generation_checked_s = 0;
+    cache_generation_refresh(c);          /* start from the newest known generation */
+    __atomic_fetch_add(&c->shared->ns_generation[ns], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->shared->flushes, 1, __ATOMIC_RELAXED);
+    cache_ns_zero(&c->shared->ns[ns]);
+    for (int i = 0; i < CACHE_RATE_SLOTS; i++)
+        cache_ns_zero(&c->shared->rate[i].ns[ns]);
+    char text[512];
+    size_t len = 0;
+    for (int i = 0; i < CACHE_NS_COUNT && len < sizeof(text); i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%llu", i ? " " : "", cache_ns_names[i],
+                                (unsigned long long)__atomic_load_n(&c->shared->ns_generation[i], __ATOMIC_RELAXED));
+    if (len >= sizeof(text))
+        return CACHE_OK;
+    memcached_return_t rc =
+        memcached_set(c->memc, CACHE_GENERATIONS_KEY, strlen(CACHE_GENERATIONS_KEY), text, len, 0, 0);
+    if (rc != MEMCACHED_SUCCESS)
+        log_warn("cache: storing namespace generations: %s (other hosts learn the flush later)",
+                 memcached_strerror(c->memc, rc));
+    log_info("cache: namespace %s flushed (generation %llu)", cache_ns_name(ns),
+             (unsigned long long)__atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED));
+    return CACHE_OK;
+}
+
+void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct cache_ns_counters *out)
+{
+    memset(out, 0, sizeof(*out) * CACHE_NS_COUNT);
+    if (seconds > CACHE_RATE_SLOTS - 2)
+        seconds = CACHE_RATE_SLOTS - 2;
+    uint64_t now = (uint64_t)time(NULL);
+    for (int i = 0; i < CACHE_RATE_SLOTS; i++) {
+        const struct cache_rate_slot *slot = &shared->rate[i];
+        uint64_t sec = __atomic_load_n(&slot->second, __ATOMIC_RELAXED);
+        if (sec == 0 || sec >= now || sec + seconds < now)
+            continue;                    /* the current, partial second is left out */
+        for (int n = 0; n < CACHE_NS_COUNT; n++) {
+            out[n].hits += __atomic_load_n(&slot->ns[n].hits, __ATOMIC_RELAXED);
+            out[n].misses += __atomic_load_n(&slot->ns[n].misses, __ATOMIC_RELAXED);
+            out[n].sets += __atomic_load_n(&slot->ns[n].sets, __ATOMIC_RELAXED);
+            out[n].deletes += __atomic_load_n(&slot->ns[n].deletes, __ATOMIC_RELAXED);
+            out[n].errors += __atomic_load_n(&slot->ns[n].errors, __ATOMIC_RELAXED);
+        }
+    }
+}
+
+struct cache_stats_ctx {
+    struct cache *c;
+    struct cache_server_stats *out;
+    int count;
+};
+
+static int cache_stats_index(struct cache_stats_ctx *x, const memcached_instance_st *server)
+{
+    for (int i = 0; i < x->count; i++) {
+        const memcached_instance_st *in = memcached_server_instance_by_position(x->c->memc, (uint32_t)i);
+        if (in == server ||
+            (in != NULL && memcached_server_port(in) == memcached_server_port(server) &&
+             strcmp(memcached_server_name(in), memcached_server_name(server)) == 0))
+            return i;
+    }
+    return -1;
+}
+
+static uint64_t cache_stat_u64(const char *v, size_t len)
+{
+    char tmp[32];
+    if (len >= sizeof(tmp))
+        len = sizeof(tmp) - 1;
+    memcpy(tmp, v, len);
+    tmp[len] = '\0';
+    return strtoull(tmp, NULL, 10);
+}
+
+static bool cache_stat_is(const char *key, size_t klen, const char *want)
+{
+    return strlen(want) == klen && memcmp(key, want, klen) == 0;
+}
+
+static memcached_return_t cache_stat_general(const memcached_instance_st *server, const char *key, size_t klen,
+                                             const char *value, size_t vlen, void *arg)
+{
+    struct cache_stats_ctx *x = arg;
+    int i = cache_stats_index(x, server);
+    if (i < 0)
+        return MEMCACHED_SUCCESS;
+    struct cache_server_stats *s = &x->out[i];
+    s->up = true;
+    static const struct { const char *name; size_t off; } fields[] = {
+        {"pid", offsetof(struct cache_server_stats, pid)},
+        {"uptime", offsetof(struct cache_server_stats, uptime_s)},
+        {"curr_items", offsetof(struct cache_server_stats, curr_items)},
+        {"total_items", offsetof(struct cache_server_stats, total_items)},
+        {"bytes", offsetof(struct cache_server_stats, bytes)},
+        {"limit_maxbytes", offsetof(struct cache_server_stats, limit_maxbytes)},
+        {"get_hits", offsetof(struct cache_server_stats, get_hits)},
+        {"get_misses", offsetof(struct cache_server_stats, get_misses)},
+        {"evictions", offsetof(struct cache_server_stats, evictions)},
+        {"curr_connections", offsetof(struct cache_server_stats, curr_connections)},
+        {"listen_disabled_num", offsetof(struct cache_server_stats, listen_disabled_num)},
+        {"cmd_get", offsetof(struct cache_server_stats, cmd_get)},
+        {"cmd_set", offsetof(struct cache_server_stats, cmd_set)},
+    };
+    if (cache_stat_is(key, klen, "version")) {
+        size_t n = vlen < sizeof(s->version) - 1 ? vlen : sizeof(s->version) - 1;
+        memcpy(s->version, value, n);
+        s->version[n] = '\0';
+        return MEMCACHED_SUCCESS;
+    }
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+        if (cache_stat_is(key, klen, fields[f].name)) {
+            *(uint64_t *)((char *)s + fields[f].off) = cache_stat_u64(value, vlen);
+            break;
+        }
+    return MEMCACHED_SUCCESS;
+}
+
+/* The slab row of class id, added in first-seen order (bounded). */
+static struct cache_slab_stats *cache_slab_row(struct cache_server_stats *s, uint32_t id)
+{
+    for (uint32_t i = 0; i < s->slab_count; i++)
+        if (s->slabs[i].id == id)
+            return &s->slabs[i];
+    if (s->slab_count >= CACHE_SLABS_MAX)
+        return NULL;
+    struct cache_slab_stats *row = &s->slabs[s->slab_count++];
+    memset(row, 0, sizeof(*row));
+    row->id = id;
+    return row;
+}
+
+/* `stats slabs` keys are "<id>:<field>" (plus totals without a colon);
+ * `stats items` keys are "items:<id>:<field>". */
+static memcached_return_t cache_stat_slabs(const memcached_instance_st *server, const char *key, size_t klen,
+                                           const char *value, size_t vlen, void *arg)
+{
+    struct cache_stats_ctx *x = arg;
+    int i = cache_stats_index(x, server);
+    if (i < 0)
+        return MEMCACHED_SUCCESS;
+    struct cache_server_stats *s = &x->out[i];
+    char k[96];
+    if (klen >= sizeof(k))
+        return MEMCACHED_SUCCESS;
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    if (strcmp(k, "total_malloced") == 0) {
+        s->total_malloced = cache_stat_u64(value, vlen);
+        return MEMCACHED_SUCCESS;
+    }
+    const char *p = strncmp(k, "items:", 6) == 0 ? k + 6 : k;
+    char *end = NULL;
+    unsigned long id = strtoul(p, &end, 10);
+    if (end == p || *end != ':' || id == 0 || id > 4096)
+        return MEMCACHED_SUCCESS;
+    const char *field = end + 1;
+    struct cache_slab_stats *row = cache_slab_row(s, (uint32_t)id);
+    if (row == NULL)
+        return MEMCACHED_SUCCESS;
+    uint64_t v = cache_stat_u64(value, vlen);
+    if (p == k) {
+        if (strcmp(field, "chunk_size") == 0) row->chunk_size = v;
+        else if (strcmp(field, "chunks_per_page") == 0) row->chunks_per_page = v;
+        else if (strcmp(field, "total_pages") == 0) row->total_pages = v;
+        else if (strcmp(field, "total_chunks") == 0) row->total_chunks = v;
+        else if (strcmp(field, "used_chunks") == 0) row->used_chunks = v;
+        else if (strcmp(field, "mem_requested") == 0) row->mem_requested = v;
+    } else {
+        if (strcmp(field, "number") == 0) row->items = v;
+        else if (strcmp(field, "evicted") == 0) row->evicted = v;
+        else if (strcmp(field, "evicted_unfetched") == 0) row->evicted_unfetched = v;
+        else if (strcmp(field, "age") == 0) row->age_s = v;
+    }
+    return MEMCACHED_SUCCESS;
+}
+
+int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max)
+{
+    if (!cache_enabled(c) || max <= 0)
+        return 0;
+    struct cache_stats_ctx x = {.c = c, .out = out, .count = (int)c->server_count < max ? (int)c->server_count : max};
+    memset(out, 0, sizeof(*out) * (size_t)x.count);
+    for (int i = 0; i < x.count; i++) {
+        const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, (uint32_t)i);
+        if (in != NULL) {
+            snprintf(out[i].host, sizeof(out[i].host), "%s", memcached_server_name(in));
+            out[i].port = (unsigned)memcached_server_port(in);
+        }
+    }
+    /* Each call walks every server; a dead one fails on its own (connect
+     * timeout, then libmemcached's back-off) and the others still answer. */
+    memcached_return_t rc = memcached_stat_execute(c->memc, NULL, cache_stat_general, &x);
+    if (rc != MEMCACHED_SUCCESS)
+        log_debug("cache: stats: %s", memcached_strerror(c->memc, rc));
+    memcached_stat_execute(c->memc, "slabs", cache_stat_slabs, &x);
+    memcached_stat_execute(c->memc, "items", cache_stat_slabs, &x);
+    return x.count;
 }

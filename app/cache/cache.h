@@ -31,11 +31,23 @@ struct cache_ns_counters {
     uint64_t hits, misses, sets, deletes, errors;
 };
 
+/* One second of namespace counters in the last-minute ring (see
+ * cache_ns_recent). `second` is the wall-clock second the slot holds. */
+#define CACHE_RATE_SLOTS 64
+struct cache_rate_slot {
+    uint64_t second;
+    struct cache_ns_counters ns[CACHE_NS_COUNT];
+};
+
 /* Lives in the shared-memory region (zeroed by the master before fork). */
 struct cache_shared {
     struct cache_ns_counters ns[CACHE_NS_COUNT];
     uint64_t timeouts;                   /* operations that failed on a timeout */
     uint64_t server_failures;            /* failed on a connection error, or found the server backed off */
+    /* Appended for the admin cache page (cache_flush_namespace, cache_ns_recent). */
+    uint64_t ns_generation[CACHE_NS_COUNT];   /* part of every key; bumped by a flush */
+    uint64_t flushes;                          /* cache_flush_namespace calls */
+    struct cache_rate_slot rate[CACHE_RATE_SLOTS];
 };
 
 enum cache_result { CACHE_OK = 0, CACHE_MISS, CACHE_ERROR };
@@ -76,5 +88,55 @@ int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const
  * is an answer); the probes count as health-namespace gets. latency_ms is
  * the time spent, answered or not. */
 bool cache_ping(struct cache *c, double *latency_ms);
+
+/* ---- admin: server stats, namespace flush, recent counters ----------------
+ * Namespace flush by generation: every key of namespace ns is built as
+ * `tally:<ns>.<gen>:<key>` once ns_generation[ns] > 0 (`tally:<ns>:<key>`
+ * at 0, so nothing changes until a first flush). A flush bumps the
+ * generation in shared memory, which every worker of this host reads with
+ * one relaxed load per operation (no round trip), and stores the new
+ * generations in memcached under `tally:generations`; each worker re-reads
+ * that key at most every CACHE_GENERATION_REFRESH_S seconds (one get per
+ * worker per period, never per operation) and keeps the larger value, so
+ * tallyd on other hosts sharing the memcached pool stop seeing the old
+ * entries within that period. Old entries are not deleted: memcached drops
+ * them by TTL or LRU. The health namespace (probe keys) cannot be flushed. */
+#define CACHE_GENERATION_REFRESH_S 5
+#define CACHE_SERVERS_MAX          16
+#define CACHE_SLABS_MAX            64
+
+struct cache_slab_stats {
+    uint32_t id;
+    uint64_t chunk_size, chunks_per_page, total_pages, total_chunks, used_chunks, mem_requested;
+    uint64_t items, evicted, evicted_unfetched, age_s;   /* from `stats items` */
+};
+
+struct cache_server_stats {
+    char host[64];
+    unsigned port;
+    bool up;                             /* answered `stats` */
+    char version[32];
+    uint64_t pid, uptime_s, curr_items, total_items, bytes, limit_maxbytes, get_hits, get_misses, evictions,
+        curr_connections, listen_disabled_num, cmd_get, cmd_set, total_malloced;
+    uint32_t slab_count;
+    struct cache_slab_stats slabs[CACHE_SLABS_MAX];
+};
+
+/* Asks every server for `stats`, `stats slabs` and `stats items`
+ * (memcached_stat_execute). Fills out[0 .. min(servers, max)) in server
+ * list order and returns that count (0 for a disabled cache); a server that
+ * does not answer has up = false and zeros, the others are still filled. */
+int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max);
+/* Invalidates every entry of ns (see above) and zeroes its counters (since
+ * start and the recent ring). Returns CACHE_ERROR for the health namespace
+ * or a disabled cache; CACHE_OK once the local generation is bumped, even
+ * if memcached could not store it (other hosts then learn it later). */
+enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns);
+/* Sums the ring slots of the last `seconds` (<= CACHE_RATE_SLOTS - 2) whole
+ * seconds before now into out[CACHE_NS_COUNT]. Approximate: a slot being
+ * recycled can lose the counts of that instant. */
+void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct cache_ns_counters *out);
+/* CACHE_NS_COUNT if name is not a namespace. */
+enum cache_ns cache_ns_parse(const char *name);
 
 #endif

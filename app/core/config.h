@@ -25,6 +25,7 @@ struct config {
     long csv_body_limit_bytes;
     char log_level[16];
     char sql_dir[CONFIG_STR_BYTES];
+    char templates_dir[CONFIG_STR_BYTES];     /* dashboard templates (*.mustache) */
     int auth_cache_ttl_s;                     /* per-worker token cache */
     int health_cache_ms;                      /* per-worker health result cache */
     int debug_routes;                         /* 1 = register the debug routes (tests only) */

@@ -63,6 +63,11 @@ struct shm_jobs_stats {
     int32_t runner_pid;                    /* supervised runner, 0 if none */
 };
 
+/* Pre-computed metric reads by the layer that answered (app/modules/precompute.c). */
+struct shm_metric_reads {
+    uint64_t cache, store, computed;
+};
+
 struct shm {
     uint64_t master_started_ms;
     int32_t master_pid;
@@ -78,6 +83,8 @@ struct shm {
     struct shm_db_stats db;
     struct cache_shared cache;
     struct shm_jobs_stats jobs;
+    struct shm_metric_reads metric_reads;
+    uint64_t listen_queue_max;             /* largest accept-queue length seen (admin status reads) */
 };
 
 struct shm *shm_create(void);

@@ -14,7 +14,9 @@
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
+#include "../modules/admin.h"
 #include "../modules/auth.h"
+#include "../modules/templates.h"
 #include "../store/db.h"
 
 #include <errno.h>
@@ -232,6 +234,10 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
         log_error("worker %d: out of memory at start", slot);
         _exit(3);
     }
+    char terr[256];
+    w.templates = templates_load(cfg->templates_dir, terr, sizeof(terr));
+    if (w.templates == NULL)   /* the API still works; dashboard pages answer 500 */
+        log_error("worker %d: templates: %s", slot, terr);
 
     FCGX_Request fcgx;
     if (FCGX_InitRequest(&fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -261,6 +267,8 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     if (served >= w.max_requests)
         log_info("worker %d: recycling after %llu requests", slot, (unsigned long long)served);
     FCGX_Free(&fcgx, 0);
+    admin_state_free(w.admin);
+    templates_free(w.templates);
     auth_cache_destroy(w.auth_cache);
     cache_destroy(w.cache);
     db_destroy(w.db);

@@ -19,6 +19,8 @@ struct db;
 struct cache;
 struct auth_cache;
 struct health_cache;
+struct templates;
+struct admin_state;
 
 /* The worker context: all long-lived per-process state lives here. */
 struct worker {
@@ -38,6 +40,8 @@ struct worker {
     struct cache *cache;
     struct auth_cache *auth_cache;       /* owned by the auth module */
     struct health_cache *health_cache;   /* owned by the health module */
+    struct templates *templates;         /* dashboard templates, loaded at start (NULL: pages answer 500) */
+    struct admin_state *admin;           /* owned by the admin module, made on first use */
 };
 
 /* Runs in the child after fork(); never returns. */

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "assistant.h"
 #include "assistant_nlu.h"
+#include "profiles.h"
 #include "auth.h"
 #include "../core/arena.h"
 #include "../core/jsonx.h"
@@ -800,6 +801,7 @@ static int assistant_chat(struct request *req, struct response *res)
         json_object_put(entities);
         goto out_json;
     }
+    profiles_record_query(req->worker, c.user_id, c.nlu.intent);   /* best effort: logged on failure */
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "conversation_id", json_object_new_string(conversation_id));

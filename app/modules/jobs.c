@@ -9,8 +9,11 @@
  * flag, so the job in hand always completes. */
 #define _GNU_SOURCE
 #include "jobs.h"
+#include "precompute.h"
+#include "../cache/cache.h"
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/parse.h"
 #include "../core/shm.h"
 
 #include <errno.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t jobs_stop_requested;
@@ -74,11 +78,82 @@ static int jobs_handle_fail(struct jobs_ctx *ctx, struct json_object *payload)
     return 0;
 }
 
+/* The month a metric job is about: payload.period "YYYY-MM", else now (UTC). */
+static int jobs_payload_month(struct jobs_ctx *ctx, struct json_object *payload, int *year, int *month)
+{
+    struct json_object *v = NULL;
+    if (json_object_object_get_ex(payload, "period", &v)) {
+        const char *p = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (parse_period(p, strlen(p), year, month) != 0) {
+            snprintf(ctx->error, sizeof(ctx->error), "payload.period must be YYYY-MM");
+            return -1;
+        }
+        return 0;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    *year = tm.tm_year + 1900;
+    *month = tm.tm_mon + 1;
+    return 0;
+}
+
+/* payload {"user_id": N, "period": "YYYY-MM"?}: the four metrics of the
+ * month and the month before (precompute_user). */
+static int jobs_handle_precompute_user(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    int year, month;
+    if (!json_object_object_get_ex(payload, "user_id", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) <= 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "payload.user_id must be a positive integer");
+        return -1;
+    }
+    if (jobs_payload_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    int64_t user_id = json_object_get_int64(v);
+    if (precompute_user(ctx->db, ctx->cache, user_id, year, month) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute of user %" PRId64 " failed", user_id);
+        return -1;
+    }
+    return 0;
+}
+
+/* payload {"period": "YYYY-MM"?}: every user active in the last 30 days. */
+static int jobs_handle_precompute_all(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    int year, month;
+    long done = 0, failed = 0;
+    if (jobs_payload_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    if (precompute_all(ctx->db, ctx->cache, year, month, NULL, NULL, &done, &failed) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute: %ld of %ld users failed", failed, done);
+        return -1;
+    }
+    log_info("job %" PRId64 ": precomputed %ld users", ctx->job_id, done);
+    return 0;
+}
+
+static int jobs_handle_cleanup_metrics(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    (void)payload;
+    long deleted = 0;
+    if (precompute_cleanup(ctx->db, &deleted) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "cleanup of expired metrics failed");
+        return -1;
+    }
+    log_info("job %" PRId64 ": deleted %ld expired metrics", ctx->job_id, deleted);
+    return 0;
+}
+
 /* Adding a kind: one line here plus its function. At most SHM_JOB_KINDS - 1. */
 static const struct jobs_handler jobs_handlers[] = {
     {"noop", jobs_handle_noop},
     {"sleep", jobs_handle_sleep},
     {"fail", jobs_handle_fail},
+    {"precompute_user_metrics", jobs_handle_precompute_user},
+    {"precompute_all_users", jobs_handle_precompute_all},
+    {"cleanup_expired_metrics", jobs_handle_cleanup_metrics},
 };
 #define JOBS_KINDS ((int)(sizeof(jobs_handlers) / sizeof(jobs_handlers[0])))
 _Static_assert(sizeof(jobs_handlers) / sizeof(jobs_handlers[0]) < SHM_JOB_KINDS, "raise SHM_JOB_KINDS");
@@ -324,6 +399,7 @@ struct jobs_runner {
     const struct config *cfg;
     struct shm *shm;                        /* NULL when standalone */
     struct db *db;
+    struct cache *cache;
     char name[128];
     int listen_backend;                     /* backend pid the LISTEN was issued on */
     uint64_t next_maintenance_ms;
@@ -605,7 +681,7 @@ static int jobs_take_and_run(struct jobs_runner *r)
     struct json_object *payload = json_tokener_parse(db_value(res, 0, 2));
     db_clear(res);
 
-    struct jobs_ctx ctx = {.db = r->db, .cfg = r->cfg, .job_id = strtoll(id, NULL, 10), .attempt = atoi(attempt)};
+    struct jobs_ctx ctx = {.db = r->db, .cache = r->cache, .cfg = r->cfg, .job_id = strtoll(id, NULL, 10), .attempt = atoi(attempt)};
     int k = jobs_kind_index(kind);
     int rc;
     bool permanent = false;
@@ -691,6 +767,7 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     r->db = db_create(cfg->pg_conninfo, NULL);
     if (r->db == NULL)
         goto out;
+    r->cache = cache_create(cfg->memcached_servers, shm != NULL ? &shm->cache : NULL);
     jobs_signals_install();
     log_info("job runner %s started (poll %d ms, lock timeout %d s)", r->name, cfg->job_poll_ms,
              cfg->job_lock_timeout_s);
@@ -729,6 +806,7 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     log_info("job runner %s stopping after %" PRIu64 " job(s)", r->name, r->ran);
     rc = failed ? 1 : 0;
 out:
+    cache_destroy(r->cache);
     db_destroy(r->db);
     free(r);
     return rc;

@@ -38,8 +38,11 @@ struct json_object;
 enum jobs_priority { JOBS_PRIORITY_HIGH = 0, JOBS_PRIORITY_NORMAL = 1, JOBS_PRIORITY_LOW = 2 };
 
 /* What a handler gets. It sets error (and returns -1) when the attempt failed. */
+struct cache;
+
 struct jobs_ctx {
     struct db *db;
+    struct cache *cache;           /* may be disabled (no memcached configured or reachable) */
     const struct config *cfg;
     int64_t job_id;
     int attempt;                   /* 1 for the first */

@@ -199,6 +199,16 @@ static void metrics_jobs(struct buf *b, const struct shm *shm, struct db *db)
         buf_printf(b, "tally_jobs_queue_depth{queue=\"%s\"} %" PRId64 "\n", jobs_priority_name(p), depth[p]);
 }
 
+static void metrics_metric_reads(struct buf *b, const struct shm *shm)
+{
+    metrics_header(b, "tally_metrics_reads_total", "counter",
+                   "Pre-computed metric reads by the layer that answered (cache, store, computed).");
+    buf_printf(b, "tally_metrics_reads_total{source=\"cache\"} %" PRIu64 "\n", shm_load(&shm->metric_reads.cache));
+    buf_printf(b, "tally_metrics_reads_total{source=\"store\"} %" PRIu64 "\n", shm_load(&shm->metric_reads.store));
+    buf_printf(b, "tally_metrics_reads_total{source=\"computed\"} %" PRIu64 "\n",
+               shm_load(&shm->metric_reads.computed));
+}
+
 static int metrics_get(struct request *req, struct response *res)
 {
     const struct shm *shm = req->worker->shm;
@@ -213,6 +223,7 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_db(&b, shm);
     metrics_workers(&b, shm);
     metrics_jobs(&b, shm, req->worker->db);
+    metrics_metric_reads(&b, shm);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);

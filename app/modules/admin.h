@@ -1,0 +1,28 @@
+/* admin: the HTML dashboard pages (/admin/, /admin/cache, /admin/users,
+ * /admin/users/{id}, /admin/jobs) and their JSON twins under
+ * /api/v1/admin/ (cache stats and flush, workers, overview). Pages are
+ * Mustache templates (templates.c) fed with the same json-c objects the
+ * JSON twins return, so the figures agree by construction. Login, sessions
+ * and CSRF are admin_auth.c's. */
+#ifndef TALLY_ADMIN_H
+#define TALLY_ADMIN_H
+
+#include <stddef.h>
+
+#include "../core/router.h"
+
+#define ADMIN_STATS_CACHE_MS     1000   /* memcached stats reused this long per worker */
+#define ADMIN_RECENT_SECONDS     60     /* "last minute" window of the cache counters */
+#define ADMIN_REFRESH_S          5      /* <meta http-equiv=refresh> of the cache page */
+#define ADMIN_USERS_PAGE         50
+#define ADMIN_USER_TRANSACTIONS  20
+#define ADMIN_JOB_FAILURES       20
+
+struct admin_state;
+/* The worker's admin state (w->admin), made on first use; the worker frees it. */
+void admin_state_free(struct admin_state *st);
+
+extern const struct route admin_routes[];
+extern const size_t admin_route_count;
+
+#endif

@@ -1,0 +1,837 @@
+/* precompute: see precompute.h. Layout of this file: month arithmetic and
+ * the two fetch queries (month sums, category sums) that every metric is
+ * built from; the value builders (pure, integer cents); the store and cache
+ * layers; the read path; invalidation; batch; the HTTP route. */
+#define _GNU_SOURCE
+#include "precompute.h"
+#include "../cache/cache.h"
+#include "../core/arena.h"
+#include "../core/buf.h"
+#include "../core/jsonx.h"
+#include "../core/log.h"
+#include "../core/parse.h"
+#include "../core/request.h"
+#include "../core/response.h"
+#include "../core/shm.h"
+#include "../core/worker.h"
+#include "../store/db.h"
+
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PC_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
+#define PC_TOKEN_BYTES 17              /* 16 hex + NUL */
+#define PC_KEY_BYTES 96
+#define PC_TS_BYTES 32
+#define PC_PERIOD_BYTES 16
+#define PC_BODY_LIMIT (LIMIT_CACHE_VALUE_BYTES)
+
+static const char *const pc_type_names[PRECOMPUTE_TYPES] = {
+    [PRECOMPUTE_MONTHLY_TOTAL] = "monthly_total",
+    [PRECOMPUTE_CATEGORY_BREAKDOWN] = "category_breakdown",
+    [PRECOMPUTE_MOM_COMPARISON] = "mom_comparison",
+    [PRECOMPUTE_TRENDS_6M] = "trends_6m",
+};
+static const char *const pc_source_names[] = {"cache", "store", "computed"};
+
+const char *precompute_type_name(enum precompute_type t)
+{
+    return (unsigned)t < PRECOMPUTE_TYPES ? pc_type_names[t] : "unknown";
+}
+
+int precompute_type_parse(const char *name, enum precompute_type *out)
+{
+    for (int i = 0; i < PRECOMPUTE_TYPES; i++)
+        if (strcmp(name, pc_type_names[i]) == 0) {
+            *out = (enum precompute_type)i;
+            return 0;
+        }
+    return -1;
+}
+
+/* ---- months ----------------------------------------------------------- */
+
+/* A month as one integer: year * 12 + (month - 1). */
+static int pc_month_index(int y, int m) { return y * 12 + (m - 1); }
+
+static void pc_period_text(int idx, char out[PC_PERIOD_BYTES])
+{
+    snprintf(out, PC_PERIOD_BYTES, "%04u-%02u", (unsigned)(idx / 12) % 10000u, (unsigned)(idx % 12) % 12u + 1u);
+}
+
+static void pc_month_start(int idx, char out[16])
+{
+    snprintf(out, 16, "%04u-%02u-01", (unsigned)(idx / 12) % 10000u, (unsigned)(idx % 12) % 12u + 1u);
+}
+
+static void pc_now_text(time_t t, char out[PC_TS_BYTES])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, PC_TS_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static double pc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- fetch: what every metric is computed from ------------------------ */
+
+struct pc_month {
+    int64_t spending;              /* cents, positive = money out */
+    int64_t income;
+    int64_t count;
+};
+
+struct pc_snapshot {
+    int first;                     /* month index of months[0] */
+    int n_months;
+    struct pc_month months[PC_MAX_MONTHS];
+    db_result *cats;               /* rows: period, category, total cents, count; by period, total desc */
+    int64_t generation;            /* the user's generation in the snapshot of the first query */
+    bool have_generation;
+    bool user_exists;
+};
+
+/* The one-row head both fetch queries join to: generation and existence are
+ * read in the same statement (same snapshot) as the sums. */
+#define PC_HEAD_SQL                                                                             \
+    "SELECT h.gen, h.ok, x.* FROM (SELECT coalesce((SELECT generation FROM metric_generations" \
+    " WHERE user_id = $1::bigint), 0) AS gen, EXISTS (SELECT 1 FROM users WHERE id = $1::bigint) AS ok) h"
+
+static const char PC_MONTHS_SQL[] =
+    PC_HEAD_SQL
+    " LEFT JOIN (SELECT to_char(date, 'YYYY-MM') AS p,"
+    " coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0) AS spending,"
+    " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0) AS income, count(*) AS n"
+    " FROM transactions WHERE user_id = $1::bigint AND date >= $2::date AND date < $3::date GROUP BY 1) x ON true";
+
+static const char PC_CATS_SQL[] =
+    PC_HEAD_SQL
+    " LEFT JOIN (SELECT to_char(date, 'YYYY-MM') AS p, coalesce(min(category), 'Uncategorized') AS category,"
+    " sum(-amount_cents) AS total, count(*) AS n"
+    " FROM transactions WHERE user_id = $1::bigint AND amount_cents < 0 AND date >= $2::date AND date < $3::date"
+    " GROUP BY 1, category_key) x ON true ORDER BY x.p, x.total DESC, x.category";
+
+static void pc_head(struct pc_snapshot *s, const db_result *r)
+{
+    int64_t gen = db_int64(r, 0, 0);
+    if (!s->have_generation || gen < s->generation)
+        s->generation = gen;
+    s->have_generation = true;
+    s->user_exists = strcmp(db_value(r, 0, 1), "t") == 0;
+}
+
+/* Runs one of the fetch queries over months [first, first + n). */
+static db_result *pc_fetch(struct db *db, enum err *e, const char *sql, int64_t user_id, int first, int n,
+                           struct pc_snapshot *s)
+{
+    char uid[24], from[16], to[16];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    pc_month_start(first, from);
+    pc_month_start(first + n, to);
+    const char *params[3] = {uid, from, to};
+    db_result *r = db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 3, params);
+    if (r != NULL)
+        pc_head(s, r);
+    return r;
+}
+
+static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n, struct pc_snapshot *s)
+{
+    enum err e;
+    db_result *r = pc_fetch(db, &e, PC_MONTHS_SQL, user_id, first, n, s);
+    if (r == NULL)
+        return e;
+    s->first = first;
+    s->n_months = n;
+    memset(s->months, 0, sizeof(s->months));
+    for (int i = 0; i < db_rows(r); i++) {
+        if (db_is_null(r, i, 2))
+            continue;
+        int y, m;
+        const char *p = db_value(r, i, 2);
+        if (parse_period(p, strlen(p), &y, &m) != 0)
+            continue;
+        int k = pc_month_index(y, m) - first;
+        if (k < 0 || k >= n)
+            continue;
+        s->months[k].spending = db_int64(r, i, 3);
+        s->months[k].income = db_int64(r, i, 4);
+        s->months[k].count = db_int64(r, i, 5);
+    }
+    db_clear(r);
+    return ERR_NONE;
+}
+
+static enum err pc_fetch_cats(struct db *db, int64_t user_id, int first, int n, struct pc_snapshot *s)
+{
+    enum err e;
+    s->cats = pc_fetch(db, &e, PC_CATS_SQL, user_id, first, n, s);
+    return s->cats != NULL ? ERR_NONE : e;
+}
+
+/* ---- values: pure builders from the snapshot --------------------------- */
+
+/* A ratio or duration with a fixed number of decimals ("-0.00" becomes "0.00"). */
+static struct json_object *pc_ratio(double v, int decimals)
+{
+    char text[48];
+    snprintf(text, sizeof(text), "%.*f", decimals, v);
+    if (text[0] == '-' && strspn(text + 1, "0.") == strlen(text + 1))
+        memmove(text, text + 1, strlen(text));
+    return json_object_new_double_s(strtod(text, NULL), text);
+}
+
+static struct json_object *pc_monthly_json(const struct pc_month *m, const char *period)
+{
+    struct json_object *o = json_object_new_object();
+    if (period != NULL)
+        json_object_object_add(o, "period", json_object_new_string(period));
+    json_object_object_add(o, "spending", jsonx_money(m->spending));
+    json_object_object_add(o, "income", jsonx_money(m->income));
+    json_object_object_add(o, "net", jsonx_money(m->income - m->spending));
+    json_object_object_add(o, "count", json_object_new_int64(m->count));
+    return o;
+}
+
+/* (cur - prev) / |prev| in percent, 2 decimals; null when prev is 0. */
+static struct json_object *pc_pct(int64_t cur, int64_t prev)
+{
+    if (prev == 0)
+        return NULL;
+    double pct = (double)(cur - prev) * 100.0 / (double)(prev < 0 ? -prev : prev);
+    return pc_ratio(pct, 2);
+}
+
+static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute_type t, int idx, long *points)
+{
+    int k = idx - s->first;
+    struct json_object *v = json_object_new_object();
+    switch (t) {
+    case PRECOMPUTE_MONTHLY_TOTAL:
+        json_object_put(v);
+        *points = (long)s->months[k].count;
+        return pc_monthly_json(&s->months[k], NULL);
+    case PRECOMPUTE_CATEGORY_BREAKDOWN: {
+        char period[PC_PERIOD_BYTES];
+        pc_period_text(idx, period);
+        int64_t all = 0, others = 0, others_n = 0;
+        long n = 0, ncat = 0;
+        int rows = s->cats ? db_rows(s->cats) : 0;
+        for (int i = 0; i < rows; i++)
+            if (!db_is_null(s->cats, i, 2) && strcmp(db_value(s->cats, i, 2), period) == 0)
+                all += db_int64(s->cats, i, 4);
+        struct json_object *list = json_object_new_array();
+        for (int i = 0; i < rows; i++) {
+            if (db_is_null(s->cats, i, 2) || strcmp(db_value(s->cats, i, 2), period) != 0)
+                continue;
+            int64_t total = db_int64(s->cats, i, 4), cnt = db_int64(s->cats, i, 5);
+            n += (long)cnt;
+            if (ncat++ < PRECOMPUTE_TOP_CATEGORIES) {
+                struct json_object *c = json_object_new_object();
+                json_object_object_add(c, "category", json_object_new_string(db_value(s->cats, i, 3)));
+                json_object_object_add(c, "total", jsonx_money(total));
+                json_object_object_add(c, "share", pc_ratio(all ? (double)total / (double)all : 0, 4));
+                json_object_object_add(c, "count", json_object_new_int64(cnt));
+                json_object_array_add(list, c);
+            } else {
+                others += total;
+                others_n += cnt;
+            }
+        }
+        if (ncat > PRECOMPUTE_TOP_CATEGORIES) {
+            struct json_object *c = json_object_new_object();
+            json_object_object_add(c, "category", json_object_new_string("Others"));
+            json_object_object_add(c, "total", jsonx_money(others));
+            json_object_object_add(c, "share", pc_ratio(all ? (double)others / (double)all : 0, 4));
+            json_object_object_add(c, "count", json_object_new_int64(others_n));
+            json_object_array_add(list, c);
+        }
+        json_object_object_add(v, "categories", list);
+        json_object_object_add(v, "total_spending", jsonx_money(all));
+        *points = n;
+        return v;
+    }
+    case PRECOMPUTE_MOM_COMPARISON: {
+        const struct pc_month *cur = &s->months[k], *prev = &s->months[k - 1];
+        struct json_object *change = json_object_new_object();
+        json_object_object_add(change, "spending_pct", pc_pct(cur->spending, prev->spending));
+        json_object_object_add(change, "income_pct", pc_pct(cur->income, prev->income));
+        json_object_object_add(change, "net_pct",
+                               pc_pct(cur->income - cur->spending, prev->income - prev->spending));
+        json_object_object_add(change, "spending", jsonx_money(cur->spending - prev->spending));
+        json_object_object_add(change, "income", jsonx_money(cur->income - prev->income));
+        json_object_object_add(change, "net",
+                               jsonx_money((cur->income - cur->spending) - (prev->income - prev->spending)));
+        json_object_object_add(v, "current", pc_monthly_json(cur, NULL));
+        json_object_object_add(v, "previous", pc_monthly_json(prev, NULL));
+        json_object_object_add(v, "change", change);
+        *points = (long)(cur->count + prev->count);
+        return v;
+    }
+    case PRECOMPUTE_TRENDS_6M: {
+        struct json_object *list = json_object_new_array();
+        int64_t slope_num = 0, income_num = 0;
+        long n = 0;
+        for (int x = 0; x < PRECOMPUTE_TREND_MONTHS; x++) {
+            const struct pc_month *mm = &s->months[k - (PRECOMPUTE_TREND_MONTHS - 1) + x];
+            char period[PC_PERIOD_BYTES];
+            pc_period_text(idx - (PRECOMPUTE_TREND_MONTHS - 1) + x, period);
+            json_object_array_add(list, pc_monthly_json(mm, period));
+            /* least squares over x = 0..5: slope = sum((2x - 5) * y) / 35, exact in cents */
+            slope_num += (int64_t)(2 * x - 5) * mm->spending;
+            income_num += (int64_t)(2 * x - 5) * mm->income;
+            n += (long)mm->count;
+        }
+        json_object_object_add(v, "months", list);
+        json_object_object_add(v, "spending_slope", jsonx_money(parse_round_div(slope_num, 35)));
+        json_object_object_add(v, "income_slope", jsonx_money(parse_round_div(income_num, 35)));
+        *points = n;
+        return v;
+    }
+    default:
+        break;
+    }
+    json_object_put(v);
+    return NULL;
+}
+
+/* Months the computation of type t for month idx needs: [first, idx]. */
+static int pc_window_first(enum precompute_type t, int idx)
+{
+    return t == PRECOMPUTE_MOM_COMPARISON ? idx - 1 : t == PRECOMPUTE_TRENDS_6M ? idx - (PRECOMPUTE_TREND_MONTHS - 1)
+                                                                                 : idx;
+}
+
+/* ---- answer text -------------------------------------------------------- */
+
+/* A computed or stored metric as the tail of the answer: everything after
+ * `{"user_id":…,"metric_type":…,"period":…,"source":…,`. The cache holds
+ * exactly this, so a hit is two string copies and no JSON work. */
+static char *pc_tail(const char *value_json, const char *computed_at, const char *expires_at, double ms, long points,
+                     size_t *len)
+{
+    struct buf b;
+    buf_init(&b, PC_BODY_LIMIT);
+    buf_printf(&b, "\"value\":%s,\"computed_at\":\"%s\",\"expires_at\":\"%s\",\"computation_time_ms\":%.3f,"
+                   "\"data_points_count\":%ld}",
+               value_json, computed_at, expires_at, ms, points);
+    if (b.overflow) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_take(&b, len);
+}
+
+static char *pc_answer(int64_t user_id, enum precompute_type t, const char *period, enum precompute_source src,
+                       const char *tail, size_t tail_len, size_t *len)
+{
+    char head[192];
+    int n = snprintf(head, sizeof(head), "{\"user_id\":%" PRId64 ",\"metric_type\":\"%s\",\"period\":\"%s\",\"source\":\"%s\",",
+                     user_id, precompute_type_name(t), period, pc_source_names[src]);
+    char *out = malloc((size_t)n + tail_len + 1);
+    if (out == NULL)
+        return NULL;
+    memcpy(out, head, (size_t)n);
+    memcpy(out + n, tail, tail_len);
+    out[(size_t)n + tail_len] = '\0';
+    *len = (size_t)n + tail_len;
+    return out;
+}
+
+/* ---- cache layer -------------------------------------------------------- */
+
+/* Two kinds of entries per user: the generation token "g:<uid>" (16 hex,
+ * replaced by precompute_invalidate) and one entry per metric
+ * "<uid>:<type>:<period>" holding "<token>\n<tail>". A metric entry counts
+ * only when its token is the current one, so bumping the token orphans every
+ * metric of the user at once (memcached cannot delete by pattern). A read
+ * asks for both keys in one round trip (cache_mget). A missing token (never
+ * set, evicted, memcached restarted) is replaced by a fresh random one.
+ * The token is read before PostgreSQL, so a value computed from rows older
+ * than an insert always carries a token that the insert has since replaced. */
+
+static size_t pc_token_key(char out[32], int64_t user_id)
+{
+    return (size_t)snprintf(out, 32, "g:%" PRId64, user_id);
+}
+
+static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
+{
+    return (size_t)snprintf(out, PC_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
+}
+
+static void pc_new_token(char token[PC_TOKEN_BYTES])
+{
+    uint64_t r;
+    arc4random_buf(&r, sizeof(r));
+    snprintf(token, PC_TOKEN_BYTES, "%016" PRIx64, r);
+}
+
+/* Stores a fresh token; false = cache unusable. */
+static bool pc_token_replace(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
+{
+    char key[32];
+    size_t klen = pc_token_key(key, user_id);
+    pc_new_token(token);
+    return cache_set(cache, CACHE_NS_METRICS, key, klen, token, strlen(token), 0) == CACHE_OK;
+}
+
+/* The user's current token (created when missing). false = cache unusable. */
+static bool pc_cache_token(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
+{
+    if (cache == NULL || !cache_enabled(cache))
+        return false;
+    char key[32];
+    size_t klen = pc_token_key(key, user_id);
+    char *v = NULL;
+    size_t vlen = 0;
+    enum cache_result cr = cache_get(cache, CACHE_NS_METRICS, key, klen, &v, &vlen);
+    if (cr == CACHE_OK && vlen > 0 && vlen < PC_TOKEN_BYTES) {
+        memcpy(token, v, vlen);
+        token[vlen] = '\0';
+        free(v);
+        return true;
+    }
+    free(v);
+    return cr != CACHE_ERROR && pc_token_replace(cache, user_id, token);
+}
+
+/* "<token>\n<tail>", malloc'd. */
+static char *pc_cache_value(const char *token, const char *tail, size_t tail_len, size_t *len)
+{
+    size_t tlen = strlen(token);
+    char *v = malloc(tlen + 1 + tail_len);
+    if (v == NULL)
+        return NULL;
+    memcpy(v, token, tlen);
+    v[tlen] = '\n';
+    memcpy(v + tlen + 1, tail, tail_len);
+    *len = tlen + 1 + tail_len;
+    return v;
+}
+
+static void pc_cache_put(struct cache *cache, const char *key, size_t klen, const char *token, const char *tail,
+                         size_t tail_len)
+{
+    size_t vlen;
+    char *v = pc_cache_value(token, tail, tail_len, &vlen);
+    if (v != NULL)
+        cache_set(cache, CACHE_NS_METRICS, key, klen, v, vlen, PRECOMPUTE_CACHE_TTL_S);
+    free(v);
+}
+
+struct pc_lookup {
+    char token[PC_TOKEN_BYTES];    /* "" until found */
+    char *value;                   /* the metric entry, malloc'd */
+    size_t value_len;
+};
+
+static void pc_lookup_hit(void *arg, size_t index, const char *value, size_t value_len)
+{
+    struct pc_lookup *l = arg;
+    if (index == 0) {
+        if (value_len > 0 && value_len < PC_TOKEN_BYTES) {
+            memcpy(l->token, value, value_len);
+            l->token[value_len] = '\0';
+        }
+    } else if (l->value == NULL && (l->value = malloc(value_len + 1)) != NULL) {
+        memcpy(l->value, value, value_len);
+        l->value[value_len] = '\0';
+        l->value_len = value_len;
+    }
+}
+
+/* One round trip: the token and the metric entry. Returns 1 (hit: *tail
+ * malloc'd), 0 (miss: token holds the token to write back with), -1 (cache
+ * unusable). */
+static int pc_cache_lookup(struct cache *cache, int64_t user_id, const char *key, size_t klen,
+                           char token[PC_TOKEN_BYTES], char **tail, size_t *tail_len)
+{
+    if (cache == NULL || !cache_enabled(cache))
+        return -1;
+    char tkey[32];
+    const char *keys[2] = {tkey, key};
+    size_t lens[2] = {pc_token_key(tkey, user_id), klen};
+    struct pc_lookup l = {.token = ""};
+    if (cache_mget(cache, CACHE_NS_METRICS, keys, lens, 2, pc_lookup_hit, &l) < 0) {
+        free(l.value);
+        return -1;
+    }
+    if (l.token[0] == '\0') {
+        free(l.value);
+        return pc_token_replace(cache, user_id, token) ? 0 : -1;
+    }
+    memcpy(token, l.token, sizeof(l.token));
+    size_t tlen = strlen(token);
+    if (l.value != NULL && l.value_len > tlen && memcmp(l.value, token, tlen) == 0 && l.value[tlen] == '\n') {
+        *tail_len = l.value_len - tlen - 1;
+        memmove(l.value, l.value + tlen + 1, *tail_len);
+        l.value[*tail_len] = '\0';
+        *tail = l.value;
+        return 1;
+    }
+    free(l.value);
+    return 0;
+}
+
+/* ---- store layer -------------------------------------------------------- */
+
+#define PC_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static const char PC_STORE_GET_SQL[] =
+    "SELECT metric_value::text, " PC_TS("computed_at") ", " PC_TS("expires_at") ", computation_time_ms,"
+    " data_points_count FROM pre_computed_metrics"
+    " WHERE user_id = $1::bigint AND metric_type = $2 AND period = $3 AND expires_at > now()"
+    " AND generation = coalesce((SELECT generation FROM metric_generations WHERE user_id = $1::bigint), 0)";
+
+/* Rows: [{"metric_type","period","metric_value","computation_time_ms","data_points_count"}]. A row
+ * computed from an older generation never replaces a newer one. */
+static const char PC_STORE_PUT_SQL[] =
+    "INSERT INTO pre_computed_metrics (user_id, metric_type, period, metric_value, computed_at, expires_at,"
+    " computation_time_ms, data_points_count, generation)"
+    " SELECT $1::bigint, x.metric_type, x.period, x.metric_value, $2::timestamptz,"
+    " $2::timestamptz + make_interval(days => $3::int), x.computation_time_ms, x.data_points_count, $4::bigint"
+    " FROM jsonb_to_recordset($5::jsonb) AS x(metric_type text, period text, metric_value jsonb,"
+    " computation_time_ms float8, data_points_count int)"
+    " ON CONFLICT ON CONSTRAINT pre_computed_metrics_lookup DO UPDATE SET metric_value = EXCLUDED.metric_value,"
+    " computed_at = EXCLUDED.computed_at, expires_at = EXCLUDED.expires_at,"
+    " computation_time_ms = EXCLUDED.computation_time_ms, data_points_count = EXCLUDED.data_points_count,"
+    " generation = EXCLUDED.generation WHERE pre_computed_metrics.generation <= EXCLUDED.generation";
+
+static enum err pc_store_put(struct db *db, int64_t user_id, const char *computed_at, int64_t generation,
+                             struct json_object *rows)
+{
+    char uid[24], gen[24], days[16];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(gen, sizeof(gen), "%" PRId64, generation);
+    snprintf(days, sizeof(days), "%d", PRECOMPUTE_STORE_TTL_DAYS);
+    const char *params[5] = {uid, computed_at, days, gen, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
+    return db_exec(db, 0, PC_STORE_PUT_SQL, 5, params);
+}
+
+static struct json_object *pc_store_row(enum precompute_type t, const char *period, struct json_object *value,
+                                        double ms, long points)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "metric_type", json_object_new_string(precompute_type_name(t)));
+    json_object_object_add(o, "period", json_object_new_string(period));
+    json_object_object_add(o, "metric_value", value);
+    json_object_object_add(o, "computation_time_ms", pc_ratio(ms, 3));
+    json_object_object_add(o, "data_points_count", json_object_new_int64(points));
+    return o;
+}
+
+/* ---- read path ---------------------------------------------------------- */
+
+static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
+{
+    if (reads == NULL)
+        return;
+    shm_add(src == PRECOMPUTE_FROM_CACHE ? &reads->cache : src == PRECOMPUTE_FROM_STORE ? &reads->store
+                                                                                        : &reads->computed,
+            1);
+}
+
+enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
+                         enum precompute_type type, int year, int month, char **body, size_t *body_len,
+                         enum precompute_source *source)
+{
+    int idx = pc_month_index(year, month);
+    char period[PC_PERIOD_BYTES], token[PC_TOKEN_BYTES], key[PC_KEY_BYTES];
+    pc_period_text(idx, period);
+    *body = NULL;
+    size_t klen = 0;
+    char *tail = NULL;
+    size_t tail_len = 0;
+    enum err e = ERR_NONE;
+    enum precompute_source src;
+
+    /* 1. memcached */
+    klen = pc_cache_key(key, user_id, type, period);
+    int cached = pc_cache_lookup(cache, user_id, key, klen, token, &tail, &tail_len);
+    bool cache_ok = cached >= 0;
+    if (cached == 1) {
+        src = PRECOMPUTE_FROM_CACHE;
+        goto answer;
+    }
+
+    /* 2. PostgreSQL row, valid and of the current generation */
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[3] = {uid, precompute_type_name(type), period};
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PC_STORE_GET_SQL, 3, params);
+    if (r == NULL)
+        return e;
+    if (db_rows(r) > 0) {
+        tail = pc_tail(db_value(r, 0, 0), db_value(r, 0, 1), db_value(r, 0, 2), strtod(db_value(r, 0, 3), NULL),
+                       (long)db_int64(r, 0, 4), &tail_len);
+        db_clear(r);
+        if (tail == NULL)
+            return ERR_INTERNAL;
+        src = PRECOMPUTE_FROM_STORE;
+        goto write_cache;
+    }
+    db_clear(r);
+
+    /* 3. computation, written back to both layers */
+    double started = pc_now_ms();
+    struct pc_snapshot s = {0};
+    int first = pc_window_first(type, idx);
+    e = pc_fetch_months(db, user_id, first, idx - first + 1, &s);
+    if (e == ERR_NONE && type == PRECOMPUTE_CATEGORY_BREAKDOWN)
+        e = pc_fetch_cats(db, user_id, idx, 1, &s);
+    if (e == ERR_NONE && !s.user_exists)
+        e = ERR_NOT_FOUND;
+    if (e != ERR_NONE) {
+        db_clear(s.cats);
+        return e;
+    }
+    long points = 0;
+    struct json_object *value = pc_value(&s, type, idx, &points);
+    db_clear(s.cats);
+    double ms = pc_now_ms() - started;
+    time_t now = time(NULL);
+    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
+    pc_now_text(now, computed_at);
+    pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
+    tail = pc_tail(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN), computed_at, expires_at, ms,
+                   points, &tail_len);
+    struct json_object *rows = json_object_new_array();
+    json_object_array_add(rows, pc_store_row(type, period, value, ms, points));
+    if (pc_store_put(db, user_id, computed_at, s.generation, rows) != ERR_NONE)
+        log_warn("precompute: storing %s %s of user %" PRId64 " failed", precompute_type_name(type), period, user_id);
+    json_object_put(rows);
+    if (tail == NULL)
+        return ERR_INTERNAL;
+    src = PRECOMPUTE_COMPUTED;
+
+write_cache:
+    if (cache_ok)
+        pc_cache_put(cache, key, klen, token, tail, tail_len);
+answer:
+    *body = pc_answer(user_id, type, period, src, tail, tail_len, body_len);
+    free(tail);
+    if (*body == NULL)
+        return ERR_INTERNAL;
+    if (source != NULL)
+        *source = src;
+    pc_count(reads, src);
+    return ERR_NONE;
+}
+
+/* ---- invalidation ------------------------------------------------------- */
+
+static const char PC_INVALIDATE_SQL[] =
+    "WITH g AS (INSERT INTO metric_generations (user_id, generation) VALUES ($1::bigint, 1)"
+    " ON CONFLICT (user_id) DO UPDATE SET generation = metric_generations.generation + 1 RETURNING 1)"
+    " UPDATE pre_computed_metrics SET expires_at = now()"
+    " WHERE user_id = $1::bigint AND expires_at > now() AND EXISTS (SELECT 1 FROM g)";
+
+int precompute_invalidate(struct db *db, struct cache *cache, int64_t user_id)
+{
+    int rc = 0;
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[1] = {uid};
+    if (db_exec(db, 0, PC_INVALIDATE_SQL, 1, params) != ERR_NONE) {
+        log_warn("precompute: invalidating the stored metrics of user %" PRId64 " failed", user_id);
+        rc = -1;
+    }
+    if (cache != NULL && cache_enabled(cache)) {
+        char key[32], token[PC_TOKEN_BYTES];
+        size_t klen = pc_token_key(key, user_id);
+        if (!pc_token_replace(cache, user_id, token)) {
+            /* Unreachable memcached: if it comes back with its data, entries
+             * of the old token could be read. Deleting the token is the
+             * second chance (a missing token also orphans them). */
+            if (cache_delete(cache, CACHE_NS_METRICS, key, klen) != CACHE_OK)
+                log_warn("precompute: memcached generation of user %" PRId64 " not bumped", user_id);
+        }
+    }
+    return rc;
+}
+
+void precompute_invalidate_user(struct worker *w, int64_t user_id)
+{
+    precompute_invalidate(w->db, w->cache, user_id);
+}
+
+/* ---- batch -------------------------------------------------------------- */
+
+int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int year, int month)
+{
+    int idx = pc_month_index(year, month);
+    double started = pc_now_ms();
+    struct pc_snapshot s = {0};
+    /* previous month's trends reach back to idx - 6 */
+    int first = idx - PRECOMPUTE_TREND_MONTHS;
+    enum err e = pc_fetch_months(db, user_id, first, PRECOMPUTE_TREND_MONTHS + 1, &s);
+    if (e == ERR_NONE)
+        e = pc_fetch_cats(db, user_id, idx - 1, 2, &s);
+    if (e == ERR_NONE && !s.user_exists)
+        e = ERR_NOT_FOUND;
+    if (e != ERR_NONE) {
+        db_clear(s.cats);
+        log_warn("precompute: user %" PRId64 ": fetching transactions failed (%s)", user_id, err_lookup(e)->code);
+        return -1;
+    }
+    struct json_object *values[2][PRECOMPUTE_TYPES];
+    long points[2][PRECOMPUTE_TYPES];
+    for (int p = 0; p < 2; p++)
+        for (int t = 0; t < PRECOMPUTE_TYPES; t++)
+            values[p][t] = pc_value(&s, (enum precompute_type)t, idx - 1 + p, &points[p][t]);
+    db_clear(s.cats);
+    double ms = (pc_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
+    time_t now = time(NULL);
+    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES], token[PC_TOKEN_BYTES];
+    pc_now_text(now, computed_at);
+    pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
+    bool cache_ok = pc_cache_token(cache, user_id, token);
+    struct json_object *rows = json_object_new_array();
+    for (int p = 0; p < 2; p++) {
+        char period[PC_PERIOD_BYTES];
+        pc_period_text(idx - 1 + p, period);
+        for (int t = 0; t < PRECOMPUTE_TYPES; t++) {
+            if (cache_ok) {
+                size_t tail_len;
+                char *tail = pc_tail(json_object_to_json_string_ext(values[p][t], JSON_C_TO_STRING_PLAIN),
+                                     computed_at, expires_at, ms, points[p][t], &tail_len);
+                char key[PC_KEY_BYTES];
+                size_t klen = pc_cache_key(key, user_id, (enum precompute_type)t, period);
+                if (tail != NULL)
+                    pc_cache_put(cache, key, klen, token, tail, tail_len);
+                free(tail);
+            }
+            json_object_array_add(rows, pc_store_row((enum precompute_type)t, period, values[p][t], ms, points[p][t]));
+        }
+    }
+    e = pc_store_put(db, user_id, computed_at, s.generation, rows);
+    json_object_put(rows);
+    if (e != ERR_NONE) {
+        log_warn("precompute: user %" PRId64 ": storing metrics failed (%s)", user_id, err_lookup(e)->code);
+        return -1;
+    }
+    return 0;
+}
+
+static const char PC_ACTIVE_SQL[] =
+    "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM transactions t WHERE t.user_id = u.id"
+    " AND (t.date >= current_date - $1::int OR t.created_at >= now() - make_interval(days => $1::int)))"
+    " OR EXISTS (SELECT 1 FROM user_profiles p WHERE p.user_id = u.id"
+    " AND p.last_active >= now() - make_interval(days => $1::int)) ORDER BY u.id";
+
+int precompute_all(struct db *db, struct cache *cache, int year, int month, precompute_progress_fn progress,
+                   void *arg, long *done, long *failed)
+{
+    *done = 0;
+    *failed = 0;
+    char days[16];
+    snprintf(days, sizeof(days), "%d", PRECOMPUTE_ACTIVE_DAYS);
+    const char *params[1] = {days};
+    enum err e;
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PC_ACTIVE_SQL, 1, params);
+    if (r == NULL) {
+        log_error("precompute: listing active users failed (%s)", err_lookup(e)->code);
+        return -1;
+    }
+    long total = db_rows(r);
+    for (long i = 0; i < total; i++) {
+        if (precompute_user(db, cache, db_int64(r, (int)i, 0), year, month) != 0)
+            (*failed)++;
+        (*done)++;
+        if (progress != NULL)
+            progress(arg, *done, total, *failed);
+    }
+    db_clear(r);
+    return *failed == 0 ? 0 : -1;
+}
+
+int precompute_cleanup(struct db *db, long *deleted)
+{
+    char days[16];
+    snprintf(days, sizeof(days), "%d", PRECOMPUTE_CLEANUP_AFTER_DAYS);
+    const char *params[1] = {days};
+    enum err e;
+    db_result *r = db_query(db, &e, 0,
+                            "DELETE FROM pre_computed_metrics WHERE expires_at < now() - make_interval(days => $1::int)",
+                            1, params);
+    *deleted = 0;
+    if (r == NULL) {
+        log_error("precompute: cleanup failed (%s)", err_lookup(e)->code);
+        return -1;
+    }
+    *deleted = db_affected(r);
+    db_clear(r);
+    return 0;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+enum err precompute_request_period(struct request *req, int *year, int *month)
+{
+    const char *p = request_query(req, "period");
+    if (p != NULL) {
+        if (parse_period(p, strlen(p), year, month) != 0)
+            return request_fail(req, ERR_BAD_REQUEST, "period", "period must be a month YYYY-MM");
+        return ERR_NONE;
+    }
+    const char *now = request_header(req, "HTTP_X_TALLY_NOW");
+    int d;
+    if (now != NULL) {
+        if (parse_date(now, strlen(now), year, month, &d) != 0)
+            return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
+        return ERR_NONE;
+    }
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    *year = tm.tm_year + 1900;
+    *month = tm.tm_mon + 1;
+    return ERR_NONE;
+}
+
+static int precompute_get(struct request *req, struct response *res)
+{
+    int64_t user_id;
+    enum err e = request_path_id(req, "id", &user_id);
+    if (e != ERR_NONE)
+        return e;
+    const struct route_param *tp = router_param(&req->match, "type");
+    char tname[32];
+    enum precompute_type type;
+    if (tp == NULL || tp->value_len >= sizeof(tname))
+        return request_fail(req, ERR_NOT_FOUND, "type", "unknown metric type");
+    memcpy(tname, tp->value, tp->value_len);
+    tname[tp->value_len] = '\0';
+    if (precompute_type_parse(tname, &type) != 0)
+        return request_fail(req, ERR_NOT_FOUND, "type",
+                            "unknown metric type; one of monthly_total, category_breakdown, mom_comparison, trends_6m");
+    int y, m;
+    e = precompute_request_period(req, &y, &m);
+    if (e != ERR_NONE)
+        return e;
+    char *body = NULL;
+    size_t len = 0;
+    e = precompute_read(req->worker->db, req->worker->cache, &req->worker->shm->metric_reads, user_id, type, y, m,
+                        &body, &len, NULL);
+    if (e == ERR_NOT_FOUND)
+        return request_fail(req, e, "id", "user %" PRId64 " not found", user_id);
+    if (e != ERR_NONE)
+        return e;
+    response_body_owned(res, 200, "application/json", body, len);
+    return ERR_NONE;
+}
+
+const struct route precompute_routes[] = {
+    {"GET", "/api/v1/users/{id}/metrics/{type}", precompute_get, ROUTE_USER},
+};
+const size_t precompute_route_count = sizeof(precompute_routes) / sizeof(precompute_routes[0]);
