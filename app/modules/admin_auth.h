@@ -48,10 +48,10 @@ bool admin_auth_post(struct request *req, struct response *res, struct admin_ses
 const char *admin_auth_form(struct request *req, const char *name);
 /* 303 See Other to location. */
 int admin_auth_redirect(struct response *res, const char *location);
-/* A short HTML error page (403, 429, 503 ...). */
 /* Renders template tpl with data (taken) as the whole answer, no-store. */
 int admin_auth_html(struct request *req, struct response *res, int status, const char *tpl,
                     struct json_object *data);
+/* A short HTML error page (403, 429, 503 ...). */
 int admin_auth_error_page(struct request *req, struct response *res, int status, const char *message);
 
 /* tallyctl: creates (or, with replace, re-keys) an admin user. */
