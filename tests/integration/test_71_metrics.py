@@ -297,3 +297,37 @@ def test_cleanup_removes_exactly_the_rows_expired_7_days():
     assert "deleted %d " % before in out, (out, before)
     left = [r[0] for r in psql("SELECT period FROM pre_computed_metrics WHERE user_id = %d ORDER BY 1" % uid)]
     assert left == ["2020-01", "2020-02", "2020-03"], left
+
+
+def _job_status(job_id):
+    return psql("SELECT status, coalesce(last_error, '') FROM jobs WHERE id = %d" % job_id)[0]
+
+
+def test_metric_jobs_run_by_tallyds_runner():
+    """The job kinds behind the nightly schedules, run by tallyd's own
+    runner: precompute_user_metrics stores 8 rows and fills memcached (the
+    next read is a cache hit with the right value); a bad payload fails with
+    a message; cleanup_expired_metrics deletes an old expired row."""
+    admin = admin_token()
+    uid, tok, items = setup_user("job", seed=21)
+    psql("DELETE FROM pre_computed_metrics WHERE user_id = %d" % uid)
+    j = post("/api/v1/admin/jobs", {"kind": "precompute_user_metrics",
+                                     "payload": {"user_id": uid, "period": "2026-05"}}, token=admin)
+    assert j.status == 201, j
+    wait_for(lambda: _job_status(j.json["id"])[0] == "succeeded", what="precompute job done")
+    rows = psql("SELECT metric_type, period FROM pre_computed_metrics WHERE user_id = %d ORDER BY 1, 2" % uid)
+    assert len(rows) == 8 and {r[1] for r in rows} == {"2026-04", "2026-05"}, rows
+    m = metric(uid, tok, "monthly_total", "2026-04")
+    assert m["source"] == "cache", m
+    assert as_cents(m["value"]) == month_totals(items, "2026-04")
+
+    bad = post("/api/v1/admin/jobs", {"kind": "precompute_user_metrics", "payload": {"period": "2026-05"},
+                                      "max_attempts": 1}, token=admin)
+    wait_for(lambda: _job_status(bad.json["id"])[0] == "dead", what="bad job dead")
+    assert "payload.user_id" in _job_status(bad.json["id"])[1]
+
+    psql("INSERT INTO pre_computed_metrics (user_id, metric_type, period, metric_value, expires_at)"
+         " VALUES (%d, 'trends_6m', '2019-01', '{}', now() - interval '8 days')" % uid)
+    c = post("/api/v1/admin/jobs", {"kind": "cleanup_expired_metrics"}, token=admin)
+    wait_for(lambda: _job_status(c.json["id"])[0] == "succeeded", what="cleanup job done")
+    assert psql("SELECT count(*) FROM pre_computed_metrics WHERE user_id = %d AND period = '2019-01'" % uid) == [["0"]]
