@@ -67,10 +67,30 @@ static void db_notice_ignore(void *arg, const char *message)
     (void)message;
 }
 
+/* An idle connection has nothing to say: a readable socket means the
+ * server sent a FATAL (shutdown, pg_terminate_backend) and closed, or a
+ * NOTIFY / parameter change, which PQconsumeInput keeps for later. Found
+ * before use, a dead connection is replaced without failing the statement,
+ * so writes recover from a PostgreSQL restart as reads do. One poll(2). */
+static bool db_idle_alive(PGconn *conn)
+{
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+    if (p.fd < 0)
+        return false;
+    /* Twice: the first read takes the FATAL message, the second sees EOF. */
+    for (int i = 0; i < 2; i++) {
+        if (poll(&p, 1, 0) <= 0)
+            return true;
+        if (PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK)
+            return false;
+    }
+    return true;
+}
+
 /* Ensures a usable connection; returns false (and logs once) if none. */
 static bool db_ensure(struct db *db)
 {
-    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+    if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK && db_idle_alive(db->conn))
         return true;
     if (db->conn != NULL) {
         PQfinish(db->conn);

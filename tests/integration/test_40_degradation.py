@@ -2,7 +2,7 @@
 with no tallyd restart."""
 import time
 
-from harness import admin_token, get, new_user, stack, tallyd_pid, wait_for
+from harness import admin_token, get, new_user, post, stack, tallyd_pid, wait_for
 
 
 def _health():
@@ -42,3 +42,18 @@ def test_health_ok_degraded_down_ok():
     for _ in range(20):
         assert get("/api/v1/users/%d" % uid, token=tok).status == 200
     assert tallyd_pid() == master
+
+
+def test_writes_after_a_postgresql_restart_do_not_fail():
+    """A PostgreSQL restart kills every worker's idle connection; the first
+    statement on it must reconnect, also for writes (which are never re-run
+    after an error): each worker notices the dead connection before use."""
+    uid, tok = new_user("Restart writer")
+    for i in range(12):   # every worker holds a connection
+        assert get("/api/v1/users/%d" % uid, token=tok).status == 200
+    stack("stop", "pg")
+    stack("start", "pg")
+    admin = admin_token()
+    for i in range(16):   # POST /users: its first statement is the INSERT
+        r = post("/api/v1/users", {"name": "After restart %d" % i}, token=admin)
+        assert r.status == 201, (i, r)

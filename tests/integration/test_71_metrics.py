@@ -229,6 +229,12 @@ def test_degradation_table():
         wait_for(lambda: all(metric(uid, tok, "monthly_total", "2026-03")["source"] == "cache" for _ in range(12)),
                  timeout=20, what="every worker back on the cache")
 
+        # The bearer token must be in memcached for a worker to trust it while
+        # PostgreSQL is down (a worker recycled by max_requests has no local
+        # auth cache): a fresh token's first use puts it there.
+        tok = ctl("token", "create", "--user", uid).stdout.strip()
+        assert metric(uid, tok, "monthly_total", "2026-03")["source"] == "cache"
+
         # PostgreSQL down: what is in memcached is served, the rest is 503 JSON
         stack("stop", "pg")
         wait_for(lambda: get("/api/v1/health").status == 503, what="pg down")
