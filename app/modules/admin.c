@@ -475,8 +475,12 @@ static struct json_object *admin_requests_json(struct request *req, struct json_
         for (int b = 0; b < SHM_DURATION_BUCKETS && total > 0; b++) {
             seen += buckets[b];
             if (seen >= rank) {
-                v = b == SHM_DURATION_BUCKETS - 1 ? NULL
-                                                  : json_object_new_double((double)shm_duration_bucket_us[b] / 1000.0);
+                if (b < SHM_DURATION_BUCKETS - 1) {   /* the last bucket has no upper bound */
+                    double ms = (double)shm_duration_bucket_us[b] / 1000.0;
+                    char text[32];
+                    snprintf(text, sizeof(text), "%.6g", ms);   /* 0.25, 5, 250: as the bucket labels */
+                    v = json_object_new_double_s(ms, text);
+                }
                 break;
             }
         }

@@ -1,0 +1,236 @@
+// Browser tests of the admin dashboard in headless Debian Chromium
+// (playwright-core, no downloaded browser): log in through the form, open
+// every page, compare key figures with the JSON API, check that the charts
+// are drawn, that user data is escaped, flush a namespace from the cache
+// page, log out. Screenshots of every page (wide and narrow) go to
+// tests/output/screenshots/ for review.
+//
+//   TALLY_URL=http://127.0.0.1:18080 TALLY_CONF=var/test/tallyd.conf node tests/browser/admin.test.mjs
+//
+// Needs a running stack with migrations applied (scripts/test runs it against
+// the test stack); creates its own admin user, token and users.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BASE = process.env.TALLY_URL || 'http://127.0.0.1:18080';
+const CONF = process.env.TALLY_CONF || '';
+const CTL = process.env.TALLYCTL || path.join(ROOT, 'app', 'tallyctl');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'tests', 'output', 'screenshots');
+const EVIL_NAME = '<script>alert(1)</script> Evil ' + randomBytes(3).toString('hex');
+const EVIL_MERCHANT = '<img src=x onerror=alert(2)>';
+
+function ctl(args, input) {
+  const out = execFileSync(CTL, [...(CONF ? ['-c', CONF] : []), ...args], { input, encoding: 'utf8' });
+  return out.trim().split('\n').pop();
+}
+
+async function api(method, urlPath, token, body) {
+  const headers = { Authorization: 'Bearer ' + token };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(BASE + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${method} ${urlPath}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+const results = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`PASS ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+  }
+}
+
+async function textOf(page, selector) {
+  return (await page.locator(selector).first().textContent()).trim();
+}
+
+// Sums the data points of the Chart.js chart on each canvas (0 = no chart).
+async function chartPoints(page) {
+  return page.evaluate(() => [...document.querySelectorAll('canvas')].map((c) => {
+    const ch = window.Chart && window.Chart.getChart(c);
+    return ch ? ch.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0;
+  }));
+}
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const username = 'browser-' + randomBytes(4).toString('hex');
+  const password = randomBytes(12).toString('hex');
+  ctl(['admin', 'create', '--username', username], password + '\n');
+  const admin = ctl(['token', 'create', '--admin', '--label', 'browser-test']);
+  const evil = await api('POST', '/api/v1/users', admin, { name: EVIL_NAME, currency: 'EUR', language: 'fr' });
+  await api('POST', `/api/v1/users/${evil.id}/transactions`, admin, [
+    { external_id: 'browser-1', date: '2026-10-03', amount: '-12.34', currency: 'EUR', merchant: EVIL_MERCHANT, category: 'Shopping' },
+  ]);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const consoleErrors = [];
+  const dialogs = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) consoleErrors.push(`${page.url()}: HTTP ${r.status()} for ${r.url()}`); });
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+
+  async function open(urlPath, shot) {
+    const before = consoleErrors.length;
+    const resp = await page.goto(BASE + urlPath);
+    check(resp.status() === 200, `${urlPath}: HTTP ${resp.status()}`);
+    await page.waitForLoadState('load');
+    await page.screenshot({ path: path.join(SHOTS, shot + '.png'), fullPage: true });
+    check(consoleErrors.length === before, `console errors on ${urlPath}: ${consoleErrors.slice(before).join(' | ')}`);
+  }
+
+  try {
+    await step('unauthenticated /admin/ redirects to the login page', async () => {
+      const resp = await page.goto(BASE + '/admin/');
+      check(new URL(page.url()).pathname === '/admin/login', `landed on ${page.url()}`);
+      check(resp.status() === 200, `login page HTTP ${resp.status()}`);
+      await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
+    });
+
+    await step('log in through the form', async () => {
+      await page.fill('input[name=username]', username);
+      await page.fill('input[name=password]', password);
+      await Promise.all([page.waitForURL(BASE + '/admin/'), page.click('form.login button[type=submit]')]);
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.name === 'tally_admin');
+      check(session && session.httpOnly && session.sameSite === 'Strict' && session.path === '/admin',
+        'session cookie: ' + JSON.stringify(session));
+    });
+
+    await step('overview: figures match the JSON API, charts drawn', async () => {
+      await open('/admin/', 'overview');
+      const o = await api('GET', '/api/v1/admin/overview', admin);
+      check(await textOf(page, '#count-users') === String(o.counts.users), 'users count');
+      check(await textOf(page, '#count-transactions') === String(o.counts.transactions), 'transactions count');
+      check(await textOf(page, '#count-metrics') === String(o.counts.metrics), 'metrics count');
+      const w = await api('GET', '/api/v1/admin/workers', admin);
+      const ibt = (await textOf(page, '#workers-ibt')).split('/').map((s) => Number(s.trim()));
+      check(ibt[2] === w.total && ibt[0] >= 1, `workers ${ibt} vs total ${w.total}`);
+      const points = await chartPoints(page);
+      check(points.length >= 2 && points.every((n) => n > 0), 'charts: ' + JSON.stringify(points));
+    });
+
+    await step('cache page: namespaces and servers match the JSON API, chart drawn', async () => {
+      await open('/admin/cache', 'cache');
+      const s = await api('GET', '/api/v1/admin/cache/stats', admin);
+      check(s.namespaces.length >= 5, 'namespaces in JSON');
+      for (const ns of s.namespaces) check(await page.locator(`#ns-${ns.namespace}`).count() === 1, 'row of ' + ns.namespace);
+      check(s.servers.length >= 1, 'servers in JSON');
+      const headings = await page.locator('section.server h3').allTextContents();
+      for (const srv of s.servers) {
+        const h = headings.find((t) => t.includes(srv.server));
+        check(h && h.includes(srv.up ? 'up' : 'down'), `server ${srv.server}: ${h}`);
+      }
+      check(await page.locator('table.slabs tbody tr').count() > 0, 'slab table rows');
+      const points = await chartPoints(page);
+      check(points.length >= 1 && points.every((n) => n > 0), 'charts: ' + JSON.stringify(points));
+    });
+
+    await step('users page: search finds the user, names escaped', async () => {
+      await open('/admin/users', 'users');
+      await open('/admin/users?q=' + encodeURIComponent(EVIL_NAME.slice(-10)), 'users-search');
+      const names = await page.locator('td.name').allTextContents();
+      check(names.length === 1 && names[0].trim() === EVIL_NAME, 'search result: ' + JSON.stringify(names));
+      check(await page.locator('script:text("alert(1)")').count() === 0, 'a script element from user data');
+      check(!(await page.content()).includes('<script>alert(1)</script>'), 'raw <script> in the DOM');
+    });
+
+    await step('user page: profile, metrics, transactions; merchant escaped', async () => {
+      await open(`/admin/users/${evil.id}`, 'user');
+      check((await textOf(page, 'h2.name')) === EVIL_NAME, 'user name heading');
+      check(await textOf(page, '#user-transactions') === '1', 'transaction count');
+      const merchants = await page.locator('td.merchant').allTextContents();
+      check(merchants.map((t) => t.trim()).includes(EVIL_MERCHANT), 'merchant text: ' + JSON.stringify(merchants));
+      check(await page.locator('img[src="x"]').count() === 0, 'an img element from user data');
+      check(dialogs.length === 0, 'dialogs opened: ' + JSON.stringify(dialogs));
+    });
+
+    await step('jobs page: queue depths match the JSON API', async () => {
+      await open('/admin/jobs', 'jobs');
+      const o = await api('GET', '/api/v1/admin/overview', admin);
+      for (const status of ['queued', 'failed', 'dead']) {
+        const row = page.locator(`#depth-${status} td`);
+        if (await row.count() === 0) continue;   // statuses with no job may have no row
+        check((await row.nth(1).textContent()).trim() === String(o.jobs[status]), `depth of ${status}`);
+      }
+    });
+
+    await step('narrow (375 px) screens: no horizontal page scroll', async () => {
+      const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
+      const p = await narrow.newPage();
+      for (const [urlPath, shot] of [['/admin/', 'overview-narrow'], ['/admin/cache', 'cache-narrow'],
+        [`/admin/users/${evil.id}`, 'user-narrow']]) {
+        const resp = await p.goto(BASE + urlPath);
+        check(resp.status() === 200, `${urlPath}: HTTP ${resp.status()}`);
+        await p.screenshot({ path: path.join(SHOTS, shot + '.png'), fullPage: true });
+        const width = await p.evaluate(() => document.documentElement.scrollWidth);
+        check(width <= 376, `${urlPath} is ${width} px wide`);
+      }
+      await narrow.close();
+    });
+
+    await step('flush a namespace from the cache page: its counters reset', async () => {
+      // Traffic in the profiles namespace: a miss + set, then a hit.
+      await api('GET', `/api/v1/users/${evil.id}/profile`, admin);
+      await api('GET', `/api/v1/users/${evil.id}/profile`, admin);
+      const ns = (s) => s.namespaces.find((n) => n.namespace === 'profiles').since_start;
+      const before = ns(await api('GET', '/api/v1/admin/cache/stats', admin));
+      check(before.hits + before.misses + before.sets > 0, 'profiles counters before: ' + JSON.stringify(before));
+      await page.goto(BASE + '/admin/cache');
+      const form = page.locator('#ns-profiles form.flush');
+      await form.locator('input[name=confirm]').check();
+      await Promise.all([page.waitForLoadState('load'), form.locator('button[type=submit]').click()]);
+      await page.waitForSelector('p.ok');
+      check((await textOf(page, 'p.ok')).includes('profiles'), 'flush confirmation');
+      await page.screenshot({ path: path.join(SHOTS, 'cache-after-flush.png'), fullPage: true });
+      check(await textOf(page, '#ns-profiles td.hits') === '0', 'hits cell after flush');
+      const after = ns(await api('GET', '/api/v1/admin/cache/stats', admin));
+      check(after.hits === 0 && after.misses === 0 && after.sets === 0, 'profiles counters after: ' + JSON.stringify(after));
+      // The next read misses: the flushed entries are not served.
+      await api('GET', `/api/v1/users/${evil.id}/profile`, admin);
+      const again = ns(await api('GET', '/api/v1/admin/cache/stats', admin));
+      check(again.misses === 1 && again.hits === 0, 'after one read: ' + JSON.stringify(again));
+    });
+
+    await step('log out, then pages are refused', async () => {
+      await page.goto(BASE + '/admin/');
+      await Promise.all([page.waitForURL(/\/admin\/login$/), page.click('form.logout button[type=submit]')]);
+      await page.goto(BASE + '/admin/cache');
+      check(new URL(page.url()).pathname === '/admin/login', 'after logout: ' + page.url());
+    });
+
+    await step('no console errors on any page', async () => {
+      check(consoleErrors.length === 0, consoleErrors.join('\n'));
+    });
+  } finally {
+    await browser.close();
+  }
+  const failed = results.filter((r) => !r[1]).length;
+  console.log(`\n${results.length - failed} passed, ${failed} failed; screenshots in ${path.relative(ROOT, SHOTS)}/`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
