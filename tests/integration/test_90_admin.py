@@ -5,9 +5,10 @@ that resets its counters and its entries. Browser tests (tests/browser/)
 cover the charts and what a person sees."""
 import html
 import re
+import time
 import urllib.parse
 
-from harness import admin_token, ctl, get, new_user, post, psql, request
+from harness import admin_token, ctl, get, new_user, post, psql, request, stack, wait_for
 
 ADMIN_USER = "it-admin"
 ADMIN_PASSWORD = "it-admin-password"
@@ -285,3 +286,51 @@ def test_retry_button_requeues_a_dead_job():
     # jobs_retry resets a dead job's attempts; the runner may have taken it since.
     assert int(psql("SELECT attempts FROM jobs WHERE id = %d" % jid)[0][0]) <= 1
     psql("DELETE FROM jobs WHERE id = %d" % jid)
+
+
+def test_worker_status_shows_the_busy_worker_and_not_itself():
+    import threading
+    tok = admin_token()
+    done = {}
+    t = threading.Thread(target=lambda: done.setdefault("r", get("/api/v1/debug/sleep?ms=1500", token=tok)))
+    t.start()
+    try:
+        def busy_one():
+            w = get("/api/v1/admin/workers", token=tok).json
+            busy = [x for x in w["workers"] if x["state"] == "busy"]
+            return (w, busy) if busy else None
+        w, busy = wait_for(busy_one, timeout=5, what="a busy worker")
+        assert w["busy"] == 1 and len(busy) == 1, w
+        assert busy[0]["route"] == "/api/v1/debug/sleep" and busy[0]["method"] == "GET", busy
+        assert busy[0]["busy_ms"] is not None and busy[0]["busy_ms"] >= 0
+        assert not busy[0]["self"] and [x["state"] for x in w["workers"] if x["self"]] == ["idle"]
+    finally:
+        t.join(10)
+    assert done["r"].status == 200
+
+
+def test_recent_counters_and_a_server_down():
+    tok = admin_token()
+    uid, utok = new_user("Recent counters")
+    for _ in range(5):
+        assert get("/api/v1/users/%d/profile" % uid, token=utok).status == 200
+    time.sleep(1.2)          # the ring leaves the current, partial second out
+    prof = [n for n in get("/api/v1/admin/cache/stats", token=tok).json["namespaces"] if n["namespace"] == "profiles"][0]
+    recent = prof["last_minute"]
+    assert recent["hits"] + recent["misses"] >= 5 and recent["hits"] >= 4, prof
+
+    b = logged_in()
+    try:
+        stack("stop", "memcached")
+        def down():
+            s = get("/api/v1/admin/cache/stats", token=tok).json
+            return s if s["servers_down"] == 1 else None
+        s = wait_for(down, timeout=10, what="server shown down")   # stats are reused for 1 s per worker
+        assert s["servers"][0]["up"] is False and "uptime" not in s["servers"][0], s
+        page = b.req("GET", "/admin/cache")
+        assert page.status == 200, page
+        assert 'class="down"' in page.body and "No answer to" in page.body
+    finally:
+        stack("start", "memcached")
+    wait_for(lambda: get("/api/v1/admin/cache/stats", token=tok).json["servers_down"] == 0, timeout=15,
+             what="server back up")
