@@ -189,6 +189,25 @@ async function main() {
       await narrow.close();
     });
 
+    await step('without JavaScript: log in, pages and forms still work', async () => {
+      const nojs = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1024, height: 800 } });
+      const p = await nojs.newPage();
+      await p.goto(BASE + '/admin/login');
+      await p.fill('input[name=username]', username);
+      await p.fill('input[name=password]', password);
+      await Promise.all([p.waitForURL(BASE + '/admin/'), p.click('form.login button[type=submit]')]);
+      check(await p.locator('#count-users').count() === 1, 'overview figures without JavaScript');
+      await p.goto(BASE + '/admin/cache');
+      check(await p.locator('#ns-sessions').count() === 1, 'cache table without JavaScript');
+      const form = p.locator('#ns-sessions form.flush');
+      await form.locator('input[name=confirm]').check();
+      await Promise.all([p.waitForLoadState('load'), form.locator('button[type=submit]').click()]);
+      await p.waitForSelector('p.ok');
+      check((await p.locator('p.ok').textContent()).includes('sessions'), 'flush confirmation without JavaScript');
+      await p.screenshot({ path: path.join(SHOTS, 'cache-nojs.png'), fullPage: true });
+      await nojs.close();
+    });
+
     await step('flush a namespace from the cache page: its counters reset', async () => {
       // Traffic in the profiles namespace: a miss + set, then a hit.
       await api('GET', `/api/v1/users/${evil.id}/profile`, admin);
