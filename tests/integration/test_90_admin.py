@@ -4,6 +4,7 @@ on every page that shows it, the JSON twins' shapes, and a namespace flush
 that resets its counters and its entries. Browser tests (tests/browser/)
 cover the charts and what a person sees."""
 import html
+import random
 import re
 import time
 import urllib.parse
@@ -334,3 +335,25 @@ def test_recent_counters_and_a_server_down():
         stack("start", "memcached")
     wait_for(lambda: get("/api/v1/admin/cache/stats", token=tok).json["servers_down"] == 0, timeout=15,
              what="server back up")
+
+
+def test_users_pages_and_search():
+    b = logged_in()
+    tag = "Pager" + "".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10))   # no digits:
+    ids = [new_user("%s %s" % (tag, "abc"[i]))[0] for i in range(3)]                      # ids are searched too
+    while int(psql("SELECT count(*) FROM users")[0][0]) <= 51:
+        new_user("Filler")
+    ids_of = lambda body: [int(x) for x in re.findall(r'<td><a href="/admin/users/(\d+)">', body)]
+    first = b.req("GET", "/admin/users")
+    assert first.status == 200
+    page1 = ids_of(first.body)
+    assert len(page1) == 50 and page1 == sorted(page1), page1
+    nxt = re.search(r'href="(/admin/users\?q=&amp;after=(\d+))"', first.body)
+    assert nxt and int(nxt.group(2)) == page1[-1], nxt
+    page2 = ids_of(b.req("GET", html.unescape(nxt.group(1))).body)
+    assert page2 and page2[0] > page1[-1], (page1[-1], page2[:3])
+    # Search: case-insensitive substring of the name, or an exact id; LIKE wildcards are literal.
+    found = ids_of(b.req("GET", "/admin/users?q=" + urllib.parse.quote(tag.lower())).body)
+    assert found == ids, (found, ids)
+    assert ids_of(b.req("GET", "/admin/users?q=%d" % ids[1]).body) == [ids[1]]
+    assert ids_of(b.req("GET", "/admin/users?q=" + urllib.parse.quote(tag[:5] + "%_")).body) == []
