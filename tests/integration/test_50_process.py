@@ -151,3 +151,40 @@ def test_max_requests_recycles_without_failures():
     after = set(wait_for(lambda: (lambda p: p if len(p) == len(before) else None)(worker_pids()), what="workers"))
     assert not (after & before), "every worker should have been recycled"
     assert scrape()[0]["tally_worker_recycles_total"] - recycled_before >= len(before)
+
+
+def test_crash_loop_guard_backs_off_and_resets():
+    """Workers that die within 2 s of their start double the wait before the
+    next spawn (200, 400, 800 ms ...); one that lived longer resets it."""
+    import re
+    full = len(worker_pids())
+    offset = _log_size()
+    # A long-lived worker dies: replaced at once, no backoff.
+    def replaced(pid, others):   # the one new worker once the pool is full again without pid
+        p = set(worker_pids())
+        new = p - others - {pid}
+        return new.pop() if len(p) == full and pid not in p and len(new) == 1 else None
+
+    pid = worker_pids()[0]
+    others = set(worker_pids()) - {pid}
+    os.kill(pid, signal.SIGKILL)
+    pid = wait_for(lambda: replaced(pid, others), timeout=5, what="replacement")
+    gaps = []
+    for _ in range(4):
+        os.kill(pid, signal.SIGKILL)                       # dies young
+        t0 = time.time()
+        pid = wait_for(lambda: replaced(pid, others), timeout=10, interval=0.02, what="respawn after a quick death")
+        gaps.append(time.time() - t0)
+    text = _log_since(offset)
+    waits = [int(m) for m in re.findall(r"crash loop guard: \d+ quick worker deaths in a row, next spawn in (\d+) ms", text)]
+    assert waits == [200, 400, 800, 1600], (waits, text[-2000:])
+    for gap, wait in zip(gaps, waits):
+        assert gap >= wait / 1000.0 * 0.9, (gaps, waits)
+    # Lived past 2 s: the count starts over (no guard line, quick respawn).
+    time.sleep(2.3)
+    offset = _log_size()
+    os.kill(pid, signal.SIGKILL)
+    t0 = time.time()
+    wait_for(lambda: replaced(pid, others), timeout=5, interval=0.02, what="quick respawn")
+    assert time.time() - t0 < 0.5
+    assert "crash loop guard" not in _log_since(offset)
