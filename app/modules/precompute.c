@@ -337,6 +337,8 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
     char head[192];
     int n = snprintf(head, sizeof(head), "{\"user_id\":%" PRId64 ",\"metric_type\":\"%s\",\"period\":\"%s\",\"source\":\"%s\",",
                      user_id, precompute_type_name(t), period, pc_source_names[src]);
+    if (n < 0 || (size_t)n >= sizeof(head))
+        return NULL;
     char *out = malloc((size_t)n + tail_len + 1);
     if (out == NULL)
         return NULL;
