@@ -31,6 +31,30 @@ static volatile sig_atomic_t jobs_stop_requested;
 
 /* ---- handlers ---------------------------------------------------------- */
 
+bool jobs_heartbeat(struct jobs_ctx *ctx)
+{
+    uint64_t every = (uint64_t)ctx->cfg->job_lock_timeout_s * 1000 / 3;
+    if (every > JOBS_HEARTBEAT_MAX_MS)
+        every = JOBS_HEARTBEAT_MAX_MS;
+    uint64_t now = shm_now_mono_ms();
+    if (now - ctx->beat_ms < every)
+        return true;
+    ctx->beat_ms = now;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRId64, ctx->job_id);
+    const char *params[2] = {id, ctx->runner};
+    enum err e;
+    db_result *r = db_query(ctx->db, &e, 0,
+                            "UPDATE jobs SET locked_at = now() WHERE id = $1::bigint AND status = 'running'"
+                            " AND locked_by = $2 RETURNING 1",
+                            2, params);
+    bool held = r != NULL && db_rows(r) == 1;
+    db_clear(r);
+    if (r != NULL && !held)
+        log_warn("job %" PRId64 ": lock lost (re-queued by another runner)", ctx->job_id);
+    return held || r == NULL;   /* a database hiccup is not a lost lock */
+}
+
 static int jobs_handle_noop(struct jobs_ctx *ctx, struct json_object *payload)
 {
     (void)ctx;
@@ -52,9 +76,15 @@ static int jobs_handle_sleep(struct jobs_ctx *ctx, struct json_object *payload)
         snprintf(ctx->error, sizeof(ctx->error), "payload.ms must be in [0, %d]", JOBS_SLEEP_MAX_MS);
         return -1;
     }
-    struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR)
-        ;
+    /* In slices of at most 100 ms, renewing the lock as it goes. */
+    uint64_t end = shm_now_mono_ms() + (uint64_t)ms;
+    for (uint64_t now = shm_now_mono_ms(); now < end; now = shm_now_mono_ms()) {
+        uint64_t slice = end - now < 100 ? end - now : 100;
+        struct timespec left = {0, (long)slice * 1000000L};
+        while (nanosleep(&left, &left) != 0 && errno == EINTR)
+            ;
+        jobs_heartbeat(ctx);
+    }
     return 0;
 }
 
@@ -119,6 +149,14 @@ static int jobs_handle_precompute_user(struct jobs_ctx *ctx, struct json_object 
     return 0;
 }
 
+static void jobs_precompute_progress(void *arg, long done, long total, long failed)
+{
+    (void)done;
+    (void)total;
+    (void)failed;
+    jobs_heartbeat(arg);
+}
+
 /* payload {"period": "YYYY-MM"?}: every user active in the last 30 days. */
 static int jobs_handle_precompute_all(struct jobs_ctx *ctx, struct json_object *payload)
 {
@@ -126,7 +164,7 @@ static int jobs_handle_precompute_all(struct jobs_ctx *ctx, struct json_object *
     long done = 0, failed = 0;
     if (jobs_payload_month(ctx, payload, &year, &month) != 0)
         return -1;
-    if (precompute_all(ctx->db, ctx->cache, year, month, NULL, NULL, &done, &failed) != 0) {
+    if (precompute_all(ctx->db, ctx->cache, year, month, jobs_precompute_progress, ctx, &done, &failed) != 0) {
         snprintf(ctx->error, sizeof(ctx->error), "precompute: %ld of %ld users failed", failed, done);
         return -1;
     }
@@ -681,7 +719,13 @@ static int jobs_take_and_run(struct jobs_runner *r)
     struct json_object *payload = json_tokener_parse(db_value(res, 0, 2));
     db_clear(res);
 
-    struct jobs_ctx ctx = {.db = r->db, .cache = r->cache, .cfg = r->cfg, .job_id = strtoll(id, NULL, 10), .attempt = atoi(attempt)};
+    struct jobs_ctx ctx = {.db = r->db,
+                           .cache = r->cache,
+                           .cfg = r->cfg,
+                           .job_id = strtoll(id, NULL, 10),
+                           .attempt = atoi(attempt),
+                           .runner = r->name,
+                           .beat_ms = shm_now_mono_ms()};
     int k = jobs_kind_index(kind);
     int rc;
     bool permanent = false;

@@ -34,6 +34,7 @@ struct json_object;
 #define JOBS_CLEANUP_MS         60000          /* retention delete: at most this often */
 #define JOBS_TROUBLE_MAX_MS     30000          /* longest sleep while the database fails */
 #define JOBS_SLEEP_MAX_MS       600000         /* `sleep` kind payload bound */
+#define JOBS_HEARTBEAT_MAX_MS   10000          /* longest gap between two lock renewals */
 
 enum jobs_priority { JOBS_PRIORITY_HIGH = 0, JOBS_PRIORITY_NORMAL = 1, JOBS_PRIORITY_LOW = 2 };
 
@@ -46,8 +47,16 @@ struct jobs_ctx {
     const struct config *cfg;
     int64_t job_id;
     int attempt;                   /* 1 for the first */
+    const char *runner;            /* locked_by */
+    uint64_t beat_ms;              /* last heartbeat (monotonic ms) */
     char error[JOBS_ERROR_BYTES];
 };
+
+/* Long handlers call this as they go (cheap: it writes at most every
+ * job_lock_timeout_s / 3, capped at JOBS_HEARTBEAT_MAX_MS): it renews the
+ * job's lock, so another runner does not take the job for a dead one's.
+ * Returns false if the lock was lost (the job was re-queued meanwhile). */
+bool jobs_heartbeat(struct jobs_ctx *ctx);
 
 typedef int (*jobs_handler_fn)(struct jobs_ctx *ctx, struct json_object *payload);
 

@@ -163,6 +163,24 @@ def test_job_of_a_killed_runner_is_requeued_and_finished_by_another():
     assert "lock expired" in runs[0][3]
 
 
+def test_heartbeat_keeps_the_lock_of_a_long_job():
+    """A job running longer than job_lock_timeout_s keeps its lock while its
+    runner lives (heartbeats), so a second runner does not take it again."""
+    _reset()
+    with paused_supervised_runner():
+        job_id = int(ctl("jobs", "enqueue", "sleep", "--payload", '{"ms": 3500}').stdout.strip())
+        long_runner = _runner("t60-long", "--once", TALLY_JOB_LOCK_TIMEOUT_S=1)
+        wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
+        other = _runner("t60-other", TALLY_JOB_LOCK_TIMEOUT_S=1)
+        _wait_exit([long_runner], timeout=30)
+        other.terminate()
+        other.wait(timeout=10)
+    status, attempts, _, _ = _job(job_id)
+    assert (status, attempts) == ("succeeded", "1"), _job(job_id)
+    runs = psql("SELECT attempt, runner, ok FROM job_runs WHERE job_id = %d ORDER BY attempt" % job_id)
+    assert runs == [["1", "t60-long", "t"]], runs
+
+
 def test_sigterm_stops_a_runner_after_the_job_in_hand():
     _reset()
     with paused_supervised_runner():
