@@ -763,7 +763,8 @@ static int admin_page_jobs(struct request *req, struct response *res)
     admin_add(d, "depths", admin_query_json(
         req, &e,
         "SELECT coalesce(json_agg(t ORDER BY t.status), '[]') FROM (SELECT status, count(*) AS jobs, "
-        "count(*) FILTER (WHERE run_at <= now()) AS ready FROM jobs GROUP BY status) t",
+        "CASE WHEN status IN ('queued', 'failed') THEN count(*) FILTER (WHERE run_at <= now()) END AS ready "
+        "FROM jobs GROUP BY status) t",
         0, NULL));
     admin_add(d, "failures", admin_query_json(
         req, &e,

@@ -158,6 +158,7 @@ def test_crash_loop_guard_backs_off_and_resets():
     next spawn (200, 400, 800 ms ...); one that lived longer resets it."""
     import re
     full = len(worker_pids())
+    time.sleep(2.2)       # every worker has lived past the 2 s limit (earlier tests recycle them)
     offset = _log_size()
     # A long-lived worker dies: replaced at once, no backoff.
     def replaced(pid, others):   # the one new worker once the pool is full again without pid
