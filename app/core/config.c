@@ -45,6 +45,7 @@ static const struct config_key config_keys[] = {
     CFG_STR(log_level),
     CFG_STR(sql_dir),
     CFG_STR(templates_dir),
+    CFG_INT(db_timeout_ms, 0, 3600 * 1000),
     CFG_INT(auth_cache_ttl_s, 0, 3600),
     CFG_INT(health_cache_ms, 0, 60000),
     CFG_INT(debug_routes, 0, 1),
@@ -77,6 +78,7 @@ void config_defaults(struct config *cfg)
     snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", "info");
     snprintf(cfg->sql_dir, sizeof(cfg->sql_dir), "%s", TALLY_SQL_DIR);
     snprintf(cfg->templates_dir, sizeof(cfg->templates_dir), "%s", TALLY_TEMPLATES_DIR);
+    cfg->db_timeout_ms = 10000;
     cfg->auth_cache_ttl_s = 5;
     cfg->health_cache_ms = 1000;
     cfg->job_runner = 1;

@@ -26,6 +26,7 @@ struct config {
     char log_level[16];
     char sql_dir[CONFIG_STR_BYTES];
     char templates_dir[CONFIG_STR_BYTES];     /* dashboard templates (*.mustache) */
+    int db_timeout_ms;                        /* per SQL statement in tallyd; 0 = none */
     int auth_cache_ttl_s;                     /* per-worker token cache */
     int health_cache_ms;                      /* per-worker health result cache */
     int debug_routes;                         /* 1 = register the debug routes (tests only) */

@@ -246,6 +246,7 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
         log_error("worker %d: out of memory at start", slot);
         _exit(3);
     }
+    db_set_timeout(w.db, cfg->db_timeout_ms);
     char terr[256];
     w.templates = templates_load(cfg->templates_dir, terr, sizeof(terr));
     if (w.templates == NULL)   /* the API still works; dashboard pages answer 500 */

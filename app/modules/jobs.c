@@ -811,6 +811,9 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     r->db = db_create(cfg->pg_conninfo, NULL);
     if (r->db == NULL)
         goto out;
+    /* A statement may run as long as a job may hold its lock (a big cleanup
+     * DELETE); past that the job is taken back anyway. */
+    db_set_timeout(r->db, cfg->job_lock_timeout_s * 1000);
     r->cache = cache_create(cfg->memcached_servers, shm != NULL ? &shm->cache : NULL);
     jobs_signals_install();
     log_info("job runner %s started (poll %d ms, lock timeout %d s)", r->name, cfg->job_poll_ms,

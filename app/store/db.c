@@ -4,6 +4,7 @@
 #include "../core/log.h"
 #include "../core/shm.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ struct db {
     PGconn *conn;
     char *conninfo;
     struct shm_db_stats *stats;        /* may be NULL (tallyctl) */
+    int timeout_ms;                    /* per statement; 0 = wait as long as it takes */
     double request_ms;
     char last_error[256];
 };
@@ -38,6 +40,11 @@ struct db *db_create(const char *conninfo, struct shm_db_stats *stats)
     }
     db->stats = stats;
     return db;
+}
+
+void db_set_timeout(struct db *db, int timeout_ms)
+{
+    db->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
 }
 
 void db_destroy(struct db *db)
@@ -141,6 +148,50 @@ static enum err db_classify(struct db *db, PGresult *res)
     return ERR_INTERNAL;
 }
 
+/* PQexecParams with a deadline (db->timeout_ms): a server that stops
+ * answering (SIGSTOP, a partition, a lock held forever) costs at most the
+ * timeout, then the connection is dropped (the next statement reconnects)
+ * and *timed_out is set. Returns the last result, as PQexecParams does. */
+static PGresult *db_exec_params(struct db *db, const char *sql, int nparams, const char *const *params,
+                                bool *timed_out)
+{
+    *timed_out = false;
+    if (db->timeout_ms == 0)
+        return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+        return NULL;
+    double deadline = db_now_ms() + db->timeout_ms;
+    PGresult *last = NULL;
+    for (;;) {
+        if (PQisBusy(db->conn)) {
+            double left = deadline - db_now_ms();
+            if (left <= 0) {
+                *timed_out = true;
+                PQclear(last);
+                return NULL;
+            }
+            struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
+            int rc = poll(&p, 1, (int)left + 1);
+            if (rc < 0 && errno != EINTR) {
+                *timed_out = true;             /* cannot wait: treated as no answer */
+                PQclear(last);
+                return NULL;
+            }
+            if (rc > 0 && PQconsumeInput(db->conn) == 0)
+                break;                         /* connection lost: PQgetResult reports it */
+            continue;
+        }
+        PGresult *r = PQgetResult(db->conn);
+        if (r == NULL)
+            break;
+        PQclear(last);
+        last = r;
+    }
+    if (last == NULL && PQstatus(db->conn) == CONNECTION_OK && !PQisBusy(db->conn))
+        last = PQgetResult(db->conn);          /* the error result of a lost connection, if any */
+    return last;
+}
+
 db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, int nparams,
                     const char *const *params)
 {
@@ -152,7 +203,18 @@ db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, in
             db_account(db, started);
             return NULL;
         }
-        PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        bool timed_out;
+        PGresult *res = db_exec_params(db, sql, nparams, params, &timed_out);
+        if (timed_out) {
+            snprintf(db->last_error, sizeof(db->last_error), "query: no answer within %d ms (connection dropped)",
+                     db->timeout_ms);
+            if (db->stats)
+                shm_add(&db->stats->errors, 1);
+            PQfinish(db->conn);
+            db->conn = NULL;
+            *err = ERR_UNAVAILABLE;
+            break;                             /* never re-run: the server may still be executing it */
+        }
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
             db_account(db, started);

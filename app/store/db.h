@@ -22,6 +22,10 @@ struct db;
 #define DB_RETRY_ON_RECONNECT 1         /* statement is safe to re-run after a lost connection */
 
 struct db *db_create(const char *conninfo, struct shm_db_stats *stats);
+/* Per-statement deadline for db_query/db_exec (0, the default: none). A
+ * statement without an answer by then gives ERR_UNAVAILABLE and the
+ * connection is dropped; it is never re-run. */
+void db_set_timeout(struct db *db, int timeout_ms);
 void db_destroy(struct db *db);
 /* Runs sql with nparams text parameters (NULL = SQL NULL). Returns the
  * result (caller clears it with db_clear) or NULL with *err set:

@@ -57,3 +57,36 @@ def test_writes_after_a_postgresql_restart_do_not_fail():
     for i in range(16):   # POST /users: its first statement is the INSERT
         r = post("/api/v1/users", {"name": "After restart %d" % i}, token=admin)
         assert r.status == 201, (i, r)
+
+
+def test_a_stalled_postgresql_gives_503_not_a_hang():
+    """PostgreSQL stops answering (SIGSTOP: connections stay open, nothing
+    comes back): a request gets 503 after db_timeout_ms (1500 ms in the
+    test stack), not when the master kills the worker at request_timeout_ms;
+    after SIGCONT everything works again without a restart."""
+    import os
+    import signal
+    import subprocess
+    uid, tok = new_user("Stalled")
+    path = "/api/v1/users/%d/transactions?limit=5" % uid
+    for _ in range(12):   # every worker holds an open connection (else it would time out connecting)
+        assert get(path, token=tok).status == 200
+    master = tallyd_pid()
+    pg = int(stack("pid", "pg"))
+    kids = subprocess.run(["pgrep", "-P", str(pg)], capture_output=True, text=True).stdout.split()
+    procs = [pg] + [int(k) for k in kids]
+    for p in procs:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        t0 = time.time()
+        r = get(path, token=tok)
+        took = time.time() - t0
+    finally:
+        for p in procs:
+            os.kill(p, signal.SIGCONT)
+    assert r.status == 503 and r.json["error"]["code"] == "unavailable", r
+    assert 1.0 <= took < 3.9, took
+    wait_for(lambda: get(path, token=tok).status == 200, timeout=15, what="recovery after SIGCONT")
+    for _ in range(8):
+        assert get(path, token=tok).status == 200
+    assert tallyd_pid() == master
