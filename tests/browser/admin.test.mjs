@@ -60,12 +60,30 @@ async function textOf(page, selector) {
   return (await page.locator(selector).first().textContent()).trim();
 }
 
-// Sums the data points of the Chart.js chart on each canvas (0 = no chart).
+// Per canvas: [data points, sum of the values] of its Chart.js chart
+// ([0, 0] = no chart on that canvas).
 async function chartPoints(page) {
   return page.evaluate(() => [...document.querySelectorAll('canvas')].map((c) => {
     const ch = window.Chart && window.Chart.getChart(c);
-    return ch ? ch.data.datasets.reduce((n, d) => n + d.data.length, 0) : 0;
+    if (!ch) return [0, 0];
+    return [ch.data.datasets.reduce((n, d) => n + d.data.length, 0),
+      ch.data.datasets.reduce((n, d) => n + d.data.reduce((a, v) => a + Number(v), 0), 0)];
   }));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Job counts move while the job runner works: compares the page with the
+// JSON read just before and just after it, retrying while they differ.
+async function stableCheck(load, readJson, compare, what) {
+  for (let i = 0; i < 5; i++) {
+    const before = await readJson();
+    await load();
+    const after = await readJson();
+    if (JSON.stringify(before) !== JSON.stringify(after)) { await sleep(200); continue; }
+    return compare(after);
+  }
+  throw new Error(what + ': the JSON kept moving');
 }
 
 async function main() {
@@ -78,6 +96,17 @@ async function main() {
   await api('POST', `/api/v1/users/${evil.id}/transactions`, admin, [
     { external_id: 'browser-1', date: '2026-10-03', amount: '-12.34', currency: 'EUR', merchant: EVIL_MERCHANT, category: 'Shopping' },
   ]);
+
+  // A job that fails once and is dead at once (max_attempts 1): a row in the
+  // failures table with a Retry button, a non-zero bar in the jobs chart.
+  const deadJob = await api('POST', '/api/v1/admin/jobs', admin, { kind: 'fail', max_attempts: 1, priority: 'high' });
+  const findJob = async (id) => (await api('GET', '/api/v1/admin/jobs?kind=fail&limit=100', admin)).items.find((j) => j.id === id);
+  for (let i = 0; ; i++) {
+    const j = await findJob(deadJob.id);
+    if (j && j.status === 'dead') { deadJob.started_at = j.started_at; break; }
+    if (i === 100) throw new Error(`job ${deadJob.id} not dead after 10 s (is the job runner on?)`);
+    await sleep(100);
+  }
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -104,6 +133,11 @@ async function main() {
       const resp = await page.goto(BASE + '/admin/');
       check(new URL(page.url()).pathname === '/admin/login', `landed on ${page.url()}`);
       check(resp.status() === 200, `login page HTTP ${resp.status()}`);
+      const from = resp.request().redirectedFrom();
+      check(from && new URL(from.url()).pathname === '/admin/', 'no redirect from /admin/');
+      const r = await from.response();
+      check(r && r.status() >= 300 && r.status() < 400, `redirect status ${r && r.status()}`);
+      check(await page.locator('input[name=password][type=password]').count() === 1, 'password field');
       await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
     });
 
@@ -127,7 +161,9 @@ async function main() {
       const ibt = (await textOf(page, '#workers-ibt')).split('/').map((s) => Number(s.trim()));
       check(ibt[2] === w.total && ibt[0] >= 1, `workers ${ibt} vs total ${w.total}`);
       const points = await chartPoints(page);
-      check(points.length >= 2 && points.every((n) => n > 0), 'charts: ' + JSON.stringify(points));
+      check(points.length >= 2 && points.every(([n, sum]) => n > 0 && sum > 0), 'charts [points, sum]: ' + JSON.stringify(points));
+      const dead = await textOf(page, 'table.kv tr:has(th:text-is("dead")) td');
+      check(Number(dead) >= 1, 'dead jobs on the overview: ' + dead);
     });
 
     await step('cache page: namespaces and servers match the JSON API, chart drawn', async () => {
@@ -137,13 +173,15 @@ async function main() {
       for (const ns of s.namespaces) check(await page.locator(`#ns-${ns.namespace}`).count() === 1, 'row of ' + ns.namespace);
       check(s.servers.length >= 1, 'servers in JSON');
       const headings = await page.locator('section.server h3').allTextContents();
+      check(s.servers.some((srv) => srv.up), 'no memcached server up in JSON');
       for (const srv of s.servers) {
-        const h = headings.find((t) => t.includes(srv.server));
-        check(h && h.includes(srv.up ? 'up' : 'down'), `server ${srv.server}: ${h}`);
+        check(headings.some((t) => t.includes(srv.server)), `server ${srv.server} not on the page: ${headings}`);
+        const sec = page.locator('section.server', { hasText: srv.server }).first();
+        check(await sec.locator(srv.up ? 'h3 span.up' : 'h3 span.down').count() === 1, `server ${srv.server} up=${srv.up}`);
       }
       check(await page.locator('table.slabs tbody tr').count() > 0, 'slab table rows');
       const points = await chartPoints(page);
-      check(points.length >= 1 && points.every((n) => n > 0), 'charts: ' + JSON.stringify(points));
+      check(points.length >= 1 && points.every(([n, sum]) => n > 0 && sum > 0), 'charts [points, sum]: ' + JSON.stringify(points));
     });
 
     await step('users page: search finds the user, names escaped', async () => {
@@ -151,8 +189,10 @@ async function main() {
       await open('/admin/users?q=' + encodeURIComponent(EVIL_NAME.slice(-10)), 'users-search');
       const names = await page.locator('td.name').allTextContents();
       check(names.length === 1 && names[0].trim() === EVIL_NAME, 'search result: ' + JSON.stringify(names));
+      check((await page.textContent('body')).includes('<script>alert(1)</script>'), 'name not shown as text');
       check(await page.locator('script:text("alert(1)")').count() === 0, 'a script element from user data');
       check(!(await page.content()).includes('<script>alert(1)</script>'), 'raw <script> in the DOM');
+      check(dialogs.length === 0, 'dialogs opened: ' + JSON.stringify(dialogs));
     });
 
     await step('user page: profile, metrics, transactions; merchant escaped', async () => {
@@ -162,17 +202,36 @@ async function main() {
       const merchants = await page.locator('td.merchant').allTextContents();
       check(merchants.map((t) => t.trim()).includes(EVIL_MERCHANT), 'merchant text: ' + JSON.stringify(merchants));
       check(await page.locator('img[src="x"]').count() === 0, 'an img element from user data');
+      const body = await page.textContent('body');
+      check(body.includes('<script>alert(1)</script>') && body.includes(EVIL_MERCHANT), 'name or merchant not shown as text');
+      const html = await page.content();
+      check(!html.includes('<img src=x onerror') && !html.includes('<script>alert(1)</script>'), 'raw tag from user data in the DOM');
       check(dialogs.length === 0, 'dialogs opened: ' + JSON.stringify(dialogs));
     });
 
-    await step('jobs page: queue depths match the JSON API', async () => {
-      await open('/admin/jobs', 'jobs');
-      const o = await api('GET', '/api/v1/admin/overview', admin);
-      for (const status of ['queued', 'failed', 'dead']) {
-        const row = page.locator(`#depth-${status} td`);
-        if (await row.count() === 0) continue;   // statuses with no job may have no row
-        check((await row.nth(1).textContent()).trim() === String(o.jobs[status]), `depth of ${status}`);
+    await step('jobs page: queue depths match the JSON API, retry a dead job', async () => {
+      await stableCheck(() => open('/admin/jobs', 'jobs'),
+        async () => (await api('GET', '/api/v1/admin/overview', admin)).jobs,
+        async (jobs) => {
+          for (const [status, n] of Object.entries(jobs)) {
+            const row = page.locator(`#depth-${status} td`);
+            const shown = await row.count() === 0 ? 0 : Number((await row.nth(1).textContent()).trim());
+            check(shown === n, `depth of ${status}: page ${shown}, JSON ${n}`);
+          }
+        }, 'job counts');
+      const row = page.locator(`#job-${deadJob.id}`);
+      check(await row.count() === 1, `dead job ${deadJob.id} not in the failures table`);
+      check((await row.locator('td').nth(2).textContent()).trim() === 'dead', 'status of the dead job');
+      await Promise.all([page.waitForURL(/\/admin\/jobs\?retried=/), row.locator('button[type=submit]').click()]);
+      check((await textOf(page, 'p.ok')).includes(`Job ${deadJob.id} queued again`), 'retry confirmation');
+      // Queued again: the runner starts it once more (and it fails again).
+      let j;
+      for (let i = 0; i < 50; i++) {
+        j = await findJob(deadJob.id);
+        if (j.status === 'queued' || j.started_at !== deadJob.started_at) break;
+        await sleep(100);
       }
+      check(j.status === 'queued' || j.started_at !== deadJob.started_at, 'job not run again after retry: ' + JSON.stringify(j));
     });
 
     await step('narrow (375 px) screens: no horizontal page scroll', async () => {
