@@ -337,3 +337,28 @@ def test_metric_jobs_run_by_tallyds_runner():
     c = post("/api/v1/admin/jobs", {"kind": "cleanup_expired_metrics"}, token=admin)
     wait_for(lambda: _job_status(c.json["id"])[0] == "succeeded", what="cleanup job done")
     assert psql("SELECT count(*) FROM pre_computed_metrics WHERE user_id = %d AND period = '2019-01'" % uid) == [["0"]]
+
+
+def test_hung_memcached_costs_little():
+    """memcached stops answering but keeps its port (SIGSTOP: connects are
+    accepted, nothing comes back): reads are served from PostgreSQL, each
+    paying at most a couple of 50 ms timeouts until the client skips the
+    server; after SIGCONT the cache is used again."""
+    import os
+    import signal
+    uid, tok, items = setup_user("hung", seed=23)
+    assert metric(uid, tok, "monthly_total", "2026-02")["source"] == "computed"
+    mc = int(stack("pid", "memcached"))
+    os.kill(mc, signal.SIGSTOP)
+    try:
+        took = []
+        for _ in range(12):
+            t0 = time.time()
+            m = metric(uid, tok, "monthly_total", "2026-02")
+            took.append(time.time() - t0)
+            assert m["source"] == "store" and as_cents(m["value"]) == month_totals(items, "2026-02"), m
+        assert max(took) < 1.0 and sorted(took)[len(took) // 2] < 0.3, took
+    finally:
+        os.kill(mc, signal.SIGCONT)
+    wait_for(lambda: all(metric(uid, tok, "monthly_total", "2026-02")["source"] == "cache" for _ in range(8)),
+             timeout=20, what="cache used again")
