@@ -299,12 +299,7 @@ static int ctl_seed_demo(struct ctl *c)
             return 2;
         }
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        opts.end_year = tm.tm_year + 1900;
-        opts.end_month = tm.tm_mon + 1;
-        opts.end_day = tm.tm_mday;
+        parse_today_utc(&opts.end_year, &opts.end_month, &opts.end_day);
     }
     struct ctl_seed s = {.ctl = c, .users = (int)users, .started = ctl_now(), .tty = isatty(2)};
     s.user_ids = calloc((size_t)users, sizeof(int64_t));
@@ -375,11 +370,8 @@ static int ctl_precompute(struct ctl *c)
             return 2;
         }
     } else {
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        year = tm.tm_year + 1900;
-        month = tm.tm_mon + 1;
+        int day;
+        parse_today_utc(&year, &month, &day);
     }
     struct ctl_progress p = {.started = ctl_now(), .tty = isatty(2)};
     long done = 0, failed = 0;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 const char *parse_error_message(int error)
 {
@@ -235,4 +236,9 @@ int64_t parse_round_div(int64_t num, int64_t den)
     if (2 * (r < 0 ? -r : r) >= (den < 0 ? -den : den))
         q += (num < 0) != (den < 0) ? -1 : 1;
     return q;
+}
+
+void parse_today_utc(int *y, int *m, int *d)
+{
+    parse_civil_from_days((int)(time(NULL) / 86400), y, m, d);
 }

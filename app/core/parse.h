@@ -86,4 +86,7 @@ int64_t parse_round_div(int64_t num, int64_t den);
 /* 28..31, or 0 when m is not 1..12. */
 int parse_days_in_month(int y, int m);
 
+/* Today's date on the UTC clock. */
+void parse_today_utc(int *y, int *m, int *d);
+
 #endif

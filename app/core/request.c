@@ -63,14 +63,9 @@ static void request_set_id(struct request *req)
                  (unsigned long long)++w->request_counter);
         return;
     }
-    static const char hex[] = "0123456789abcdef";
     unsigned char raw[12];
     arc4random_buf(raw, sizeof(raw));
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        req->request_id[2 * i] = hex[raw[i] >> 4];
-        req->request_id[2 * i + 1] = hex[raw[i] & 15];
-    }
-    req->request_id[2 * sizeof(raw)] = '\0';
+    text_hex(raw, sizeof(raw), req->request_id);
 }
 
 void request_init(struct request *req, struct worker *w, struct arena *a, char **envp)
@@ -189,4 +184,16 @@ int request_fail(struct request *req, enum err e, const char *field, const char 
     vsnprintf(req->error_message, sizeof(req->error_message), fmt, ap);
     va_end(ap);
     return (int)e;
+}
+
+enum err request_today(struct request *req, int *y, int *m, int *d)
+{
+    const char *now = request_header(req, "HTTP_X_TALLY_NOW");
+    if (now == NULL) {
+        parse_today_utc(y, m, d);
+        return ERR_NONE;
+    }
+    if (parse_date(now, strlen(now), y, m, d) != 0)
+        return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
+    return ERR_NONE;
 }

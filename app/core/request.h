@@ -64,6 +64,9 @@ const char *request_query(const struct request *req, const char *name);      /* 
 /* Parses the query string into req->query (percent-decoded). Returns ERR_NONE
  * or ERR_BAD_REQUEST with the error set. */
 enum err request_parse_query(struct request *req);
+/* "Today" for the request: the X-Tally-Now header (YYYY-MM-DD, tests and
+ * replays) or the UTC clock. ERR_BAD_REQUEST naming the header if malformed. */
+enum err request_today(struct request *req, int *y, int *m, int *d);
 /* Path parameter {name} as a positive int64, else ERR_BAD_REQUEST naming it. */
 enum err request_path_id(struct request *req, const char *name, int64_t *out);
 /* Content type check: ERR_UNSUPPORTED_MEDIA_TYPE unless it is `want` (params ignored). */

@@ -1,5 +1,6 @@
 /* sha256: see sha256.h. Straight from FIPS 180-4, section 6.2. */
 #include "sha256.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -101,12 +102,7 @@ void sha256(const void *data, size_t len, uint8_t out[32])
 
 void sha256_hex(const void *data, size_t len, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     uint8_t d[32];
     sha256(data, len, d);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[64] = '\0';
+    text_hex(d, sizeof(d), out);
 }

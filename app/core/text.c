@@ -213,3 +213,14 @@ size_t text_html_escape(const char *s, size_t len, char *out, size_t out_cap)
     out[used] = '\0';
     return used;
 }
+
+void text_hex(const void *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = bytes;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

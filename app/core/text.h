@@ -48,4 +48,7 @@ size_t text_percent_decode(const char *s, size_t len, char *out, size_t out_cap,
  * then an empty string if out_cap > 0). 6 * len + 1 always fits. */
 size_t text_html_escape(const char *s, size_t len, char *out, size_t out_cap);
 
+/* Lower-case hex of n bytes into out, which holds 2 * n + 1 (NUL included). */
+void text_hex(const void *bytes, size_t n, char *out);
+
 #endif

@@ -27,16 +27,12 @@
 #define ADMIN_AUTH_STR_(x) #x
 #define ADMIN_AUTH_STR(x) ADMIN_AUTH_STR_(x)
 
+/* 256 random bits as 64 hex digits (session ids, CSRF tokens). */
 static void admin_auth_random_hex(char out[65])
 {
     uint8_t raw[32];
-    static const char hex[] = "0123456789abcdef";
     arc4random_buf(raw, sizeof(raw));
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[64] = '\0';
+    text_hex(raw, sizeof(raw), out);
 }
 
 static bool admin_auth_equal(const char *a, const char *b)

@@ -595,24 +595,6 @@ static enum err chat_answer(struct chat *c)
 
 /* ---- request, vocabulary, storage --------------------------------------- */
 
-/* "Now" is the server clock unless the X-Tally-Now header (YYYY-MM-DD) says otherwise. */
-static enum err chat_today(struct request *req, int *y, int *m, int *d)
-{
-    const char *now = request_header(req, "HTTP_X_TALLY_NOW");
-    if (now != NULL) {
-        if (parse_date(now, strlen(now), y, m, d) != 0)
-            return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
-        return ERR_NONE;
-    }
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    *y = tm.tm_year + 1900;
-    *m = tm.tm_mon + 1;
-    *d = tm.tm_mday;
-    return ERR_NONE;
-}
-
 /* The user's merchants and categories (most used first) for matching, and
  * the user's currency and language. */
 static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char language[3])
@@ -664,16 +646,11 @@ static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char langua
 
 static void chat_new_conversation_id(char out[40])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char raw[12];
     arc4random_buf(raw, sizeof(raw));
     out[0] = 'c';
     out[1] = '-';
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        out[2 + 2 * i] = hex[raw[i] >> 4];
-        out[3 + 2 * i] = hex[raw[i] & 15];
-    }
-    out[2 + 2 * sizeof(raw)] = '\0';
+    text_hex(raw, sizeof(raw), out + 2);
 }
 
 /* A given conversation id must exist and belong to the user. */
@@ -777,7 +754,7 @@ static int assistant_chat(struct request *req, struct response *res)
     if (rc == ERR_NONE)
         rc = auth_require_user(req, c.user_id);
     if (rc == ERR_NONE)
-        rc = chat_today(req, &y, &m, &d);
+        rc = request_today(req, &y, &m, &d);
     if (rc != ERR_NONE)
         goto out;
     c.uid_text = arena_sprintf(req->arena, "%" PRId64, c.user_id);

@@ -6,6 +6,7 @@
 #include "../core/limits.h"
 #include "../core/request.h"
 #include "../core/sha256.h"
+#include "../core/text.h"
 #include "../core/shm.h"
 #include "../core/worker.h"
 #include "../store/db.h"
@@ -199,16 +200,12 @@ enum err auth_check(struct request *req, enum route_auth need)
 enum err auth_token_create(struct db *db, int64_t user_id, const char *label, char *out, size_t out_cap,
                            int64_t *token_id)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char raw[32];
     char token[AUTH_TOKEN_MAX_BYTES];
     arc4random_buf(raw, sizeof(raw));
     size_t n = (size_t)snprintf(token, sizeof(token), "%s", AUTH_TOKEN_PREFIX);
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        token[n++] = hex[raw[i] >> 4];
-        token[n++] = hex[raw[i] & 15];
-    }
-    token[n] = '\0';
+    text_hex(raw, sizeof(raw), token + n);
+    n += 2 * sizeof(raw);
     if (n + 1 > out_cap)
         return ERR_INTERNAL;
     char hash[65];

@@ -120,11 +120,8 @@ static int jobs_payload_month(struct jobs_ctx *ctx, struct json_object *payload,
         }
         return 0;
     }
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    *year = tm.tm_year + 1900;
-    *month = tm.tm_mon + 1;
+    int d;
+    parse_today_utc(year, month, &d);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
+#include "../core/text.h"
 #include "../core/worker.h"
 #include "../store/db.h"
 
@@ -373,9 +374,9 @@ static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precomp
 
 static void pc_new_token(char token[PC_TOKEN_BYTES])
 {
-    uint64_t r;
-    arc4random_buf(&r, sizeof(r));
-    snprintf(token, PC_TOKEN_BYTES, "%016" PRIx64, r);
+    unsigned char raw[(PC_TOKEN_BYTES - 1) / 2];
+    arc4random_buf(raw, sizeof(raw));
+    text_hex(raw, sizeof(raw), token);
 }
 
 /* Stores a fresh token; false = cache unusable. */
@@ -786,19 +787,8 @@ enum err precompute_request_period(struct request *req, int *year, int *month)
             return request_fail(req, ERR_BAD_REQUEST, "period", "period must be a month YYYY-MM");
         return ERR_NONE;
     }
-    const char *now = request_header(req, "HTTP_X_TALLY_NOW");
     int d;
-    if (now != NULL) {
-        if (parse_date(now, strlen(now), year, month, &d) != 0)
-            return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
-        return ERR_NONE;
-    }
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    *year = tm.tm_year + 1900;
-    *month = tm.tm_mon + 1;
-    return ERR_NONE;
+    return request_today(req, year, month, &d);
 }
 
 static int precompute_get(struct request *req, struct response *res)

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* Unit tests of parse: money, dates, periods, integers, calendar. */
 #include "check.h"
 #include "core/parse.h"
@@ -5,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* parse_money on a C string; returns the error, cents in *out. */
 static int money(const char *s, int64_t *out)
@@ -242,8 +244,23 @@ static void test_round_div(void)
     CHECK_INT(parse_round_div(5, -2), -3);
 }
 
+static void test_today(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    int y, m, d;
+    parse_today_utc(&y, &m, &d);
+    gmtime_r(&t, &tm);
+    if (tm.tm_hour == 23 && tm.tm_min == 59 && tm.tm_sec == 59)   /* never across midnight */
+        return;
+    CHECK_INT(y, tm.tm_year + 1900);
+    CHECK_INT(m, tm.tm_mon + 1);
+    CHECK_INT(d, tm.tm_mday);
+}
+
 int main(void)
 {
+    test_today();
     test_round_div();
     test_money_ok();
     test_money_rejected();

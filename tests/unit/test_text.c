@@ -160,11 +160,21 @@ static void test_html_escape(void)
     CHECK_INT(text_html_escape("a<b", 3, (char[16]){0}, 16), 6);
 }
 
+static void test_hex(void)
+{
+    char out[9];
+    text_hex("\x00\x0f\xa5\xff", 4, out);
+    CHECK_STR(out, "000fa5ff");
+    text_hex("", 0, out);
+    CHECK_STR(out, "");
+}
+
 int main(void)
 {
     test_utf8();
     test_fold();
     test_percent_decode();
     test_html_escape();
+    test_hex();
     CHECK_DONE();
 }
