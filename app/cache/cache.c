@@ -78,6 +78,15 @@ static const char *const cache_ns_names[CACHE_NS_COUNT] = {
         __atomic_fetch_add(&cache_rate_slot_now((c)->shared)->ns[ns_].field, cache_n_, __ATOMIC_RELAXED); \
     } while (0)
 
+static void cache_ns_zero(struct cache_ns_counters *n)
+{
+    __atomic_store_n(&n->hits, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->misses, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->sets, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->deletes, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->errors, 0, __ATOMIC_RELAXED);
+}
+
 /* The ring slot of the current second, claimed (and zeroed) by the first
  * process that counts in a new second. A count landing between another
  * process's claim and its zeroing is lost: the ring is an approximation,
@@ -88,16 +97,9 @@ static struct cache_rate_slot *cache_rate_slot_now(struct cache_shared *sh)
     struct cache_rate_slot *slot = &sh->rate[sec % CACHE_RATE_SLOTS];
     uint64_t seen = __atomic_load_n(&slot->second, __ATOMIC_RELAXED);
     if (seen != sec && __atomic_compare_exchange_n(&slot->second, &seen, sec, false, __ATOMIC_RELAXED,
-                                                   __ATOMIC_RELAXED)) {
-        for (int i = 0; i < CACHE_NS_COUNT; i++) {
-            struct cache_ns_counters *n = &slot->ns[i];
-            __atomic_store_n(&n->hits, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&n->misses, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&n->sets, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&n->deletes, 0, __ATOMIC_RELAXED);
-            __atomic_store_n(&n->errors, 0, __ATOMIC_RELAXED);
-        }
-    }
+                                                   __ATOMIC_RELAXED))
+        for (int i = 0; i < CACHE_NS_COUNT; i++)
+            cache_ns_zero(&slot->ns[i]);
     return slot;
 }
 
@@ -668,14 +670,6 @@ static void cache_generation_refresh(struct cache *c)
     free(v);
 }
 
-static void cache_ns_zero(struct cache_ns_counters *n)
-{
-    __atomic_store_n(&n->hits, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&n->misses, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&n->sets, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&n->deletes, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&n->errors, 0, __ATOMIC_RELAXED);
-}
 
 enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns)
 {
@@ -732,16 +726,18 @@ struct cache_stats_ctx {
     int count;
 };
 
-static int cache_stats_index(struct cache_stats_ctx *x, const memcached_instance_st *server)
+/* The output row of the server a stats callback is about (NULL: not ours). */
+static struct cache_server_stats *cache_stats_of(void *arg, const memcached_instance_st *server)
 {
+    struct cache_stats_ctx *x = arg;
     for (int i = 0; i < x->count; i++) {
         const memcached_instance_st *in = memcached_server_instance_by_position(x->c->memc, (uint32_t)i);
         if (in == server ||
             (in != NULL && memcached_server_port(in) == memcached_server_port(server) &&
              strcmp(memcached_server_name(in), memcached_server_name(server)) == 0))
-            return i;
+            return &x->out[i];
     }
-    return -1;
+    return NULL;
 }
 
 static uint64_t cache_stat_u64(const char *v, size_t len)
@@ -762,11 +758,9 @@ static bool cache_stat_is(const char *key, size_t klen, const char *want)
 static memcached_return_t cache_stat_general(const memcached_instance_st *server, const char *key, size_t klen,
                                              const char *value, size_t vlen, void *arg)
 {
-    struct cache_stats_ctx *x = arg;
-    int i = cache_stats_index(x, server);
-    if (i < 0)
+    struct cache_server_stats *s = cache_stats_of(arg, server);
+    if (s == NULL)
         return MEMCACHED_SUCCESS;
-    struct cache_server_stats *s = &x->out[i];
     s->up = true;
     static const struct { const char *name; size_t off; } fields[] = {
         {"pid", offsetof(struct cache_server_stats, pid)},
@@ -816,11 +810,9 @@ static struct cache_slab_stats *cache_slab_row(struct cache_server_stats *s, uin
 static memcached_return_t cache_stat_slabs(const memcached_instance_st *server, const char *key, size_t klen,
                                            const char *value, size_t vlen, void *arg)
 {
-    struct cache_stats_ctx *x = arg;
-    int i = cache_stats_index(x, server);
-    if (i < 0)
+    struct cache_server_stats *s = cache_stats_of(arg, server);
+    if (s == NULL)
         return MEMCACHED_SUCCESS;
-    struct cache_server_stats *s = &x->out[i];
     char k[96];
     if (klen >= sizeof(k))
         return MEMCACHED_SUCCESS;
