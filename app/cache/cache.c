@@ -449,19 +449,35 @@ enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, 
     return CACHE_OK;
 }
 
+/* A delete that could not be sent leaves an entry that is now wrong, and
+ * other workers (whose client does not see the server as failing: it may
+ * have just come back, or be reachable from them only) would keep serving
+ * it. So the namespace's generation moves on (shared memory: every worker of
+ * this host at once) and every entry of the namespace is orphaned. Costs a
+ * cold namespace while memcached is failing anyway; never a stale read. */
+static enum cache_result cache_delete_failed(struct cache *c, enum cache_ns ns)
+{
+    uint64_t gen = __atomic_add_fetch(&c->shared->ns_generation[ns], 1, __ATOMIC_RELAXED);
+    log_warn("cache: a %s delete failed; namespace moved to generation %llu", cache_ns_name(ns),
+             (unsigned long long)gen);
+    return CACHE_ERROR;
+}
+
 enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len)
 {
     if (!cache_usable(c, ns))
-        return cache_refuse(c, ns);
+        return cache_refuse(c, ns);      /* no cache configured: nothing was cached either */
     char k[LIMIT_CACHE_KEY_BYTES + 1];
     size_t klen;
     uint32_t server;
     if (!cache_route(c, ns, key, key_len, k, &klen, &server))
-        return CACHE_ERROR;
+        return cache_delete_failed(c, ns);
     memcached_return_t rc = memcached_delete(c->memc, k, klen, 0);
     cache_server_outcome(c, server, rc);
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-        return cache_fail(c, ns, rc);
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+        cache_fail(c, ns, rc);
+        return cache_delete_failed(c, ns);
+    }
     cache_ns_add(c, ns, deletes, 1);
     return CACHE_OK;
 }

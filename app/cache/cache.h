@@ -73,7 +73,10 @@ enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, 
  * key and header included) can refuse slightly smaller ones. */
 enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *value,
                             size_t value_len, unsigned ttl_s);
-/* A key that is not there counts as deleted (CACHE_OK). */
+/* A key that is not there counts as deleted (CACHE_OK). A delete that
+ * fails moves the namespace to a new generation (every entry of it is
+ * orphaned on this host), so a failed invalidation never leaves a stale
+ * entry readable. */
 enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len);
 /* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);

@@ -172,3 +172,26 @@ def test_context():
     c = get("/api/v1/users/%d/context?conversation_id=c-nope" % uid, token=tok).json
     assert c["conversation_history"] is None and c["user_profile"] is not None
     assert_error(get("/api/v1/users/%d/context?limit=0" % uid, token=tok), 400, "invalid_argument", "limit")
+
+
+def test_invalidation_while_memcached_hangs_never_leaves_a_stale_profile():
+    """The cached profile cannot be deleted while memcached hangs (SIGSTOP:
+    it keeps its data); once it answers again the old entry must not be
+    served: the failed delete moved the namespace to a new generation."""
+    import os
+    import signal
+    import time
+    from harness import stack, wait_for
+    uid, tok = new_user("Hang")
+    for _ in range(3):
+        assert get("/api/v1/users/%d/profile" % uid, token=tok).json["stats"]["total_sessions"] == 0
+    mc = int(stack("pid", "memcached"))
+    os.kill(mc, signal.SIGSTOP)
+    try:
+        r = post("/api/v1/users/%d/sessions" % uid, {"duration_s": 10, "queries": 1}, token=tok)
+        assert r.status == 200 and r.json["stats"]["total_sessions"] == 1, r
+    finally:
+        os.kill(mc, signal.SIGCONT)
+    time.sleep(1.2)   # clients retry the server after their 1 s back-off
+    for _ in range(12):
+        assert get("/api/v1/users/%d/profile" % uid, token=tok).json["stats"]["total_sessions"] == 1

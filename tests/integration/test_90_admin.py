@@ -335,6 +335,11 @@ def test_recent_counters_and_a_server_down():
         stack("start", "memcached")
     wait_for(lambda: get("/api/v1/admin/cache/stats", token=tok).json["servers_down"] == 0, timeout=15,
              what="server back up")
+    # Each worker's client retries the server on its own (about 1 s): wait
+    # until all of them use it, so later tests start from a working cache.
+    metric = "/api/v1/users/%d/metrics/monthly_total?period=2026-01" % uid
+    wait_for(lambda: all(get(metric, token=utok).json["source"] == "cache" for _ in range(12)), timeout=20,
+             what="every worker back on the cache")
 
 
 def test_users_pages_and_search():
