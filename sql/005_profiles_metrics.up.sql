@@ -10,7 +10,6 @@ CREATE TABLE user_profiles (
     query_frequency           jsonb NOT NULL DEFAULT '{}',   -- intent -> count
     accepted_recommendations  jsonb NOT NULL DEFAULT '[]',   -- recommendation ids
     dismissed_recommendations jsonb NOT NULL DEFAULT '[]',
-    created_alerts            jsonb NOT NULL DEFAULT '[]',
     total_queries             bigint NOT NULL DEFAULT 0,
     total_sessions            bigint NOT NULL DEFAULT 0,
     session_seconds_sum       numeric NOT NULL DEFAULT 0,    -- moving averages = sum / total_sessions
@@ -39,7 +38,6 @@ CREATE TABLE pre_computed_metrics (
     computation_time_ms  double precision NOT NULL DEFAULT 0,
     data_points_count    integer NOT NULL DEFAULT 0,
     generation           bigint NOT NULL DEFAULT 0,
-    cache_hit            boolean NOT NULL DEFAULT false,
     CONSTRAINT pre_computed_metrics_lookup UNIQUE (user_id, metric_type, period)
 );
 -- The unique constraint is the lookup index on (user_id, metric_type, period).

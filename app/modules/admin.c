@@ -8,11 +8,14 @@
 #include "admin.h"
 #include "admin_auth.h"
 #include "jobs.h"
+#include "precompute.h"
+#include "profiles.h"
 #include "templates.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
 #include "../core/log.h"
 #include "../core/mustache.h"
+#include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
@@ -59,32 +62,25 @@ static void admin_pct_text(struct json_object *obj, const char *key, struct json
 }
 
 /* Runs a query whose one row and column is JSON built by PostgreSQL
- * (json_agg / json_build_object) and parses it. NULL with *e set on error. */
+ * (json_agg / json_build_object) and parses it. NULL on failure, with the
+ * error in *e (ERR_NOT_FOUND: no row); *e is never reset, so a page making
+ * several queries keeps the first error. */
 static struct json_object *admin_query_json(struct request *req, enum err *e, const char *sql, int nparams,
                                             const char *const *params)
 {
-    db_result *r = db_query(req->worker->db, e, DB_RETRY_ON_RECONNECT, sql, nparams, params);
-    if (r == NULL)
+    enum err qe;
+    db_result *r = db_query(req->worker->db, &qe, DB_RETRY_ON_RECONNECT, sql, nparams, params);
+    if (r == NULL) {
+        *e = qe;
         return NULL;
+    }
     struct json_object *v = NULL;
     if (db_rows(r) == 1 && !db_is_null(r, 0, 0))
         v = json_tokener_parse(db_value(r, 0, 0));
+    if (v == NULL)
+        *e = db_rows(r) == 0 ? ERR_NOT_FOUND : ERR_INTERNAL;
     db_clear(r);
-    if (v == NULL && *e == ERR_NONE)
-        *e = ERR_INTERNAL;
     return v;
-}
-
-/* Does table `name` exist (tables of later migrations are optional)? */
-static bool admin_table_exists(struct request *req, const char *name)
-{
-    const char *params[] = {name};
-    enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, "SELECT to_regclass($1) IS NOT NULL", 1,
-                            params);
-    bool ok = r != NULL && db_rows(r) == 1 && strcmp(db_value(r, 0, 0), "t") == 0;
-    db_clear(r);
-    return ok;
 }
 
 /* JSON safe inside a <script type="application/json"> element: json-c
@@ -510,13 +506,10 @@ static struct json_object *admin_overview_json(struct request *req, enum err *e,
     struct json_object *latency_chart = NULL;
     struct json_object *o = json_object_new_object();
     admin_add(o, "requests", admin_requests_json(req, chart ? &latency_chart : NULL));
-    bool metrics = admin_table_exists(req, "pre_computed_metrics");
     struct json_object *counts = admin_query_json(
         req, e,
-        metrics ? "SELECT json_build_object('users', (SELECT count(*) FROM users), 'transactions', "
-                  "(SELECT count(*) FROM transactions), 'metrics', (SELECT count(*) FROM pre_computed_metrics))"
-                : "SELECT json_build_object('users', (SELECT count(*) FROM users), 'transactions', "
-                  "(SELECT count(*) FROM transactions), 'metrics', NULL)",
+        "SELECT json_build_object('users', (SELECT count(*) FROM users), 'transactions', "
+        "(SELECT count(*) FROM transactions), 'metrics', (SELECT count(*) FROM pre_computed_metrics))",
         0, NULL);
     struct json_object *jobs = admin_query_json(
         req, e,
@@ -579,8 +572,6 @@ static enum err admin_flush(struct request *req, const char *name)
         return request_fail(req, ERR_UNPROCESSABLE, "namespace", "unknown or unflushable namespace");
     if (cache_flush_namespace(req->worker->cache, ns) != CACHE_OK)
         return request_fail(req, ERR_UNAVAILABLE, NULL, "the cache is disabled");
-    if (req->worker->admin != NULL)
-        req->worker->admin->stats_at_ms = 0;   /* the next page shows the servers after the flush */
     return ERR_NONE;
 }
 
@@ -699,6 +690,49 @@ static int admin_page_users(struct request *req, struct response *res)
     return admin_page(req, res, &s, "users", "Users", d, NULL);
 }
 
+/* The profile as the API renders it (profiles module: cached, created if missing). */
+static struct json_object *admin_user_profile(struct request *req, int64_t id, enum err *e)
+{
+    char *text = NULL;
+    size_t len;
+    enum err pe = profiles_get_json(req->worker, id, &text, &len);
+    struct json_object *p = pe == ERR_NONE ? json_tokener_parse(text) : NULL;
+    free(text);
+    if (pe != ERR_NONE)
+        *e = pe;
+    return p;
+}
+
+/* This month's four metrics through the API's read path, each with the
+ * layer that answered (source: cache, store or computed). */
+static struct json_object *admin_user_metrics(struct request *req, int64_t id, enum err *e)
+{
+    static const char *const fields[] = {"metric_type", "period", "source", "computed_at", "expires_at",
+                                         "computation_time_ms"};
+    struct worker *w = req->worker;
+    int y, m, day;
+    parse_today_utc(&y, &m, &day);
+    struct json_object *list = json_object_new_array();
+    for (int t = 0; t < PRECOMPUTE_TYPES; t++) {
+        char *body = NULL;
+        size_t len;
+        enum err me = precompute_read(w->db, w->cache, &w->shm->metric_reads, id, (enum precompute_type)t, y, m,
+                                      &body, &len);
+        struct json_object *answer = me == ERR_NONE ? json_tokener_parse(body) : NULL;
+        free(body);
+        if (answer == NULL) {
+            *e = me != ERR_NONE ? me : ERR_INTERNAL;
+            continue;
+        }
+        struct json_object *row = json_object_new_object();
+        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+            admin_add(row, fields[f], json_object_get(json_object_object_get(answer, fields[f])));
+        json_object_put(answer);
+        json_object_array_add(list, row);
+    }
+    return list;
+}
+
 static int admin_page_user(struct request *req, struct response *res)
 {
     struct admin_session s;
@@ -719,8 +753,9 @@ static int admin_page_user(struct request *req, struct response *res)
         "(SELECT count(*) FROM transactions WHERE user_id = users.id)) FROM users WHERE id = $1::bigint",
         1, params);
     if (user == NULL)
-        return e == ERR_INTERNAL ? admin_auth_error_page(req, res, 404, "No such user.")
-                                 : admin_auth_error_page(req, res, 503, "The database is unavailable.");
+        return e == ERR_NOT_FOUND ? admin_auth_error_page(req, res, 404, "No such user.")
+                                  : admin_auth_error_page(req, res, 503, "The database is unavailable.");
+    e = ERR_NONE;
     struct json_object *d = json_object_new_object();
     admin_add(d, "user", user);
     admin_add(d, "recent", admin_query_json(
@@ -730,23 +765,10 @@ static int admin_page_user(struct request *req, struct response *res)
         "merchant, category FROM transactions WHERE user_id = $1::bigint ORDER BY date DESC, id DESC "
         "LIMIT $2::int) t",
         2, params));
-    if (admin_table_exists(req, "user_profiles"))
-        admin_add(d, "profile", admin_query_json(
-            req, &e,
-            "SELECT coalesce((SELECT json_build_object('total_queries', total_queries, 'total_sessions', "
-            "total_sessions, 'last_active', to_char(last_active, 'YYYY-MM-DD HH24:MI'), 'preferred_categories', "
-            "preferred_categories::text, 'preferred_merchants', preferred_merchants::text) FROM user_profiles "
-            "WHERE user_id = $1::bigint), 'null')",
-            1, params));
-    if (admin_table_exists(req, "pre_computed_metrics"))
-        admin_add(d, "metrics", admin_query_json(
-            req, &e,
-            "SELECT coalesce(json_agg(t ORDER BY t.metric_type, t.period DESC), '[]') FROM (SELECT metric_type, "
-            "period, to_char(computed_at, 'YYYY-MM-DD HH24:MI') AS computed, to_char(expires_at, "
-            "'YYYY-MM-DD HH24:MI') AS expires, round(computation_time_ms::numeric, 2)::text AS ms, "
-            "CASE WHEN cache_hit THEN 'cache' ELSE 'computed' END AS source FROM pre_computed_metrics "
-            "WHERE user_id = $1::bigint ORDER BY metric_type, period DESC LIMIT 24) t",
-            1, params));
+    admin_add(d, "profile", admin_user_profile(req, id, &e));
+    admin_add(d, "metrics", admin_user_metrics(req, id, &e));
+    if (e != ERR_NONE)
+        admin_add(d, "db_error", json_object_new_boolean(1));
     return admin_page(req, res, &s, "user", "User", d, NULL);
 }
 
@@ -793,10 +815,10 @@ static int admin_form_job_retry(struct request *req, struct response *res)
     enum err e = ERR_NONE;
     db_result *r = jobs_retry(req->worker->db, &e, id);
     if (r == NULL)
-        return admin_auth_error_page(req, res, e == ERR_NOT_FOUND ? 404 : e == ERR_CONFLICT ? 409 : 503,
-                                     e == ERR_NOT_FOUND ? "No such job." : e == ERR_CONFLICT
-                                         ? "Only failed or dead jobs can be retried."
-                                         : "The database is unavailable.");
+        return admin_auth_error_page(req, res, err_lookup(e)->status,
+                                     e == ERR_NOT_FOUND  ? "No such job."
+                                     : e == ERR_CONFLICT ? "Only failed or dead jobs can be retried."
+                                                         : "The database is unavailable.");
     db_clear(r);
     log_info("admin %s retried job %lld", s.username, (long long)id);
     return admin_auth_redirect(res, arena_sprintf(req->arena, "/admin/jobs?retried=%lld", (long long)id));

@@ -95,7 +95,7 @@ static int context_get(struct request *req, struct response *res)
                                                  PRECOMPUTE_MOM_COMPARISON};
     struct json_object *metrics = json_object_new_object();
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        e = precompute_read(w->db, w->cache, &w->shm->metric_reads, user_id, types[i], y, m, &text, &len, NULL);
+        e = precompute_read(w->db, w->cache, &w->shm->metric_reads, user_id, types[i], y, m, &text, &len);
         unknown_user = unknown_user && e == ERR_NOT_FOUND;
         json_object_object_add(metrics, precompute_type_name(types[i]), e == ERR_NONE ? json_tokener_parse(text) : NULL);
         free(text);

@@ -37,6 +37,7 @@ static const char *const pc_type_names[PRECOMPUTE_TYPES] = {
     [PRECOMPUTE_MOM_COMPARISON] = "mom_comparison",
     [PRECOMPUTE_TRENDS_6M] = "trends_6m",
 };
+enum precompute_source { PRECOMPUTE_FROM_CACHE = 0, PRECOMPUTE_FROM_STORE, PRECOMPUTE_COMPUTED };
 static const char *const pc_source_names[] = {"cache", "store", "computed"};
 
 const char *precompute_type_name(enum precompute_type t)
@@ -93,7 +94,6 @@ struct pc_month {
 
 struct pc_snapshot {
     int first;                     /* month index of months[0] */
-    int n_months;
     struct pc_month months[PC_MAX_MONTHS];
     db_result *cats;               /* rows: period, category, total cents, count; by period, total desc */
     int64_t generation;            /* the user's generation in the snapshot of the first query */
@@ -152,7 +152,6 @@ static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n
     if (r == NULL)
         return e;
     s->first = first;
-    s->n_months = n;
     memset(s->months, 0, sizeof(s->months));
     for (int i = 0; i < db_rows(r); i++) {
         if (db_is_null(r, i, 2))
@@ -545,8 +544,7 @@ static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
 }
 
 enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
-                         enum precompute_type type, int year, int month, char **body, size_t *body_len,
-                         enum precompute_source *source)
+                         enum precompute_type type, int year, int month, char **body, size_t *body_len)
 {
     int idx = pc_month_index(year, month);
     char period[PC_PERIOD_BYTES], token[PC_TOKEN_BYTES], key[PC_KEY_BYTES];
@@ -625,8 +623,6 @@ answer:
     free(tail);
     if (*body == NULL)
         return ERR_INTERNAL;
-    if (source != NULL)
-        *source = src;
     pc_count(reads, src);
     return ERR_NONE;
 }
@@ -639,33 +635,30 @@ static const char PC_INVALIDATE_SQL[] =
     " UPDATE pre_computed_metrics SET expires_at = now()"
     " WHERE user_id = $1::bigint AND expires_at > now() AND EXISTS (SELECT 1 FROM g)";
 
-int precompute_invalidate(struct db *db, struct cache *cache, int64_t user_id)
+static void pc_invalidate(struct db *db, struct cache *cache, int64_t user_id)
 {
-    int rc = 0;
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[1] = {uid};
     if (db_exec(db, 0, PC_INVALIDATE_SQL, 1, params) != ERR_NONE) {
         log_warn("precompute: invalidating the stored metrics of user %" PRId64 " failed", user_id);
-        rc = -1;
     }
     if (cache != NULL && cache_enabled(cache)) {
         char key[32], token[PC_TOKEN_BYTES];
         size_t klen = pc_token_key(key, user_id);
         if (!pc_token_replace(cache, user_id, token)) {
-            /* Unreachable memcached: if it comes back with its data, entries
-             * of the old token could be read. Deleting the token is the
-             * second chance (a missing token also orphans them). */
+            /* Unreachable memcached: deleting the token is the second chance
+             * (a missing token also orphans the entries); if that fails too,
+             * cache_delete orphans the whole namespace. */
             if (cache_delete(cache, CACHE_NS_METRICS, key, klen) != CACHE_OK)
                 log_warn("precompute: memcached generation of user %" PRId64 " not bumped", user_id);
         }
     }
-    return rc;
 }
 
 void precompute_invalidate_user(struct worker *w, int64_t user_id)
 {
-    precompute_invalidate(w->db, w->cache, user_id);
+    pc_invalidate(w->db, w->cache, user_id);
 }
 
 /* ---- batch -------------------------------------------------------------- */
@@ -814,7 +807,7 @@ static int precompute_get(struct request *req, struct response *res)
     char *body = NULL;
     size_t len = 0;
     e = precompute_read(req->worker->db, req->worker->cache, &req->worker->shm->metric_reads, user_id, type, y, m,
-                        &body, &len, NULL);
+                        &body, &len);
     if (e == ERR_NOT_FOUND)
         return request_fail(req, e, "id", "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)

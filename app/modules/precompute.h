@@ -41,27 +41,23 @@ enum precompute_type {
     PRECOMPUTE_TYPES
 };
 
-enum precompute_source { PRECOMPUTE_FROM_CACHE = 0, PRECOMPUTE_FROM_STORE, PRECOMPUTE_COMPUTED };
-
 const char *precompute_type_name(enum precompute_type t);
 /* 0 and *out, or -1 for an unknown name. */
 int precompute_type_parse(const char *name, enum precompute_type *out);
 
 /* The read path for one metric of (year, month). On success *body is the
- * complete JSON answer (malloc'd, caller frees) and *source the layer that
- * served it. Errors: ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE
+ * complete JSON answer (malloc'd, caller frees), whose "source" names the
+ * layer that served it. Errors: ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE
  * (PostgreSQL down and the metric not in memcached), ERR_INTERNAL.
  * cache may be NULL or down; reads may be NULL (no counters). */
 enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
-                         enum precompute_type type, int year, int month, char **body, size_t *body_len,
-                         enum precompute_source *source);
+                         enum precompute_type type, int year, int month, char **body, size_t *body_len);
 
 /* Call after transactions of the user were inserted (committed): bumps the
  * user's generation in PostgreSQL and in memcached and expires the user's
  * stored rows, so the next read recomputes. Failures are logged, counted in
  * the cache counters and otherwise ignored (the insert already succeeded). */
 void precompute_invalidate_user(struct worker *w, int64_t user_id);
-int precompute_invalidate(struct db *db, struct cache *cache, int64_t user_id);
 
 /* Computes and stores (PostgreSQL upsert + memcached) all four metrics of
  * the user for (year, month) and the month before. 0 or -1 (logged). */

@@ -101,7 +101,7 @@ static const char PF_GET_SQL[] =
     " p.dismissed_recommendations::text, p.total_queries, p.total_sessions,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_seconds_sum / p.total_sessions, 3) ELSE 0 END,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_queries_sum::numeric / p.total_sessions, 3) ELSE 0 END,"
-    " " PF_TS("p.last_active") ", u.currency, u.language, p.created_alerts::text"
+    " " PF_TS("p.last_active") ", u.currency, u.language"
     " FROM p JOIN users u ON u.id = p.user_id LIMIT 1";
 
 /* Spending per category ('c') and merchant ('m'), and the number of months
@@ -208,7 +208,6 @@ static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t
     json_object_object_add(habits, "average_spending_by_category", avg);
     json_object_object_add(inter, "accepted_recommendations", accepted);
     json_object_object_add(inter, "dismissed_recommendations", dismissed);
-    json_object_object_add(inter, "created_alerts", pf_parse(db_value(r, 0, 14), json_type_array));
     json_object_object_add(stats, "total_queries", json_object_new_int64(total_queries));
     json_object_object_add(stats, "total_sessions", json_object_new_int64(total_sessions));
     json_object_object_add(stats, "avg_session_duration_s", pf_number_text(db_value(r, 0, 9)));

@@ -363,3 +363,16 @@ def test_users_pages_and_search():
     by_id = ids_of(b.req("GET", "/admin/users?q=%d" % ids[1]).body)   # plus names holding those digits
     assert ids[1] in by_id and ids[0] not in by_id and ids[2] not in by_id, by_id
     assert ids_of(b.req("GET", "/admin/users?q=" + urllib.parse.quote(tag[:5] + "%_")).body) == []
+
+
+def test_user_page_metrics_carry_their_read_path_source():
+    """The user page reads this month's four metrics through the API's read
+    path: first view computes them, the next one is served from memcached."""
+    b = logged_in()
+    uid, tok = new_user("Sources")
+    sources = lambda body: re.findall(r'<td class="source">([a-z]+)</td>', body)
+    first = b.req("GET", "/admin/users/%d" % uid)
+    assert first.status == 200
+    assert sources(first.body) == ["computed"] * 4, sources(first.body)
+    assert sources(b.req("GET", "/admin/users/%d" % uid).body) == ["cache"] * 4
+    assert re.search(r'<td id="profile-queries">0</td>', first.body), "profile stats on the page"
