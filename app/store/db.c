@@ -187,9 +187,7 @@ static PGresult *db_exec_params(struct db *db, const char *sql, int nparams, con
         PQclear(last);
         last = r;
     }
-    if (last == NULL && PQstatus(db->conn) == CONNECTION_OK && !PQisBusy(db->conn))
-        last = PQgetResult(db->conn);          /* the error result of a lost connection, if any */
-    return last;
+    return last;                               /* NULL after a lost connection: db_classify sees it */
 }
 
 db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, int nparams,
