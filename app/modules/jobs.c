@@ -31,14 +31,14 @@ static volatile sig_atomic_t jobs_stop_requested;
 
 /* ---- handlers ---------------------------------------------------------- */
 
-bool jobs_heartbeat(struct jobs_ctx *ctx)
+void jobs_heartbeat(struct jobs_ctx *ctx)
 {
     uint64_t every = (uint64_t)ctx->cfg->job_lock_timeout_s * 1000 / 3;
     if (every > JOBS_HEARTBEAT_MAX_MS)
         every = JOBS_HEARTBEAT_MAX_MS;
     uint64_t now = shm_now_mono_ms();
     if (now - ctx->beat_ms < every)
-        return true;
+        return;
     ctx->beat_ms = now;
     char id[24];
     snprintf(id, sizeof(id), "%" PRId64, ctx->job_id);
@@ -48,11 +48,9 @@ bool jobs_heartbeat(struct jobs_ctx *ctx)
                             "UPDATE jobs SET locked_at = now() WHERE id = $1::bigint AND status = 'running'"
                             " AND locked_by = $2 RETURNING 1",
                             2, params);
-    bool held = r != NULL && db_rows(r) == 1;
-    db_clear(r);
-    if (r != NULL && !held)
+    if (r != NULL && db_rows(r) == 0)   /* the handler goes on: its outcome is recorded, the retry races */
         log_warn("job %" PRId64 ": lock lost (re-queued by another runner)", ctx->job_id);
-    return held || r == NULL;   /* a database hiccup is not a lost lock */
+    db_clear(r);
 }
 
 static int jobs_handle_noop(struct jobs_ctx *ctx, struct json_object *payload)

@@ -55,8 +55,8 @@ struct jobs_ctx {
 /* Long handlers call this as they go (cheap: it writes at most every
  * job_lock_timeout_s / 3, capped at JOBS_HEARTBEAT_MAX_MS): it renews the
  * job's lock, so another runner does not take the job for a dead one's.
- * Returns false if the lock was lost (the job was re-queued meanwhile). */
-bool jobs_heartbeat(struct jobs_ctx *ctx);
+ * A lock already lost (the job was re-queued meanwhile) is logged. */
+void jobs_heartbeat(struct jobs_ctx *ctx);
 
 typedef int (*jobs_handler_fn)(struct jobs_ctx *ctx, struct json_object *payload);
 
