@@ -9,7 +9,7 @@
 #include "core/text.h"
 #include "modules/admin_auth.h"
 #include "modules/auth.h"
-#include "modules/jobs_cli.h"
+#include "jobs/jobs_cli.h"
 #include "modules/precompute.h"
 #include "modules/seed.h"
 #include "store/db.h"

@@ -72,6 +72,7 @@ void request_init(struct request *req, struct worker *w, struct arena *a, char *
 {
     memset(req, 0, sizeof(*req));
     req->worker = w;
+    req->ctx = w != NULL ? &w->ctx : NULL;
     req->arena = a;
     req->envp = envp;
     req->start_us = request_now_us();

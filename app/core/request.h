@@ -13,6 +13,7 @@
 #include "router.h"
 
 struct worker;
+struct tally_ctx;
 struct arena;
 struct json_object;
 
@@ -22,7 +23,8 @@ struct query_param {
 };
 
 struct request {
-    struct worker *worker;
+    struct worker *worker;                  /* core only: module code uses ctx */
+    struct tally_ctx *ctx;
     struct arena *arena;
     char **envp;                            /* FastCGI params */
     const char *method;

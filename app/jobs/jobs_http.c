@@ -1,6 +1,7 @@
 /* jobs_http: admin routes of the job queue. See jobs_http.h. */
 #define _GNU_SOURCE
 #include "jobs_http.h"
+#include "../core/module.h"
 #include "jobs.h"
 #include "../core/config.h"
 #include "../core/jsonx.h"
@@ -8,7 +9,7 @@
 #include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -47,7 +48,7 @@ static int jobs_http_list(struct request *req, struct response *res)
     if (cursor != NULL && cursor[0] != '\0' && parse_int64(cursor, strlen(cursor), 1, INT64_MAX, &before) != 0)
         return request_fail(req, ERR_BAD_REQUEST, "cursor", "invalid cursor");
     enum err e;
-    db_result *r = jobs_list(req->worker->db, &e, status, kind, before, (int)limit);
+    db_result *r = jobs_list(req->ctx->db, &e, status, kind, before, (int)limit);
     if (r == NULL)
         return e;
     int rows = db_rows(r);
@@ -95,7 +96,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
         rc = request_fail(req, ERR_UNPROCESSABLE, "priority", "priority must be high, normal or low");
         goto out;
     }
-    int max_attempts = req->worker->cfg->job_max_attempts;
+    int max_attempts = req->ctx->cfg->job_max_attempts;
     struct json_object *ma = NULL;
     if (json_object_object_get_ex(body, "max_attempts", &ma) && ma != NULL) {
         int64_t v = json_object_get_int64(ma);
@@ -106,7 +107,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
         max_attempts = (int)v;
     }
     const char *payload_json = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN) : "{}";
-    db_result *r = jobs_enqueue(req->worker->db, &e, kind, payload_json, priority, max_attempts);
+    db_result *r = jobs_enqueue(req->ctx->db, &e, kind, payload_json, priority, max_attempts);
     if (r == NULL) {
         rc = e;
         goto out;
@@ -125,7 +126,7 @@ static int jobs_http_retry(struct request *req, struct response *res)
     enum err e = request_path_id(req, "id", &id);
     if (e != ERR_NONE)
         return e;
-    db_result *r = jobs_retry(req->worker->db, &e, id);
+    db_result *r = jobs_retry(req->ctx->db, &e, id);
     if (r == NULL) {
         if (e == ERR_NOT_FOUND)
             return request_fail(req, ERR_NOT_FOUND, "id", "job %" PRId64 " not found", id);
@@ -138,9 +139,16 @@ static int jobs_http_retry(struct request *req, struct response *res)
     return rc;
 }
 
-const struct route jobs_http_routes[] = {
+static const struct route jobs_http_routes[] = {
     {"GET", "/api/v1/admin/jobs", jobs_http_list, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/jobs", jobs_http_enqueue, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/jobs/{id}/retry", jobs_http_retry, ROUTE_ADMIN},
 };
-const size_t jobs_http_route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]);
+
+const struct tally_module jobs_module = {
+    .name = "jobs",
+    .routes = jobs_http_routes,
+    .route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]),
+    .jobs = jobs_builtin_kinds,
+    .job_count = JOBS_BUILTIN_KINDS,
+};

@@ -9,9 +9,10 @@
  * flag, so the job in hand always completes. */
 #define _GNU_SOURCE
 #include "jobs.h"
-#include "precompute.h"
 #include "../cache/cache.h"
+#include "../core/arena.h"
 #include "../core/config.h"
+#include "../core/module.h"
 #include "../core/log.h"
 #include "../core/parse.h"
 #include "../core/shm.h"
@@ -106,104 +107,31 @@ static int jobs_handle_fail(struct jobs_ctx *ctx, struct json_object *payload)
     return 0;
 }
 
-/* The month a metric job is about: payload.period "YYYY-MM", else now (UTC). */
-static int jobs_payload_month(struct jobs_ctx *ctx, struct json_object *payload, int *year, int *month)
-{
-    struct json_object *v = NULL;
-    if (json_object_object_get_ex(payload, "period", &v)) {
-        const char *p = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-        if (parse_period(p, strlen(p), year, month) != 0) {
-            snprintf(ctx->error, sizeof(ctx->error), "payload.period must be YYYY-MM");
-            return -1;
-        }
-        return 0;
-    }
-    int d;
-    parse_today_utc(year, month, &d);
-    return 0;
-}
-
-/* payload {"user_id": N, "period": "YYYY-MM"?}: the four metrics of the
- * month and the month before (precompute_user). */
-static int jobs_handle_precompute_user(struct jobs_ctx *ctx, struct json_object *payload)
-{
-    struct json_object *v = NULL;
-    int year, month;
-    if (!json_object_object_get_ex(payload, "user_id", &v) || !json_object_is_type(v, json_type_int) ||
-        json_object_get_int64(v) <= 0) {
-        snprintf(ctx->error, sizeof(ctx->error), "payload.user_id must be a positive integer");
-        return -1;
-    }
-    if (jobs_payload_month(ctx, payload, &year, &month) != 0)
-        return -1;
-    int64_t user_id = json_object_get_int64(v);
-    if (precompute_user(ctx->db, ctx->cache, user_id, year, month) != 0) {
-        snprintf(ctx->error, sizeof(ctx->error), "precompute of user %" PRId64 " failed", user_id);
-        return -1;
-    }
-    return 0;
-}
-
-static void jobs_precompute_progress(void *arg, long done, long total, long failed)
-{
-    (void)done;
-    (void)total;
-    (void)failed;
-    jobs_heartbeat(arg);
-}
-
-/* payload {"period": "YYYY-MM"?}: every user active in the last 30 days. */
-static int jobs_handle_precompute_all(struct jobs_ctx *ctx, struct json_object *payload)
-{
-    int year, month;
-    long done = 0, failed = 0;
-    if (jobs_payload_month(ctx, payload, &year, &month) != 0)
-        return -1;
-    if (precompute_all(ctx->db, ctx->cache, year, month, jobs_precompute_progress, ctx, &done, &failed) != 0) {
-        snprintf(ctx->error, sizeof(ctx->error), "precompute: %ld of %ld users failed", failed, done);
-        return -1;
-    }
-    log_info("job %" PRId64 ": precomputed %ld users", ctx->job_id, done);
-    return 0;
-}
-
-static int jobs_handle_cleanup_metrics(struct jobs_ctx *ctx, struct json_object *payload)
-{
-    (void)payload;
-    long deleted = 0;
-    if (precompute_cleanup(ctx->db, &deleted) != 0) {
-        snprintf(ctx->error, sizeof(ctx->error), "cleanup of expired metrics failed");
-        return -1;
-    }
-    log_info("job %" PRId64 ": deleted %ld expired metrics", ctx->job_id, deleted);
-    return 0;
-}
-
-/* Adding a kind: one line here plus its function. At most SHM_JOB_KINDS - 1. */
-static const struct jobs_handler jobs_handlers[] = {
+/* The engine's own kinds (tests and smoke checks); the domains bring
+ * theirs through the module table. */
+const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS] = {
     {"noop", jobs_handle_noop},
     {"sleep", jobs_handle_sleep},
     {"fail", jobs_handle_fail},
-    {"precompute_user_metrics", jobs_handle_precompute_user},
-    {"precompute_all_users", jobs_handle_precompute_all},
-    {"cleanup_expired_metrics", jobs_handle_cleanup_metrics},
 };
-#define JOBS_KINDS ((int)(sizeof(jobs_handlers) / sizeof(jobs_handlers[0])))
-_Static_assert(sizeof(jobs_handlers) / sizeof(jobs_handlers[0]) < SHM_JOB_KINDS, "raise SHM_JOB_KINDS");
 
-int jobs_kind_count(void) { return JOBS_KINDS; }
+/* Kinds are numbered in module-table order; past the last is "other". */
+int jobs_kind_count(void)
+{
+    int n = module_job_count();
+    return n < SHM_JOB_KINDS - 1 ? n : SHM_JOB_KINDS - 1;
+}
 
 const char *jobs_kind_name(int index)
 {
-    return index >= 0 && index < JOBS_KINDS ? jobs_handlers[index].kind : "other";
+    const struct jobs_handler *h = index < jobs_kind_count() ? module_job_at(index) : NULL;
+    return h != NULL ? h->kind : "other";
 }
 
 int jobs_kind_index(const char *kind)
 {
-    for (int i = 0; i < JOBS_KINDS; i++)
-        if (strcmp(jobs_handlers[i].kind, kind) == 0)
-            return i;
-    return -1;
+    int i = module_job_index(kind);
+    return i < jobs_kind_count() ? i : -1;
 }
 
 static const char *const jobs_priority_names[] = {"high", "normal", "low"};
@@ -433,6 +361,10 @@ struct jobs_runner {
     struct shm *shm;                        /* NULL when standalone */
     struct db *db;
     struct cache *cache;
+    struct tally_ctx tally;                 /* handed to handlers: module states of this process */
+    struct cache_shared private_cache;      /* counters when standalone */
+    struct arena arena;                     /* per job, reset after each */
+    bool tally_ready;                       /* module states made */
     char name[128];
     int listen_backend;                     /* backend pid the LISTEN was issued on */
     uint64_t next_maintenance_ms;
@@ -482,7 +414,7 @@ static void jobs_count(struct jobs_runner *r, int kind_index, enum shm_job_outco
 {
     if (r->shm == NULL)
         return;
-    int k = kind_index >= 0 ? kind_index : JOBS_KINDS;
+    int k = kind_index >= 0 ? kind_index : jobs_kind_count();
     shm_add(&r->shm->jobs.by_kind[k][outcome], 1);
 }
 
@@ -717,6 +649,7 @@ static int jobs_take_and_run(struct jobs_runner *r)
     struct jobs_ctx ctx = {.db = r->db,
                            .cache = r->cache,
                            .cfg = r->cfg,
+                           .tally = &r->tally,
                            .job_id = strtoll(id, NULL, 10),
                            .attempt = atoi(attempt),
                            .runner = r->name,
@@ -734,11 +667,12 @@ static int jobs_take_and_run(struct jobs_runner *r)
         permanent = true;
         rc = -1;
     } else {
-        rc = jobs_handlers[k].fn(&ctx, payload);
+        rc = module_job_at(k)->fn(&ctx, payload);
         if (rc != 0 && ctx.error[0] == '\0')
             snprintf(ctx.error, sizeof(ctx.error), "%s failed", kind);
     }
     json_object_put(payload);
+    arena_reset(&r->arena);
     r->ran++;
     if (rc == 0) {
         jobs_finish_ok(r, id, attempt, started);
@@ -809,7 +743,17 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     /* A statement may run as long as a job may hold its lock (a big cleanup
      * DELETE); past that the job is taken back anyway. */
     db_set_timeout(r->db, cfg->job_lock_timeout_s * 1000);
-    r->cache = cache_create(cfg->memcached_servers, shm != NULL ? &shm->cache : NULL);
+    if (shm == NULL && module_cache_namespaces(&r->private_cache) != 0)
+        goto out;
+    r->cache = cache_create(cfg->memcached_servers, shm != NULL ? &shm->cache : &r->private_cache);
+    if (r->cache == NULL)
+        goto out;
+    arena_init(&r->arena);
+    r->tally = (struct tally_ctx){.kind = TALLY_CTX_RUNNER, .cfg = cfg, .db = r->db, .cache = r->cache,
+                                  .shm = shm, .arena = &r->arena};
+    if (module_init_children(&r->tally) != 0)
+        goto out;
+    r->tally_ready = true;
     jobs_signals_install();
     log_info("job runner %s started (poll %d ms, lock timeout %d s)", r->name, cfg->job_poll_ms,
              cfg->job_lock_timeout_s);
@@ -848,6 +792,9 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     log_info("job runner %s stopping after %" PRIu64 " job(s)", r->name, r->ran);
     rc = failed ? 1 : 0;
 out:
+    if (r->tally_ready)
+        module_free_children(&r->tally);
+    arena_free(&r->arena);
     cache_destroy(r->cache);
     db_destroy(r->db);
     free(r);
