@@ -750,7 +750,7 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
         goto out;
     arena_init(&r->arena);
     r->tally = (struct tally_ctx){.kind = TALLY_CTX_RUNNER, .cfg = cfg, .db = r->db, .cache = r->cache,
-                                  .shm = shm, .arena = &r->arena};
+                                  .shm = shm, .arena = &r->arena, .worker_slot = -1, .listen_fd = -1};
     if (module_init_children(&r->tally) != 0)
         goto out;
     r->tally_ready = true;
