@@ -4,9 +4,9 @@
  * (auth first), job kinds and cache namespaces are numbered by it. */
 #include "core/module.h"
 #include "jobs/jobs_http.h"
-#include "modules/admin.h"
-#include "modules/admin_auth.h"
-#include "modules/assistant.h"
+#include "admin/admin.h"
+#include "admin/admin_auth.h"
+#include "assistant/assistant.h"
 #include "modules/auth.h"
 #include "modules/context.h"
 #include "modules/debug.h"

@@ -9,7 +9,7 @@
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/text.h"
-#include "modules/admin_auth.h"
+#include "admin/admin_auth.h"
 #include "modules/auth.h"
 #include "jobs/jobs_cli.h"
 #include "modules/precompute.h"
