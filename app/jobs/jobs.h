@@ -106,7 +106,9 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
 
-/* The runner loop. */
+/* The runner loop (jobs_runner.c). True once a stop signal arrived: long
+ * handlers stop at their next slice. */
+bool jobs_runner_stopping(void);
 struct jobs_run_opts {
     bool once;                     /* run at most one ready job, then return */
     bool drain;                    /* return when no job is queued or waiting for a retry */
