@@ -111,7 +111,7 @@ static int ctl_list(FILE *out, const char *group)
     for (size_t i = 0; i < CTL_BUILTIN_COUNT; i++)
         if (group == NULL || ctl_in_group(ctl_builtin[i].name, group)) {
             if (out != NULL)
-                fprintf(out, "  %-58s %s\n", ctl_builtin[i].synopsis, ctl_builtin[i].summary);
+                module_command_line(out, &ctl_builtin[i]);
             n++;
         }
     for (int i = 0; tally_modules[i] != NULL; i++)
@@ -120,7 +120,7 @@ static int ctl_list(FILE *out, const char *group)
             if (group != NULL && !ctl_in_group(c->name, group))
                 continue;
             if (out != NULL && group != NULL)
-                fprintf(out, "  %-58s %s\n", c->synopsis, c->summary);
+                module_command_line(out, c);
             n++;
         }
     if (out != NULL && group == NULL)
