@@ -74,7 +74,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char *const *argv, struct c
         const struct cli_option *o = &spec->options[k];
         if (o->kind == CLI_FLAG) {
             if (eq != NULL) {
-                snprintf(err, err_cap, "option %s takes no value", o->name);
+                snprintf(err, err_cap, "option %.*s takes no value", (int)len, s);
                 return CLI_USAGE;
             }
             out->values[k] = "";
@@ -83,7 +83,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char *const *argv, struct c
         } else if (i + 1 < argc && !cli_is_option(spec, argv[i + 1])) {
             out->values[k] = argv[++i];
         } else {
-            snprintf(err, err_cap, "option %s needs a value", o->name);
+            snprintf(err, err_cap, "option %.*s needs a value", (int)len, s);   /* as typed */
             return CLI_USAGE;
         }
     }

@@ -88,6 +88,8 @@ static void test_errors(void)
     CHECK_STR(err, "option --label needs a value");
     CHECK_INT(parse(&spec, "-c", NULL), CLI_USAGE);
     CHECK_STR(err, "option -c needs a value");
+    CHECK_INT(parse(&spec, "--config", NULL), CLI_USAGE);              /* the spelling used is named */
+    CHECK_STR(err, "option --config needs a value");
     CHECK_INT(parse(&spec, "--admin=yes", NULL), CLI_USAGE);
     CHECK_STR(err, "option --admin takes no value");
     CHECK_INT(parse(&spec, "--admin", "extra", NULL), CLI_USAGE);
