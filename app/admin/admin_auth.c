@@ -362,10 +362,8 @@ static int admin_auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
     enum err e = admin_auth_user_create(ctx->db, username, password, cli_flag(spec, &a, "--replace"));
     if (e == ERR_CONFLICT)
         return cli_fail(spec, "admin user %s exists (use --replace to set a new password)", username);
-    if (e != ERR_NONE) {
-        char msg[512];
-        return cli_fail(spec, "%s", db_error_text(ctx->db, e, msg, sizeof(msg)));
-    }
+    if (e != ERR_NONE)
+        return cli_db_fail(spec, ctx->db, e);
     printf("admin user %s ready\n", username);
     return 0;
 }

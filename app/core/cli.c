@@ -1,6 +1,7 @@
 /* cli: declared options and positionals for the command line. See cli.h. */
 #include "cli.h"
 #include "parse.h"
+#include "../store/db.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -197,4 +198,10 @@ int cli_fail(const struct cli_spec *spec, const char *fmt, ...)
     cli_vsay(spec, fmt, ap);
     va_end(ap);
     return 1;
+}
+
+int cli_db_fail(const struct cli_spec *spec, const struct db *db, enum err e)
+{
+    char msg[512];
+    return cli_fail(spec, "%s", db_error_text(db, e, msg, sizeof(msg)));
 }

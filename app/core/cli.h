@@ -22,6 +22,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "errors.h"
+
+struct db;
+
 #define CLI_MAX_OPTIONS 16
 #define CLI_MAX_ARGS    8
 #define CLI_ERR_BYTES   256
@@ -86,5 +90,8 @@ int cli_start(const struct cli_spec *spec, int argc, char *const *argv, struct c
 /* "PROG: message" on stderr; return 2 (usage) or 1 (failure). */
 int cli_usage_error(const struct cli_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_fail(const struct cli_spec *spec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A failed statement as cli_fail: "PROG: " + db_error_text (for
+ * ERR_UNAVAILABLE: "cannot reach PostgreSQL at HOST:PORT: reason"). 1. */
+int cli_db_fail(const struct cli_spec *spec, const struct db *db, enum err e);
 
 #endif

@@ -57,12 +57,6 @@ static const struct cli_spec jobs_cli_schedules_spec = {
                "priority, max_attempts, payload, last_slot (the latest slot fired for that kind).",
 };
 
-static int jobs_cli_db_fail(const struct cli_spec *spec, struct db *db, enum err e)
-{
-    char msg[512];
-    return cli_fail(spec, "%s", db_error_text(db, e, msg, sizeof(msg)));
-}
-
 static int jobs_cli_worker(struct tally_ctx *ctx, int argc, char **argv)
 {
     const struct cli_spec *spec = &jobs_cli_worker_spec;
@@ -109,7 +103,7 @@ static int jobs_cli_list(struct tally_ctx *ctx, int argc, char **argv)
     enum err e;
     db_result *r = jobs_list(ctx->db, &e, status, kind, 0, (int)limit);
     if (r == NULL)
-        return jobs_cli_db_fail(spec, ctx->db, e);
+        return cli_db_fail(spec, ctx->db, e);
     int rows = db_rows(r);
     for (int i = 0; i < rows && i < limit; i++)
         jobs_cli_print(r, i);
@@ -146,7 +140,7 @@ static int jobs_cli_enqueue(struct tally_ctx *ctx, int argc, char **argv)
     enum err e;
     db_result *r = jobs_enqueue(ctx->db, &e, kind, payload, priority, (int)max_attempts);
     if (r == NULL)
-        return jobs_cli_db_fail(spec, ctx->db, e);
+        return cli_db_fail(spec, ctx->db, e);
     printf("%s\n", db_value(r, 0, 0));
     db_clear(r);
     return 0;
@@ -170,7 +164,7 @@ static int jobs_cli_retry(struct tally_ctx *ctx, int argc, char **argv)
     if (r == NULL && e == ERR_CONFLICT)
         return cli_fail(spec, "job %" PRId64 " is not dead or failed", id);
     if (r == NULL)
-        return jobs_cli_db_fail(spec, ctx->db, e);
+        return cli_db_fail(spec, ctx->db, e);
     jobs_cli_print(r, 0);
     db_clear(r);
     return 0;
@@ -193,7 +187,7 @@ static int jobs_cli_schedules(struct tally_ctx *ctx, int argc, char **argv)
                             " FROM job_schedules s ORDER BY s.name",
                             0, NULL);
     if (r == NULL)
-        return jobs_cli_db_fail(spec, ctx->db, e);
+        return cli_db_fail(spec, ctx->db, e);
     db_write_tsv(r, stdout);
     db_clear(r);
     return 0;

@@ -287,12 +287,6 @@ static const struct cli_spec auth_list_spec = {
                " The time of a token's last use is not recorded.",
     .options = auth_list_opts, .option_count = 2};
 
-static int auth_cli_db_fail(const struct cli_spec *spec, struct tally_ctx *ctx, enum err e)
-{
-    char msg[512];
-    return cli_fail(spec, "%s", db_error_text(ctx->db, e, msg, sizeof(msg)));
-}
-
 static int auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
 {
     const struct cli_spec *spec = &auth_create_spec;
@@ -313,7 +307,7 @@ static int auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
     if (e == ERR_NOT_FOUND)
         return cli_fail(spec, "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)
-        return auth_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     printf("%s\n", token);
     fprintf(stderr, "token %" PRId64 " created for %s; it is shown only once\n", id, admin ? "admin" : "the user");
     return 0;
@@ -334,7 +328,7 @@ static int auth_cli_revoke(struct tally_ctx *ctx, int argc, char **argv)
     if (e == ERR_NOT_FOUND)
         return cli_fail(spec, "no active token %" PRId64, id);
     if (e != ERR_NONE)
-        return auth_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     printf("token %" PRId64 " revoked\n", id);
     return 0;
 }
@@ -361,7 +355,7 @@ static int auth_cli_list(struct tally_ctx *ctx, int argc, char **argv)
                             " AND ($2::boolean OR revoked_at IS NULL) ORDER BY id",
                             2, params);
     if (r == NULL)
-        return auth_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     db_write_tsv(r, stdout);
     db_clear(r);
     return 0;

@@ -35,12 +35,6 @@ static const struct cli_spec finance_list_spec = {
     .summary = "Lists users by id (tab-separated: id, name, currency, language, created_at, transactions).",
     .options = finance_list_opts, .option_count = 2};
 
-static int finance_cli_db_fail(const struct cli_spec *spec, struct tally_ctx *ctx, enum err e)
-{
-    char msg[512];
-    return cli_fail(spec, "%s", db_error_text(ctx->db, e, msg, sizeof(msg)));
-}
-
 static int finance_cli_create(struct tally_ctx *ctx, int argc, char **argv)
 {
     const struct cli_spec *spec = &finance_create_spec;
@@ -60,7 +54,7 @@ static int finance_cli_create(struct tally_ctx *ctx, int argc, char **argv)
     db_result *r = db_query(ctx->db, &e, 0, "INSERT INTO users (name, currency, language) VALUES ($1, $2, $3) RETURNING id",
                             3, params);
     if (r == NULL)
-        return finance_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     printf("%s\n", db_value(r, 0, 0));
     db_clear(r);
     return 0;
@@ -76,7 +70,7 @@ static int finance_cli_count(struct tally_ctx *ctx, int argc, char **argv)
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, "SELECT count(*) FROM users", 0, NULL);
     if (r == NULL)
-        return finance_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     printf("%s\n", db_value(r, 0, 0));
     db_clear(r);
     return 0;
@@ -106,7 +100,7 @@ static int finance_cli_list(struct tally_ctx *ctx, int argc, char **argv)
                             " FROM users u WHERE u.id > $1::bigint ORDER BY u.id LIMIT $2::int",
                             2, params);
     if (r == NULL)
-        return finance_cli_db_fail(spec, ctx, e);
+        return cli_db_fail(spec, ctx->db, e);
     db_write_tsv(r, stdout);
     db_clear(r);
     return 0;

@@ -54,12 +54,6 @@ static void precompute_cli_show(void *arg, long done, long total, long failed)
             eta);
 }
 
-static int precompute_cli_db_fail(const struct cli_spec *spec, struct db *db, enum err e)
-{
-    char msg[512];
-    return cli_fail(spec, "%s", db_error_text(db, e, msg, sizeof(msg)));
-}
-
 /* ERR_NONE if the user exists, else ERR_NOT_FOUND or the database's error. */
 static enum err precompute_cli_user_exists(struct db *db, int64_t user_id)
 {
@@ -105,18 +99,18 @@ static int precompute_cli_run(struct tally_ctx *ctx, int argc, char **argv)
         if (p.tty)
             fputc('\n', stderr);
         if (rc != 0 && done == 0 && failed == 0)
-            return precompute_cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
+            return cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
     } else {
         enum err e = precompute_cli_user_exists(ctx->db, user);
         if (e == ERR_NOT_FOUND)
             return cli_fail(spec, "user %" PRId64 " not found", user);
         if (e != ERR_NONE)
-            return precompute_cli_db_fail(spec, ctx->db, e);
+            return cli_db_fail(spec, ctx->db, e);
         rc = precompute_user(ctx->db, ctx->cache, user, year, month);
         done = 1;
         failed = rc != 0;
         if (failed)
-            return precompute_cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
+            return cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
     }
     double elapsed = precompute_cli_now() - p.started;
     printf("precomputed %ld users (%ld failed), %d metrics each, %04d-%02d and the month before, in %.2f s (%.1f users/s)\n",
@@ -133,7 +127,7 @@ static int precompute_cli_cleanup(struct tally_ctx *ctx, int argc, char **argv)
         return rc;
     long deleted = 0;
     if (precompute_cleanup(ctx->db, &deleted) != 0)
-        return precompute_cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
+        return cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
     printf("deleted %ld pre-computed metrics expired %d+ days ago\n", deleted, PRECOMPUTE_CLEANUP_AFTER_DAYS);
     return 0;
 }
