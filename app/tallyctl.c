@@ -119,12 +119,10 @@ static int ctl_list(FILE *out, const char *group)
             const struct module_command *c = &tally_modules[i]->commands[k];
             if (group != NULL && !ctl_in_group(c->name, group))
                 continue;
-            if (out != NULL && group != NULL)
+            if (out != NULL)
                 module_command_line(out, c);
             n++;
         }
-    if (out != NULL && group == NULL)
-        module_commands_usage(out);      /* the table's own text for the whole list */
     return n;
 }
 
@@ -143,12 +141,9 @@ static void ctl_usage(FILE *out)
 {
     fprintf(out, "usage: tallyctl %s\n%s\n\ncommands:\n", ctl_spec.synopsis, ctl_spec.summary);
     ctl_list(out, NULL);
-    fprintf(out, "\noptions:\n");
-    for (size_t i = 0; i < ctl_spec.option_count; i++)
-        fprintf(out, "  %-24s %s\n", ctl_options[i].kind == CLI_VALUE ? "-c, --config CONFIG" : "-V, --version",
-                ctl_options[i].help);
-    fprintf(out, "  %-24s %s\n", "-h, --help", "show this help and exit (COMMAND --help: that command's)");
-    fprintf(out, "\nThe config file and TALLY_<KEY> environment variables are read as by tallyd.\n"
+    cli_help_options(&ctl_spec, out);
+    fprintf(out, "\nCOMMAND --help shows a command's options. The config file and TALLY_<KEY> environment\n"
+                 "variables are read as by tallyd.\n"
                  "Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
 

@@ -148,6 +148,11 @@ void cli_help(const struct cli_spec *spec, FILE *out)
         fprintf(out, "%s\n", spec->summary);
     if (spec->details != NULL)
         fprintf(out, "%s", spec->details);
+    cli_help_options(spec, out);
+}
+
+void cli_help_options(const struct cli_spec *spec, FILE *out)
+{
     fprintf(out, "\noptions:\n");
     for (size_t i = 0; i < spec->option_count; i++) {
         const struct cli_option *o = &spec->options[i];

@@ -81,6 +81,8 @@ int cli_int_text(const char *what, const char *s, int64_t min, int64_t max, int6
 
 /* The help: usage line, summary, options (and -h). */
 void cli_help(const struct cli_spec *spec, FILE *out);
+/* Only its "options:" part (a main's help puts its commands before it). */
+void cli_help_options(const struct cli_spec *spec, FILE *out);
 
 /* Parses; on help prints it to stdout, on a usage error prints
  * "PROG: message" and the usage line to stderr. Returns CLI_GO to go on,
