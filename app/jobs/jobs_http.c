@@ -23,9 +23,9 @@ static int jobs_http_list(struct request *req, struct response *res)
 {
     const char *status = request_query(req, "status");
     const char *kind = request_query(req, "kind");
-    const char *limit_text = request_query(req, "limit");
     const char *cursor = request_query(req, "cursor");
-    int64_t limit = LIMIT_LIST_DEFAULT, before = 0;
+    int limit = LIMIT_LIST_DEFAULT;
+    int64_t before = 0;
     if (status != NULL && status[0] == '\0')
         status = NULL;
     if (kind != NULL && kind[0] == '\0')
@@ -35,8 +35,9 @@ static int jobs_http_list(struct request *req, struct response *res)
                             "status must be one of queued, running, succeeded, failed, dead");
     if (kind != NULL && strlen(kind) >= JOBS_KIND_BYTES)
         return request_fail(req, ERR_BAD_REQUEST, "kind", "kind is at most %d bytes", JOBS_KIND_BYTES - 1);
-    if (limit_text != NULL && parse_int64(limit_text, strlen(limit_text), 1, LIMIT_LIST_MAX, &limit) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", LIMIT_LIST_MAX);
+    enum err le = request_limit(req, LIMIT_LIST_MAX, LIMIT_LIST_DEFAULT, &limit);
+    if (le != ERR_NONE)
+        return le;
     if (cursor != NULL && cursor[0] != '\0' && parse_int64(cursor, strlen(cursor), 1, INT64_MAX, &before) != 0)
         return request_fail(req, ERR_BAD_REQUEST, "cursor", "invalid cursor");
     enum err e;
@@ -59,18 +60,12 @@ static int jobs_http_list(struct request *req, struct response *res)
 /* POST /api/v1/admin/jobs {"kind", "payload"?, "priority"?, "max_attempts"?} -> 201 the job. */
 static int jobs_http_enqueue(struct request *req, struct response *res)
 {
-    enum err e = request_require_content_type(req, "application/json");
     struct json_object *body = NULL;
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, &body);
+    enum err e = jsonx_body_of(req, json_type_object, &body);
     if (e != ERR_NONE)
         return e;
     int rc;
     bool wrong = false;
-    if (!json_object_is_type(body, json_type_object)) {
-        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-        goto out;
-    }
     const char *kind = jsonx_get_string(body, "kind", &wrong);
     if (kind == NULL || wrong || jobs_kind_index(kind) < 0) {
         rc = request_fail(req, ERR_UNPROCESSABLE, "kind", "kind must be a known job kind");

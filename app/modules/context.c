@@ -66,10 +66,10 @@ static int context_get(struct request *req, struct response *res)
     enum err e = request_path_id(req, "id", &user_id);
     if (e != ERR_NONE)
         return e;
-    int64_t limit = CONTEXT_HISTORY_DEFAULT;
-    const char *ltext = request_query(req, "limit");
-    if (ltext != NULL && parse_int64(ltext, strlen(ltext), 1, CONTEXT_HISTORY_MAX, &limit) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer in [1, %d]", CONTEXT_HISTORY_MAX);
+    int limit;
+    e = request_limit(req, CONTEXT_HISTORY_MAX, CONTEXT_HISTORY_DEFAULT, &limit);
+    if (e != ERR_NONE)
+        return e;
     const char *conv_id = request_query(req, "conversation_id");
     if (conv_id != NULL && conv_id[0] == '\0')
         conv_id = NULL;

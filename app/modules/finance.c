@@ -88,18 +88,12 @@ const char *finance_user_problem(const char *name, const char *currency, const c
 
 static int finance_user_create(struct request *req, struct response *res)
 {
-    enum err e = request_require_content_type(req, "application/json");
     struct json_object *body = NULL;
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, &body);
+    enum err e = jsonx_body_of(req, json_type_object, &body);
     if (e != ERR_NONE)
         return e;
     int rc = ERR_NONE;
     bool wrong;
-    if (!json_object_is_type(body, json_type_object)) {
-        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-        goto out;
-    }
     const char *name = jsonx_get_string(body, "name", &wrong);
     const char *currency = jsonx_get_string(body, "currency", &wrong);
     if (wrong)
@@ -564,16 +558,6 @@ static struct json_object *finance_txn_json(const db_result *r, int row)
     return o;
 }
 
-static enum err finance_limit(struct request *req, int *limit)
-{
-    const char *v = request_query(req, "limit");
-    int64_t n = LIMIT_LIST_DEFAULT;
-    if (v != NULL && parse_int64(v, strlen(v), 1, LIMIT_LIST_MAX, &n) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", LIMIT_LIST_MAX);
-    *limit = (int)n;
-    return ERR_NONE;
-}
-
 static int finance_txn_list(struct request *req, struct response *res)
 {
     int64_t user_id;
@@ -581,7 +565,7 @@ static int finance_txn_list(struct request *req, struct response *res)
     enum err e;
     struct finance_where w;
     memset(&w, 0, sizeof(w));
-    if ((e = request_path_id(req, "id", &user_id)) || (e = finance_limit(req, &limit)))
+    if ((e = request_path_id(req, "id", &user_id)) || (e = request_limit(req, LIMIT_LIST_MAX, LIMIT_LIST_DEFAULT, &limit)))
         return e;
     const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
     if ((e = finance_filters(req, uid, &w)))

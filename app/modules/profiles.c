@@ -270,14 +270,7 @@ static enum err pf_body(struct request *req, int64_t *user_id, struct json_objec
 {
     enum err e = request_path_id(req, "id", user_id);
     if (e == ERR_NONE)
-        e = request_require_content_type(req, "application/json");
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, body);
-    if (e == ERR_NONE && !json_object_is_type(*body, json_type_object)) {
-        json_object_put(*body);
-        *body = NULL;
-        return request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-    }
+        e = jsonx_body_of(req, json_type_object, body);
     return e;
 }
 
