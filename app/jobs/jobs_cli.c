@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char jobs_cli_worker_syn[] = "worker [--once] [--drain] [--name NAME]";
 static const char jobs_cli_list_syn[] = "jobs list [--status S] [--kind K] [--limit N]";
@@ -54,7 +55,8 @@ static const struct cli_spec jobs_cli_retry_spec = {
 static const struct cli_spec jobs_cli_schedules_spec = {
     .prog = "tallyctl jobs schedules", .synopsis = jobs_cli_schedules_syn,
     .summary = "Lists the schedules (table job_schedules), tab-separated: name, kind, cron (UTC), enabled,\n"
-               "priority, max_attempts, payload, last_slot (the latest slot fired for that kind).",
+               "priority, max_attempts, payload, next_run (of an enabled schedule), and the latest slot\n"
+               "fired for that kind with its job's status.",
 };
 
 static int jobs_cli_worker(struct tally_ctx *ctx, int argc, char **argv)
@@ -170,6 +172,22 @@ static int jobs_cli_retry(struct tally_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* The next slot of an enabled schedule (as the runner computes it), or NULL. */
+static const char *jobs_cli_next_run(const char *cron_text, bool enabled, int64_t now_s, char *out, size_t cap)
+{
+    struct jobs_cron cron;
+    if (!enabled || jobs_cron_parse(cron_text, &cron) != 0)
+        return NULL;
+    int64_t slot = jobs_cron_next_slot(&cron, now_s, JOBS_NEXT_HORIZON_MIN);
+    if (slot <= 0)
+        return NULL;
+    time_t t = (time_t)slot;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
+}
+
 static int jobs_cli_schedules(struct tally_ctx *ctx, int argc, char **argv)
 {
     const struct cli_spec *spec = &jobs_cli_schedules_spec;
@@ -179,16 +197,30 @@ static int jobs_cli_schedules(struct tally_ctx *ctx, int argc, char **argv)
         return rc;
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT s.name, s.kind, s.cron, CASE WHEN s.enabled THEN 'yes' ELSE 'no' END AS enabled,"
-                            " CASE s.priority WHEN 0 THEN 'high' WHEN 1 THEN 'normal' ELSE 'low' END AS priority,"
-                            " s.max_attempts, s.payload::text AS payload,"
-                            " (SELECT to_char(max(j.schedule_slot) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-                            "  FROM jobs j WHERE j.kind = s.kind AND j.schedule_slot IS NOT NULL) AS last_slot"
-                            " FROM job_schedules s ORDER BY s.name",
+                            "SELECT s.name, s.kind, s.cron, CASE WHEN s.enabled THEN 'yes' ELSE 'no' END,"
+                            " CASE s.priority WHEN 0 THEN 'high' WHEN 1 THEN 'normal' ELSE 'low' END,"
+                            " s.max_attempts, s.payload::text,"
+                            " to_char(j.schedule_slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), j.status,"
+                            " extract(epoch FROM now())::bigint"
+                            " FROM job_schedules s LEFT JOIN LATERAL (SELECT schedule_slot, status FROM jobs"
+                            "  WHERE kind = s.kind AND schedule_slot IS NOT NULL ORDER BY schedule_slot DESC LIMIT 1) j"
+                            " ON true ORDER BY s.name",
                             0, NULL);
     if (r == NULL)
         return cli_db_fail(spec, ctx->db, e);
-    db_write_tsv(r, stdout);
+    static const char *const header[] = {"name", "kind", "cron", "enabled", "priority", "max_attempts",
+                                         "payload", "next_run", "last_slot", "last_status"};
+    for (int c = 0; c < 10; c++)
+        db_write_tsv_field(stdout, header[c], c == 9);
+    for (int i = 0; i < db_rows(r); i++) {
+        char next[32];
+        for (int c = 0; c < 7; c++)
+            db_write_tsv_field(stdout, db_value(r, i, c), false);
+        db_write_tsv_field(stdout, jobs_cli_next_run(db_value(r, i, 2), db_value(r, i, 3)[0] == 'y',
+                                                     db_int64(r, i, 9), next, sizeof(next)), false);
+        db_write_tsv_field(stdout, db_is_null(r, i, 7) ? NULL : db_value(r, i, 7), false);
+        db_write_tsv_field(stdout, db_is_null(r, i, 8) ? NULL : db_value(r, i, 8), true);
+    }
     db_clear(r);
     return 0;
 }
@@ -198,5 +230,5 @@ const struct module_command jobs_cli_commands[JOBS_CLI_COMMANDS] = {
     {"jobs list", jobs_cli_list_syn, "list jobs, newest first (JSON lines)", jobs_cli_list},
     {"jobs enqueue", jobs_cli_enqueue_syn, "queue a job (prints its id)", jobs_cli_enqueue},
     {"jobs retry", jobs_cli_retry_syn, "re-queue a dead or failed job", jobs_cli_retry},
-    {"jobs schedules", jobs_cli_schedules_syn, "list the cron schedules and their last slot", jobs_cli_schedules},
+    {"jobs schedules", jobs_cli_schedules_syn, "list the cron schedules: next run, last slot", jobs_cli_schedules},
 };

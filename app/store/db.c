@@ -403,19 +403,22 @@ static void db_reason(const struct db *db, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, r);
 }
 
+void db_write_tsv_field(FILE *out, const char *v, bool last)
+{
+    for (v = v != NULL ? v : "-"; *v != '\0'; v++)
+        fputc((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v, out);
+    fputc(last ? '\n' : '\t', out);
+}
+
 void db_write_tsv(const db_result *res, FILE *out)
 {
     const PGresult *r = (const PGresult *)res;
     int cols = PQnfields(r), rows = PQntuples(r);
     for (int c = 0; c < cols; c++)
-        fprintf(out, "%s%c", PQfname(r, c), c + 1 < cols ? '\t' : '\n');
+        db_write_tsv_field(out, PQfname(r, c), c + 1 == cols);
     for (int i = 0; i < rows; i++)
-        for (int c = 0; c < cols; c++) {
-            const char *v = PQgetisnull(r, i, c) ? "-" : PQgetvalue(r, i, c);
-            for (; *v != '\0'; v++)
-                fputc((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v, out);
-            fputc(c + 1 < cols ? '\t' : '\n', out);
-        }
+        for (int c = 0; c < cols; c++)
+            db_write_tsv_field(out, PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c), c + 1 == cols);
 }
 
 const char *db_error_text(const struct db *db, enum err e, char *out, size_t cap)

@@ -64,6 +64,8 @@ const char *db_error_text(const struct db *db, enum err e, char *out, size_t cap
 /* A result as tab-separated lines for the command line: a header of the
  * column names, then the rows; NULL is "-", control characters become spaces. */
 void db_write_tsv(const db_result *res, FILE *out);
+/* One field of such a line (NULL: "-"), then a tab, or a newline if last. */
+void db_write_tsv_field(FILE *out, const char *v, bool last);
 /* LISTEN on channel (an identifier, quoted here). A reconnect loses it:
  * compare db_backend_pid() before and after to know when to LISTEN again. */
 enum err db_listen(struct db *db, const char *channel);

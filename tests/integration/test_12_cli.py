@@ -297,18 +297,26 @@ def test_user_list():
 
 
 def test_jobs_schedules():
-    name = "cli-test-%d" % os.getpid()
+    off, yearly = "cli-off-%d" % os.getpid(), "cli-yearly-%d" % os.getpid()
     psql("INSERT INTO job_schedules (name, kind, cron, payload, priority, max_attempts, enabled)"
-         " VALUES ('%s', 'noop', '*/5 1 * * 1-5', '{\"a\": 1}', 0, 3, false)" % name)
+         " VALUES ('%s', 'noop', '*/5 1 * * 1-5', '{\"a\": 1}', 0, 3, false),"
+         " ('%s', 'noop', '0 0 1 1 *', '{}', 2, 5, true)" % (off, yearly))
     try:
         out = ctl("jobs", "schedules").stdout.splitlines()
-        header = out[0].split("\t")
-        assert header == ["name", "kind", "cron", "enabled", "priority", "max_attempts", "payload", "last_slot"], out
+        assert out[0].split("\t") == ["name", "kind", "cron", "enabled", "priority", "max_attempts", "payload",
+                                      "next_run", "last_slot", "last_status"], out
         rows = {l.split("\t")[0]: l.split("\t") for l in out[1:]}
         assert set(rows) == {r[0] for r in psql("SELECT name FROM job_schedules")}, rows
-        assert rows[name] == [name, "noop", "*/5 1 * * 1-5", "no", "high", "3", '{"a": 1}', "-"], rows[name]
+        # The latest slot of kind noop, read here (other tests may have fired noop schedules).
+        last = psql("SELECT coalesce(to_char(max(schedule_slot) AT TIME ZONE 'UTC',"
+                    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '-') FROM jobs WHERE kind = 'noop'")[0][0]
+        assert rows[off][:9] == [off, "noop", "*/5 1 * * 1-5", "no", "high", "3", '{"a": 1}', "-", last], rows[off]
+        # A disabled schedule has no next run; a yearly one runs next on January 1st, 00:00 UTC.
+        year = int(psql("SELECT extract(year FROM now() AT TIME ZONE 'UTC')::int")[0][0])
+        assert rows[yearly][:8] == [yearly, "noop", "0 0 1 1 *", "yes", "low", "5", "{}",
+                                    "%d-01-01T00:00:00Z" % (year + 1)], rows[yearly]
     finally:
-        psql("DELETE FROM job_schedules WHERE name = '%s'" % name)
+        psql("DELETE FROM job_schedules WHERE name IN ('%s', '%s')" % (off, yearly))
 
 
 def test_tallyd_command_line():
