@@ -172,8 +172,9 @@ static const struct module_command *ctl_resolve(int argc, char **argv, int *word
             fprintf(stderr, "tallyctl %s: missing subcommand\n", argv[0]);
         else if (!help)
             fprintf(stderr, "tallyctl %s: unknown subcommand '%s'\n", argv[0], argv[1]);
-        fprintf(out, "usage:\n");
+        fprintf(out, "usage: tallyctl [-c CONFIG] %s SUBCOMMAND [OPTIONS] [ARGS]\n", argv[0]);
         ctl_list(out, argv[0]);
+        fprintf(out, "tallyctl %s SUBCOMMAND --help shows one.\n", argv[0]);
         *status = help ? 0 : 2;
         return NULL;
     }

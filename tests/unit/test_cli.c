@@ -4,6 +4,7 @@
  * usage error's words, help anywhere, integer options and the help text. */
 #include "check.h"
 #include "core/cli.h"
+#include "store/db.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -175,8 +176,38 @@ static void test_int(void)
     CHECK(v == INT64_MAX);
 }
 
+/* db_target: the host:port a conninfo names, for "cannot reach PostgreSQL at". */
+static void check_target(const char *conninfo, const char *want)
+{
+    struct db *db = db_create(conninfo, NULL);      /* lazy: nothing is connected */
+    char out[192];
+    db_target(db, out, sizeof(out));
+    CHECK_STR(out, want);
+    db_destroy(db);
+}
+
+static void test_db_target(void)
+{
+    unsetenv("PGHOST");
+    unsetenv("PGHOSTADDR");
+    unsetenv("PGPORT");
+    check_target("host=10.1.2.3 port=6543 dbname=x", "10.1.2.3:6543");
+    check_target("postgresql://u@dbhost:7000/x", "dbhost:7000");
+    check_target("hostaddr=192.0.2.7 dbname=x", "192.0.2.7:5432");
+    check_target("host=/var/test/run port=16132 dbname=tally user=tally connect_timeout=2", "/var/test/run:16132");
+    check_target("dbname=x", "/var/run/postgresql:5432");   /* libpq's defaults */
+    setenv("PGHOST", "envhost", 1);
+    setenv("PGPORT", "5999", 1);
+    check_target("dbname=x", "envhost:5999");                /* as libpq would use them */
+    check_target("host=h port=1", "h:1");                   /* the conninfo wins */
+    unsetenv("PGHOST");
+    unsetenv("PGPORT");
+    check_target("not a conninfo ===", "/var/run/postgresql:5432");   /* unparsable: still a sentence */
+}
+
 int main(void)
 {
+    test_db_target();
     test_values();
     test_errors();
     test_positionals();
