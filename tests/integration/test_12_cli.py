@@ -117,8 +117,8 @@ def test_global_options():
 
 
 def test_worker_bogus_option_does_not_start_a_runner():
-    # Before: a live job runner that never returns (the timeout would fail this test).
-    p = ctl("worker", "--bogus", check=False)
+    # Before: a live job runner that never returns (the timeout fails this test).
+    p = _ctl_raw(*(["-c", CONF] if CONF else []), "worker", "--bogus", timeout=30)
     _usage_error(p, "tallyctl worker", "unknown option --bogus")
     _usage_error(ctl("worker", "--once", "now", check=False), "tallyctl worker", "unexpected argument 'now'")
     _usage_error(ctl("worker", "--name", check=False), "tallyctl worker", "option --name needs a value")
@@ -317,6 +317,23 @@ def test_jobs_schedules():
                                     "%d-01-01T00:00:00Z" % (year + 1)], rows[yearly]
     finally:
         psql("DELETE FROM job_schedules WHERE name IN ('%s', '%s')" % (off, yearly))
+
+
+def test_seed_demo_loads_what_it_says_and_is_deterministic():
+    def run():
+        before = int(psql("SELECT coalesce(max(id), 0) FROM users")[0][0])
+        p = ctl("seed-demo", "--users", 2, "--months", 2, "--seed", 7, "--end", "2026-01-31")
+        m = re.match(r"seeded 2 users, (\d+) transactions in ", p.stdout)
+        assert m, p.stdout
+        rows = psql("SELECT u.id, u.name, count(t.id), min(t.date), max(t.date) FROM users u"
+                    " LEFT JOIN transactions t ON t.user_id = u.id WHERE u.id > %d GROUP BY u.id ORDER BY u.id"
+                    % before)
+        assert len(rows) == 2, rows
+        assert sum(int(r[2]) for r in rows) == int(m.group(1)), (rows, p.stdout)
+        for r in rows:   # the window: the 2 months ending 2026-01-31
+            assert int(r[2]) > 0 and r[3] >= "2025-12-01" and r[4] <= "2026-01-31", r
+        return [r[1:] for r in rows]
+    assert run() == run()   # same seed, same users and transactions
 
 
 def test_tallyd_command_line():
