@@ -183,6 +183,16 @@ static const struct module_command *ctl_resolve(int argc, char **argv, int *word
     return NULL;
 }
 
+/* `COMMAND ... --help` needs no configuration: every command's run starts
+ * with cli_start, which prints the help (or a usage error) before any work. */
+static bool ctl_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     static struct config cfg;
@@ -215,7 +225,7 @@ int main(int argc, char **argv)
         return status;
     log_set_level(LOG_OFF);              /* one plain line per failure; `worker` turns logging on */
     config_defaults(&cfg);
-    if (config_load(&cfg, cli_value(&ctl_spec, &g, "-c"), err, sizeof(err)) != 0) {
+    if (!ctl_wants_help(cargc, cargv) && config_load(&cfg, cli_value(&ctl_spec, &g, "-c"), err, sizeof(err)) != 0) {
         fprintf(stderr, "tallyctl: %s\n", err);
         return 1;
     }

@@ -114,6 +114,9 @@ def test_global_options():
         assert a.stdout == b.stdout == ctl("user", "count").stdout
     p = _ctl_raw("-c", "/nonexistent/tally.conf", "user", "count")
     assert p.returncode == 1 and "/nonexistent/tally.conf" in _one_line(p), p
+    # A command's help needs no configuration.
+    p = _ctl_raw("-c", "/nonexistent/tally.conf", "user", "count", "--help")
+    assert p.returncode == 0 and p.stdout.startswith("usage: tallyctl user count"), p
 
 
 def test_worker_bogus_option_does_not_start_a_runner():
