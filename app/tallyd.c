@@ -1,6 +1,7 @@
 /* tallyd: the server. Parses the command line, loads the configuration,
  * builds the route table and hands over to the master (server.c). */
 #define _GNU_SOURCE
+#include "core/cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/module.h"
@@ -11,16 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void tallyd_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: tallyd [-c CONFIG] [-t]\n"
-            "  -c CONFIG  config file (key = value lines); TALLY_<KEY> env vars override it\n"
-            "  -t         check the configuration and exit\n"
-            "  -r         print the route table (method, pattern, auth) and exit\n"
-            "  -v         print the version\n"
-            "Signals: TERM/INT/QUIT graceful stop, HUP reload (new workers, then old ones retire).\n");
-}
+static const struct cli_option tallyd_options[] = {
+    {"-c", "--config", CLI_VALUE, "CONFIG", "config file (key = value lines); TALLY_<KEY> env vars override it"},
+    {"-t", "--test", CLI_FLAG, NULL, "check the configuration (and the modules' files) and exit"},
+    {"-r", "--routes", CLI_FLAG, NULL, "print the route table (method, pattern, auth) and exit"},
+    {"-v", "--version", CLI_FLAG, NULL, "print the version and exit"},
+};
+static const struct cli_spec tallyd_spec = {
+    .prog = "tallyd", .synopsis = "[-c CONFIG] [-t | -r | -v | -h]",
+    .summary = "The tally server: a master, preforked FastCGI workers and a job runner.",
+    .options = tallyd_options, .option_count = 4,
+    .details = "Signals: TERM/INT/QUIT graceful stop, HUP reload (new workers, then old ones retire).\n"
+               "Exit status: 0 ok, 1 failure (configuration, start), 2 usage error.\n"};
 
 /* tallyd -t: the file read and the settings that matter to an operator,
  * each marked when it is the built-in default rather than configured. */
@@ -45,27 +48,17 @@ static void tallyd_print_check(const struct config *cfg, const char *path, enum 
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL;
-    int check_only = 0;
-    int print_routes = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config_path = argv[++i];
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check_only = 1;
-        } else if (strcmp(argv[i], "-r") == 0) {
-            print_routes = 1;
-        } else if (strcmp(argv[i], "-v") == 0) {
-            printf("tallyd %s\n", PACKAGE_VERSION);
-            return 0;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            tallyd_usage(stdout);
-            return 0;
-        } else {
-            tallyd_usage(stderr);
-            return 2;
-        }
+    struct cli_args a;
+    int rc = cli_start(&tallyd_spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    if (cli_flag(&tallyd_spec, &a, "-v")) {
+        printf("tallyd %s\n", PACKAGE_VERSION);
+        return 0;
     }
+    const char *config_path = cli_value(&tallyd_spec, &a, "-c");
+    int check_only = cli_flag(&tallyd_spec, &a, "-t");
+    int print_routes = cli_flag(&tallyd_spec, &a, "-r");
     static struct config cfg;       /* lives as long as the process; workers inherit it */
     static struct router router;
     char err[512];

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };   /* LOG_OFF: nothing (tallyctl speaks plain words) */
 
 void log_set_level(enum log_level level);
 int log_level_parse(const char *name, enum log_level *out);
