@@ -7,6 +7,7 @@
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/text.h"
+#include "learning/learning.h"
 #include "modules/admin_auth.h"
 #include "modules/auth.h"
 #include "modules/jobs_cli.h"
@@ -47,6 +48,7 @@ static void ctl_usage(FILE *out)
             "  admin create --username U [--replace]   password read from stdin (one line; prompted on a tty)\n"
             "  precompute --all | --user ID [--month YYYY-MM]   metrics of that month (default: now) and the one before\n"
             "  cleanup   delete pre-computed metrics expired 7+ days ago\n"
+            "  learning aggregate [--days N] [--full]   recompute the style hints of changed forms (--full: all)\n"
             "The config file and TALLY_<KEY> environment variables are read as by tallyd.\n");
 }
 
@@ -491,6 +493,10 @@ int main(int argc, char **argv)
         rc = ctl_precompute(&c);
     else if (strcmp(cmd, "cleanup") == 0)
         rc = ctl_cleanup(&c);
+    else if (strcmp(cmd, "learning") == 0) {
+        struct tally_ctx ctx = {.kind = TALLY_CTX_CLI, .cfg = &c.cfg, .db = c.db, .cache = c.cache};
+        rc = learning_cli_main(&ctx, c.argc, c.argv);
+    }
     else {
         fprintf(stderr, "tallyctl: unknown command \"%s\"\n", cmd);
         ctl_usage(stderr);

@@ -4,6 +4,7 @@
  * summed here. */
 #include "metrics.h"
 #include "jobs.h"
+#include "../learning/learning.h"
 #include "../cache/cache.h"
 #include "../core/buf.h"
 #include "../core/request.h"
@@ -224,6 +225,8 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_workers(&b, shm);
     metrics_jobs(&b, shm, req->worker->db);
     metrics_metric_reads(&b, shm);
+    struct tally_ctx learning_ctx = {.kind = TALLY_CTX_WORKER, .cfg = req->worker->cfg, .db = req->worker->db};
+    learning_metrics(&learning_ctx, &b);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);

@@ -7,6 +7,7 @@
 #include "debug.h"
 #include "finance.h"
 #include "health.h"
+#include "../learning/learning.h"
 #include "jobs_http.h"
 #include "metrics.h"
 #include "precompute.h"
@@ -25,6 +26,7 @@ int routes_register(struct router *r, const struct config *cfg)
         router_add(r, profiles_routes, profiles_route_count) != 0 ||
         router_add(r, precompute_routes, precompute_route_count) != 0 ||
         router_add(r, context_routes, context_route_count) != 0 ||
+        router_add(r, learning_http_routes, learning_http_route_count) != 0 ||
         router_add(r, admin_auth_routes, admin_auth_route_count) != 0 ||
         router_add(r, admin_routes, admin_route_count) != 0)
         return -1;
