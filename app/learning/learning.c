@@ -9,7 +9,7 @@
 #include "../cache/cache.h"
 #include "../core/buf.h"
 #include "../core/log.h"
-#include "../modules/jobs.h"
+#include "../jobs/jobs.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -33,7 +33,7 @@ void learning_profile_invalidate(struct tally_ctx *ctx, const char *host, const 
 {
     char key[LEARNING_HOST_BYTES + LEARNING_SCHEMA_HASH_BYTES + 2];
     size_t klen = learning_key(key, sizeof(key), host, schema_hash);
-    if (klen > 0 && cache_enabled(ctx->cache) && cache_delete(ctx->cache, CACHE_NS_LEARNING, key, klen) != CACHE_OK)
+    if (klen > 0 && cache_enabled(ctx->cache) && cache_delete(ctx->cache, "learning", key, klen) != CACHE_OK)
         log_warn("learning: cached profile %s not deleted", host);
 }
 
@@ -51,7 +51,7 @@ enum err learning_profile_json(struct tally_ctx *ctx, const char *host, const ch
     char key[LEARNING_HOST_BYTES + LEARNING_SCHEMA_HASH_BYTES + 2];
     size_t klen = learning_key(key, sizeof(key), host, schema_hash);
     *json = NULL;
-    if (klen > 0 && cache_get(ctx->cache, CACHE_NS_LEARNING, key, klen, json, len) == CACHE_OK)
+    if (klen > 0 && cache_get(ctx->cache, "learning", key, klen, json, len) == CACHE_OK)
         return ERR_NONE;
     char days[16];
     snprintf(days, sizeof(days), "%d", LEARNING_WINDOW_DAYS_DEFAULT);
@@ -71,7 +71,7 @@ enum err learning_profile_json(struct tally_ctx *ctx, const char *host, const ch
     if (*json == NULL)
         return ERR_INTERNAL;
     if (aggregated && klen > 0)
-        cache_set(ctx->cache, CACHE_NS_LEARNING, key, klen, *json, *len, LEARNING_CACHE_TTL_S);
+        cache_set(ctx->cache, "learning", key, klen, *json, *len, LEARNING_CACHE_TTL_S);
     return ERR_NONE;
 }
 
@@ -182,9 +182,10 @@ int learning_aggregate_job(struct jobs_ctx *jctx, struct json_object *payload)
         }
         opts.full = json_object_get_boolean(v);
     }
-    struct tally_ctx ctx = {.kind = TALLY_CTX_RUNNER, .cfg = jctx->cfg, .db = jctx->db, .cache = jctx->cache};
+    struct tally_ctx local = {.kind = TALLY_CTX_RUNNER, .cfg = jctx->cfg, .db = jctx->db, .cache = jctx->cache};
+    struct tally_ctx *ctx = jctx->tally != NULL ? jctx->tally : &local;
     struct learning_aggregate_result res;
-    if (learning_aggregate(&ctx, &opts, &res) != 0) {
+    if (learning_aggregate(ctx, &opts, &res) != 0) {
         snprintf(jctx->error, sizeof(jctx->error), "learning aggregation failed: %s", db_last_error(jctx->db));
         return -1;
     }

@@ -1,6 +1,5 @@
 /* learning_http: the thin HTTP handlers of the learning routes. They parse
- * and check the request, build a tally_ctx from the worker (the only place
- * in this folder that sees struct worker) and call the services. */
+ * and check the request and call the services with the request's ctx. */
 #define _GNU_SOURCE
 #include "learning.h"
 #include "../core/config.h"
@@ -9,21 +8,12 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/router.h"
-#include "../core/worker.h"
 #include "../modules/auth.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
-
-static struct tally_ctx learning_http_ctx(struct request *req)
-{
-    struct worker *w = req->worker;
-    struct tally_ctx ctx = {.kind = TALLY_CTX_WORKER, .cfg = w->cfg, .db = w->db, .cache = w->cache,
-                            .shm = w->shm, .arena = req->arena};
-    return ctx;
-}
 
 /* POST /api/extension/learning/sync */
 static int learning_http_sync(struct request *req, struct response *res)
@@ -58,11 +48,11 @@ static int learning_http_sync(struct request *req, struct response *res)
     }
     struct json_object *events = NULL;
     json_object_object_get_ex(body, "events", &events);
-    struct tally_ctx ctx = learning_http_ctx(req);
+    struct tally_ctx *ctx = req->ctx;
     struct learning_sync_result sr;
     const char *field = NULL;
     char msg[200];
-    e = learning_sync(&ctx, user_id, events, &sr, &field, msg, sizeof(msg));
+    e = learning_sync(ctx, user_id, events, &sr, &field, msg, sizeof(msg));
     if (e != ERR_NONE) {
         rc = request_fail(req, e, field, "%s", msg);
         goto out;
@@ -92,10 +82,10 @@ static int learning_http_profile(struct request *req, struct response *res)
     for (; host[i] != '\0'; i++)
         host_lc[i] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
     host_lc[i] = '\0';
-    struct tally_ctx ctx = learning_http_ctx(req);
+    struct tally_ctx *ctx = req->ctx;
     char *json;
     size_t len;
-    enum err e = learning_profile_json(&ctx, host_lc, schema_hash, &json, &len);
+    enum err e = learning_profile_json(ctx, host_lc, schema_hash, &json, &len);
     if (e == ERR_NOT_FOUND)
         return request_fail(req, e, "host", "no form profile for this host and schema_hash");
     if (e != ERR_NONE)
@@ -124,13 +114,13 @@ static int learning_http_aggregate(struct request *req, struct response *res)
             return request_fail(req, ERR_BAD_REQUEST, "full", "full must be 1, 0, true or false");
         opts.full = full[0] == '1' || full[0] == 't';
     }
-    if (now != NULL && !req->worker->cfg->debug_routes)
+    if (now != NULL && !req->ctx->cfg->debug_routes)
         return request_fail(req, ERR_BAD_REQUEST, "now", "now is accepted only with debug_routes (tests)");
     if (now != NULL && strlen(now) > 40)
         return request_fail(req, ERR_BAD_REQUEST, "now", "now must be a timestamp");
-    struct tally_ctx ctx = learning_http_ctx(req);
+    struct tally_ctx *ctx = req->ctx;
     struct learning_aggregate_result r;
-    if (learning_aggregate_at(&ctx, &opts, now, &r) != 0)
+    if (learning_aggregate_at(ctx, &opts, now, &r) != 0)
         return request_fail(req, ERR_UNAVAILABLE, NULL, "the aggregation failed (see the log); nothing was written");
     struct json_object *answer = json_object_new_object();
     char ms[32];
@@ -147,9 +137,9 @@ static int learning_http_aggregate(struct request *req, struct response *res)
 /* GET /api/v1/admin/learning/stats */
 static int learning_http_stats(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx = learning_http_ctx(req);
+    struct tally_ctx *ctx = req->ctx;
     struct json_object *stats;
-    enum err e = learning_stats(&ctx, &stats);
+    enum err e = learning_stats(ctx, &stats);
     if (e != ERR_NONE)
         return e;
     return response_json(res, 200, stats);
