@@ -13,6 +13,7 @@
 #include "modules/auth.h"
 #include "jobs/jobs_cli.h"
 #include "modules/precompute.h"
+#include "learning/learning.h"
 #include "modules/seed.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -334,6 +335,12 @@ static int ctl_seed_demo(struct ctl *c)
     }
     ctl_seed_progress(&s, true);
     printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, ctl_now() - s.started);
+    struct tally_ctx learning_ctx = {.kind = TALLY_CTX_CLI, .cfg = &c->cfg, .db = c->db, .cache = c->cache,
+                                     .worker_slot = -1, .listen_fd = -1};
+    if (learning_seed_demo(&learning_ctx, (uint64_t)seed, s.user_ids, s.users_done, stdout) != 0) {
+        fprintf(stderr, "tallyctl: seed-demo: learning events failed: %s\n", db_last_error(c->db));
+        goto out;
+    }
     rc = 0;
     goto out;
 fail:

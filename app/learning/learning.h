@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/errors.h"
 #include "../core/module.h"
@@ -93,6 +94,11 @@ void learning_profile_invalidate(struct tally_ctx *ctx, const char *host, const 
 enum err learning_stats(struct tally_ctx *ctx, struct json_object **out);
 /* Prometheus lines (the module's metrics callback). */
 void learning_metrics(const struct tally_ctx *ctx, struct buf *out);
+
+/* ---- demo data ------------------------------------------------------------ */
+/* Deterministic demo events for seed over the given users (at most 64
+ * used), then a full aggregation; a summary line on out. 0 or -1. */
+int learning_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out);
 
 /* ---- entry points ----------------------------------------------------------- */
 #define LEARNING_HTTP_ROUTE_COUNT 4

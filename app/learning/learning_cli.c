@@ -1,7 +1,8 @@
-/* learning_cli: `tallyctl learning aggregate [--days N] [--full]`. The
- * aggregation is one transaction (one statement does the work), so there
- * is no per-profile progress to report: a line when it starts, then the
- * summary, like `precompute`. Exit status 0 ok, 1 failure, 2 usage. */
+/* learning_cli: `tallyctl learning aggregate [--days N] [--full]` and
+ * `tallyctl learning seed-demo [--seed S]`. The aggregation is one
+ * transaction (one statement does the work), so there is no per-profile
+ * progress to report: a line when it starts, then the summary, like
+ * `precompute`. Exit status 0 ok, 1 failure, 2 usage. */
 #define _GNU_SOURCE
 #include "learning.h"
 #include "../core/parse.h"
@@ -12,12 +13,42 @@
 
 static int learning_cli_usage(void)
 {
-    fprintf(stderr, "usage: tallyctl learning aggregate [--days N] [--full]\n");
+    fprintf(stderr, "usage: tallyctl learning aggregate [--days N] [--full] | seed-demo [--seed S]\n");
     return 2;
+}
+
+/* Demo events over the first 64 users (tallyctl seed-demo does it too). */
+static int learning_cli_seed(struct tally_ctx *ctx, int argc, char **argv)
+{
+    int64_t seed = 42;
+    if (argc == 4 && strcmp(argv[2], "--seed") == 0) {
+        if (parse_int64(argv[3], strlen(argv[3]), 0, INT64_MAX, &seed) != 0)
+            return learning_cli_usage();
+    } else if (argc != 2) {
+        return learning_cli_usage();
+    }
+    enum err e;
+    db_result *r = db_query(ctx->db, &e, 0, "SELECT id FROM users ORDER BY id LIMIT 64", 0, NULL);
+    if (r == NULL) {
+        fprintf(stderr, "tallyctl: %s\n", db_last_error(ctx->db));
+        return 1;
+    }
+    int64_t ids[64];
+    int n = db_rows(r);
+    for (int i = 0; i < n && i < 64; i++)
+        ids[i] = db_int64(r, i, 0);
+    db_clear(r);
+    if (n == 0) {
+        fprintf(stderr, "tallyctl: no users (tallyctl seed-demo makes some)\n");
+        return 1;
+    }
+    return learning_seed_demo(ctx, (uint64_t)seed, ids, n, stdout) == 0 ? 0 : 1;
 }
 
 static int learning_cli_run(struct tally_ctx *ctx, int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "seed-demo") == 0)
+        return learning_cli_seed(ctx, argc, argv);
     if (argc < 2 || strcmp(argv[1], "aggregate") != 0)
         return learning_cli_usage();
     struct learning_aggregate_opts opts = {.days = LEARNING_WINDOW_DAYS_DEFAULT};
@@ -53,8 +84,9 @@ static int learning_cli_run(struct tally_ctx *ctx, int argc, char **argv)
 }
 
 const struct module_command learning_cli_commands[LEARNING_CLI_COMMAND_COUNT] = {
-    {"learning", "learning aggregate [--days N] [--full]",
-     "recompute the style hints of the forms whose window changed (--full: every form)", learning_cli_run},
+    {"learning", "learning aggregate [--days N] [--full] | seed-demo [--seed S]",
+     "recompute the style hints of the forms whose window changed (--full: every form); demo events",
+     learning_cli_run},
 };
 
 int learning_cli_main(struct tally_ctx *ctx, int argc, char **argv)
