@@ -59,6 +59,7 @@ struct learning_seed_run {
     struct json_object **batches;      /* one pending array per user */
     long events;
     int64_t now;
+    unsigned tag;                      /* seed & 0xffff, in hosts and small families: seeds do not mix */
     int failed;
 };
 
@@ -122,10 +123,10 @@ static void learning_seed_form(struct learning_seed_run *run, int index)
     int kind = index % 20;              /* 0-6 dense, 7-11 sparse+job, 12-16 sparse no job, 17-19 small family */
     const char *fam = learning_seed_families[learning_seed_range(r, 0, 5)];
     if (kind >= 17) {
-        snprintf(family, sizeof(family), "custom-ats-%d", index % 10);
+        snprintf(family, sizeof(family), "custom-ats-%d-%04x", index % 10, run->tag);
         fam = family;
     }
-    snprintf(host, sizeof(host), "careers-%03d.%s.example", index, fam);
+    snprintf(host, sizeof(host), "careers-%03d-%04x.%s.example", index, run->tag, fam);
     snprintf(schema, sizeof(schema), "%08" PRIx64, (uint64_t)(learning_seed_next(r) & 0xffffffffU));
     const char *main_style = learning_seed_styles[learning_seed_range(r, 0, 3)];
     if (kind <= 6) {
@@ -155,7 +156,8 @@ int learning_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user
     struct json_object *batches[64];
     int users = user_count < 64 ? user_count : 64;
     struct learning_seed_run run = {.ctx = ctx, .rng = {seed ^ 0x6c6561726e696e67ULL}, .user_ids = user_ids,
-                                    .user_count = users, .batches = batches, .now = (int64_t)time(NULL)};
+                                    .user_count = users, .batches = batches, .now = (int64_t)time(NULL),
+                                    .tag = (unsigned)(seed & 0xffff)};
     for (int u = 0; u < users; u++)
         batches[u] = json_object_new_array();
     for (int i = 0; i < LEARNING_SEED_FORMS && !run.failed; i++)

@@ -667,6 +667,23 @@ def test_job_kind_schedule_and_cli():
     assert "full" in p.stdout, p.stdout
 
 
+def test_seed_demo_all_four_sources():
+    seed = random.randrange(1, 0xffff)
+    p = ctl("learning", "seed-demo", "--seed", seed)
+    assert "learning events over 300 forms" in p.stdout, p.stdout
+    rows = psql("SELECT coalesce(style_hint->>'source', 'none'), count(*) FROM learning_form_profiles"
+                " WHERE host LIKE 'careers-%%-%04x.%%' GROUP BY 1" % seed)
+    share = {k: int(v) / 300 for k, v in rows}
+    assert sum(int(v) for _, v in rows) == 300, rows
+    # the seed's expected split: form 30-40 %, segment 20-30 %, family 20-30 %, none 10-20 %
+    assert 0.30 <= share["form"] <= 0.40 and 0.20 <= share["segment"] <= 0.30, share
+    assert 0.20 <= share["family"] <= 0.30 and 0.10 <= share["none"] <= 0.20, share
+    # the same seed again: every event is a duplicate (event ids are derived from the seed)
+    before = psql("SELECT count(*) FROM learning_events")
+    ctl("learning", "seed-demo", "--seed", seed)
+    assert psql("SELECT count(*) FROM learning_events") == before
+
+
 def test_zz_restore_schedule():
     if SCHEDULE_AT_START == [["t"]]:
         psql("UPDATE job_schedules SET enabled = true WHERE name = 'hourly_learning_aggregate'")
