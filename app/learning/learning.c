@@ -114,6 +114,94 @@ enum err learning_stats(struct tally_ctx *ctx, struct json_object **out)
     return *out != NULL ? ERR_NONE : ERR_INTERNAL;
 }
 
+/* ---- dashboard ------------------------------------------------------------ */
+
+static const char LEARNING_FAMILIES_SQL[] =
+    "SELECT coalesce(json_agg(t ORDER BY t.profiles DESC, t.name), '[]')::text FROM ("
+    " SELECT family AS name, count(*) AS profiles,"
+    " count(*) FILTER (WHERE style_hint->>'source' = 'form') AS form,"
+    " count(*) FILTER (WHERE style_hint->>'source' = 'segment') AS segment,"
+    " count(*) FILTER (WHERE style_hint->>'source' = 'family') AS family_level,"
+    " count(*) FILTER (WHERE aggregated_at IS NOT NULL AND style_hint->>'source' IS NULL) AS none,"
+    " count(*) FILTER (WHERE aggregated_at IS NULL) AS not_aggregated, coalesce(sum(runs), 0) AS events"
+    " FROM learning_form_profiles GROUP BY family ORDER BY count(*) DESC, family LIMIT $1::int) t";
+
+/* $1 host substring (LIKE wildcards escaped), $2 limit. Per-style stats of
+ * each level over the last run's window (default window if none ran). */
+static const char LEARNING_SEARCH_SQL[] =
+    "WITH w AS (SELECT now() - make_interval(days => coalesce(window_days, $3::int)) AS t FROM learning_state"
+    "   WHERE id = 1),"
+    " p AS (SELECT * FROM learning_form_profiles WHERE host LIKE '%' || replace(replace(replace(lower($1),"
+    "   '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' ORDER BY host, schema_hash LIMIT $2::int),"
+    " ev AS (SELECT p.id, 1 AS o, 'form' AS level, e.gen_style_id, e.helpful, e.edit_chars FROM p"
+    "   JOIN learning_events e ON e.profile_id = p.id, w WHERE e.created_at >= w.t"
+    "   UNION ALL SELECT p.id, 2, 'segment', e.gen_style_id, e.helpful, e.edit_chars FROM p"
+    "   JOIN learning_events e ON e.family = p.family AND e.segment_key = p.segment_key, w WHERE e.created_at >= w.t"
+    "   UNION ALL SELECT p.id, 3, 'family', e.gen_style_id, e.helpful, e.edit_chars FROM p"
+    "   JOIN learning_events e ON e.family = p.family, w WHERE e.created_at >= w.t),"
+    " st AS (SELECT id, o, level, gen_style_id AS style, count(*) AS runs,"
+    "   round(count(*) FILTER (WHERE helpful)::numeric / nullif(count(helpful), 0), 2) AS helpful_ratio,"
+    "   round(avg(edit_chars), 2) AS avg_edit_chars FROM ev WHERE gen_style_id IS NOT NULL GROUP BY 1, 2, 3, 4)"
+    " SELECT coalesce(json_agg(json_build_object('host', p.host, 'schema_hash', p.schema_hash, 'family', p.family,"
+    "   'segment_key', p.segment_key, 'runs', p.runs, 'source', p.style_hint->>'source',"
+    "   'preferred_style_id', p.style_hint->>'preferred_style_id', 'explanation', p.explanation,"
+    "   'aggregated_at', " LEARNING_TS("p.aggregated_at") ","
+    "   'levels', (SELECT coalesce(json_agg(json_build_object('level', st.level, 'style', st.style, 'runs', st.runs,"
+    "     'helpful_ratio', st.helpful_ratio, 'helpful_ratio_text', coalesce(st.helpful_ratio::text, '\xe2\x80\x93'),"
+    "     'avg_edit_chars', st.avg_edit_chars,"
+    "     'preferred', st.level = p.style_hint->>'source' AND st.style = p.style_hint->>'preferred_style_id')"
+    "     ORDER BY st.o, st.runs DESC, st.style COLLATE \"C\"), '[]') FROM st WHERE st.id = p.id))"
+    "   ORDER BY p.host, p.schema_hash), '[]')::text FROM p";
+
+static struct json_object *learning_json_query(struct tally_ctx *ctx, enum err *e, const char *sql, int n,
+                                               const char *const *params)
+{
+    enum err qe;
+    db_result *r = db_query(ctx->db, &qe, DB_RETRY_ON_RECONNECT, sql, n, params);
+    if (r == NULL) {
+        *e = qe;
+        return NULL;
+    }
+    struct json_object *v = db_rows(r) == 1 ? json_tokener_parse(db_value(r, 0, 0)) : NULL;
+    db_clear(r);
+    if (v == NULL)
+        *e = ERR_INTERNAL;
+    return v;
+}
+
+enum err learning_dashboard(struct tally_ctx *ctx, const char *host_query, struct json_object **out)
+{
+    enum err e = ERR_NONE;
+    *out = NULL;
+    struct json_object *stats = NULL;
+    if ((e = learning_stats(ctx, &stats)) != ERR_NONE)
+        return e;
+    char lim[16], slim[16], days[16];
+    snprintf(lim, sizeof(lim), "%d", LEARNING_FAMILIES_MAX);
+    snprintf(slim, sizeof(slim), "%d", LEARNING_SEARCH_MAX);
+    snprintf(days, sizeof(days), "%d", LEARNING_WINDOW_DAYS_DEFAULT);
+    const char *fp[1] = {lim};
+    struct json_object *families = learning_json_query(ctx, &e, LEARNING_FAMILIES_SQL, 1, fp);
+    struct json_object *search = NULL;
+    if (e == ERR_NONE && host_query != NULL && host_query[0] != '\0') {
+        const char *sp[3] = {host_query, slim, days};
+        search = learning_json_query(ctx, &e, LEARNING_SEARCH_SQL, 3, sp);
+    }
+    if (e != ERR_NONE) {
+        json_object_put(stats);
+        json_object_put(families);
+        json_object_put(search);
+        return e;
+    }
+    struct json_object *d = json_object_new_object();
+    json_object_object_add(d, "stats", stats);
+    json_object_object_add(d, "families", families);
+    if (search != NULL)
+        json_object_object_add(d, "search", search);
+    *out = d;
+    return ERR_NONE;
+}
+
 /* ---- /metrics -------------------------------------------------------------- */
 
 static const char LEARNING_METRICS_SQL[] =

@@ -92,6 +92,14 @@ enum err learning_profile_json(struct tally_ctx *ctx, const char *host, const ch
 void learning_profile_invalidate(struct tally_ctx *ctx, const char *host, const char *schema_hash);
 /* GET /api/v1/admin/learning/stats's object (new reference in *out). */
 enum err learning_stats(struct tally_ctx *ctx, struct json_object **out);
+/* The dashboard's figures (/admin/learning): "stats" (as learning_stats),
+ * "families" (per family: name, profiles by source, window events), and when
+ * host_query is non-empty "search": up to LEARNING_SEARCH_MAX profiles whose
+ * host contains it (literally, case-insensitive), each with its hint, its
+ * explanation and the per-style stats at each level ("levels"). */
+#define LEARNING_SEARCH_MAX   20
+#define LEARNING_FAMILIES_MAX 50
+enum err learning_dashboard(struct tally_ctx *ctx, const char *host_query, struct json_object **out);
 /* Prometheus lines (the module's metrics callback). */
 void learning_metrics(const struct tally_ctx *ctx, struct buf *out);
 

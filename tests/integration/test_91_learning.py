@@ -12,11 +12,15 @@ Each test works in families and hosts of its own (a random suffix), and
 the hourly schedule is disabled while the file runs so that no scheduled
 aggregation interleaves."""
 import calendar
+import html
+import json
 import os
 import random
+import re
 import subprocess
 import threading
 import time
+import urllib.parse
 from decimal import Decimal, ROUND_HALF_UP
 from fractions import Fraction
 
@@ -682,6 +686,63 @@ def test_seed_demo_all_four_sources():
     before = psql("SELECT count(*) FROM learning_events")
     ctl("learning", "seed-demo", "--seed", seed)
     assert psql("SELECT count(*) FROM learning_events") == before
+
+
+def tile(body, ident):
+    m = re.search(r'id="%s">([^<]*)<' % re.escape(ident), body)
+    assert m, ident
+    return int(m.group(1))
+
+
+def test_dashboard_page_figures_search_escaping_and_button():
+    from test_90_admin import Browser, csrf_of, logged_in
+    uid, tok = new_user("Dashboard")
+    evil_host = "evil-%s\"'<b>&amp;x" % RUN
+    evil_style = "<script>alert('s')</script>"
+    evil_family = "<i>f&amp;</i>-" + RUN
+    r = sync(tok, [event(evil_host, "<s>", evil_family, evil_style, title="Senior Data Engineer") for _ in range(5)])
+    assert r.status == 200 and r.json["accepted"] == 5, r
+    assert Browser().req("GET", "/admin/learning").status == 303
+    b = logged_in()
+    page = b.req("GET", "/admin/learning")
+    assert page.status == 200, page
+    # the button runs the aggregation (CSRF required)
+    assert b.req("POST", "/admin/learning/aggregate", {}).status == 403
+    r = b.req("POST", "/admin/learning/aggregate", {"csrf_token": csrf_of(page.body)})
+    assert r.status == 303 and r.headers["location"].startswith("/admin/learning?"), r
+    page = b.req("GET", r.headers["location"])
+    assert 'id="aggregated-count"' in page.body or "skipped" in page.body
+    # the figures are the JSON API's
+    stats = get("/api/v1/admin/learning/stats", token=admin_token()).json
+    assert tile(page.body, "learning-profiles") == stats["profiles"]
+    for src in ("form", "segment", "family", "none"):
+        assert tile(page.body, "learning-source-" + src) == stats["sources"][src], src
+    assert tile(page.body, "learning-not-aggregated") == stats["not_aggregated"]
+    chart = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page.body,
+                                 re.S).group(1))
+    assert chart["learning_sources"]["values"] == [stats["sources"][k] for k in ("form", "segment", "family", "none")]
+    assert chart["learning_segments"]["values"] == [stats["segments"][k]
+                                                    for k in ("intern", "junior", "senior", "default")]
+    # hostile host, family and style strings are escaped (the search shows all three)
+    found = b.req("GET", "/admin/learning?host=" + urllib.parse.quote("EVIL-" + RUN))
+    assert found.status == 200
+    assert "<b>&amp;x" not in found.body and "<script>alert" not in found.body
+    assert "evil-%s&quot;&#39;&lt;b&gt;&amp;amp;x" % RUN in found.body, found.body[-3000:]
+    assert "&lt;script&gt;alert(&#39;s&#39;)&lt;/script&gt;" in found.body
+    assert "<i>f&amp;</i>" not in found.body and "&lt;i&gt;f&amp;amp;&lt;/i&gt;-" + RUN in found.body
+    want = m_expect_single(evil_host.lower(), evil_family, evil_style)
+    assert html.escape(want, quote=False) in found.body, (want, found.body[-3000:])
+    # a search that finds nothing, with LIKE wildcards taken literally
+    none = b.req("GET", "/admin/learning?host=%25_nothing_" + RUN)
+    assert 'id="learning-search-empty"' in none.body
+
+
+def m_expect_single(h, family, style):
+    """The explanation of a form whose 5 events are its family's only ones."""
+    m = Model()
+    for _ in range(5):
+        m.add(event(h, "<s>", family, style, title="Senior Data Engineer"), time.time())
+    return m.expect(h, "<s>", time.time())["explanation"]
 
 
 def test_zz_restore_schedule():
