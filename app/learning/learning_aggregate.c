@@ -65,7 +65,8 @@ static const char LA_TODO_INCREMENTAL_SQL[] =
 
 /* $1 window start, $2 form threshold, $3 segment threshold, $4 family threshold.
  * Returns (host, schema_hash) of every rewritten profile, and on every row
- * the count of window events in the families read. */
+ * the events read: the forms' window events, plus the window events of the
+ * families whose pools were needed (profiles whose form level failed). */
 static const char LA_COMPUTE_SQL[] =
     "WITH d AS (SELECT p.id, p.family FROM la_todo t JOIN learning_form_profiles p USING (id)),"
     " fe AS (SELECT e.id, e.profile_id, e.gen_style_id, e.helpful, e.edit_chars, e.segment_key, e.created_at"
@@ -75,13 +76,17 @@ static const char LA_COMPUTE_SQL[] =
     "     SELECT profile_id, segment_key, count(*) AS n, max(created_at) AS latest, max(id) AS latest_id"
     "     FROM fe WHERE segment_key IS NOT NULL GROUP BY 1, 2) s"
     "   ORDER BY profile_id, n DESC, latest DESC, latest_id DESC),"
-    " fams AS (SELECT DISTINCT family FROM d),"
-    " pairs AS (SELECT DISTINCT d.family, seg.segment_key FROM d JOIN seg ON seg.profile_id = d.id),"
-    " pool AS (SELECT e.family, e.segment_key, e.gen_style_id, e.helpful, e.edit_chars FROM learning_events e"
-    "   WHERE e.family IN (SELECT family FROM fams) AND e.created_at >= $1::timestamptz),"
     " form_st AS (SELECT profile_id AS pid, gen_style_id AS style, count(*) AS runs,"
     "   count(*) FILTER (WHERE helpful) AS hn, count(helpful) AS rated, avg(edit_chars) AS avg_edit"
     "   FROM fe WHERE gen_style_id IS NOT NULL GROUP BY 1, 2),"
+    " form_best AS (SELECT DISTINCT ON (pid) * FROM form_st WHERE runs >= $2::int"
+    "   ORDER BY pid, hn::numeric / nullif(rated, 0) DESC NULLS LAST, avg_edit, runs DESC, style COLLATE \"C\"),"
+    /* Only the profiles whose form level fails read the family pools. */
+    " need AS (SELECT d.id, d.family FROM d WHERE NOT EXISTS (SELECT 1 FROM form_best fb WHERE fb.pid = d.id)),"
+    " fams AS (SELECT DISTINCT family FROM need),"
+    " pairs AS (SELECT DISTINCT need.family, seg.segment_key FROM need JOIN seg ON seg.profile_id = need.id),"
+    " pool AS (SELECT e.family, e.segment_key, e.gen_style_id, e.helpful, e.edit_chars FROM learning_events e"
+    "   WHERE e.family IN (SELECT family FROM fams) AND e.created_at >= $1::timestamptz),"
     " fam_st AS (SELECT family, gen_style_id AS style, count(*) AS runs,"
     "   count(*) FILTER (WHERE helpful) AS hn, count(helpful) AS rated, avg(edit_chars) AS avg_edit"
     "   FROM pool WHERE gen_style_id IS NOT NULL GROUP BY 1, 2),"
@@ -92,8 +97,6 @@ static const char LA_COMPUTE_SQL[] =
     " form_max AS (SELECT pid, max(runs) AS m FROM form_st GROUP BY 1),"
     " fam_max AS (SELECT family, max(runs) AS m FROM fam_st GROUP BY 1),"
     " seg_max AS (SELECT family, segment_key, max(runs) AS m FROM seg_st GROUP BY 1, 2),"
-    " form_best AS (SELECT DISTINCT ON (pid) * FROM form_st WHERE runs >= $2::int"
-    "   ORDER BY pid, hn::numeric / nullif(rated, 0) DESC NULLS LAST, avg_edit, runs DESC, style COLLATE \"C\"),"
     " seg_best AS (SELECT DISTINCT ON (family, segment_key) * FROM seg_st WHERE runs >= $3::int"
     "   ORDER BY family, segment_key, hn::numeric / nullif(rated, 0) DESC NULLS LAST, avg_edit, runs DESC,"
     "   style COLLATE \"C\"),"
@@ -128,8 +131,9 @@ static const char LA_COMPUTE_SQL[] =
     "     'segment_key', x.segment_key, 'runs', CASE WHEN x.source IS NOT NULL THEN x.s_runs END,"
     "     'helpful_ratio', round(x.s_hn::numeric / nullif(x.s_rated, 0), 2), 'avg_edit_chars', round(x.s_edit, 2))"
     "   FROM x WHERE p.id = x.id RETURNING p.host, p.schema_hash)"
-    " SELECT upd.host, upd.schema_hash, (SELECT count(*) FROM pool) FROM upd"
-    " UNION ALL SELECT NULL, NULL, (SELECT count(*) FROM pool) WHERE NOT EXISTS (SELECT 1 FROM upd)";
+    " , nread AS (SELECT (SELECT count(*) FROM fe) + (SELECT count(*) FROM pool) AS n)"
+    " SELECT upd.host, upd.schema_hash, nread.n FROM upd, nread"
+    " UNION ALL SELECT NULL, NULL, nread.n FROM nread WHERE NOT EXISTS (SELECT 1 FROM upd)";
 
 /* $1 window start, $2 days, $3 duration ms, $4 profiles updated. */
 static const char LA_STATE_SQL[] =
