@@ -13,7 +13,9 @@
  *      pool changed; a form-level hint depends on the form's events only).
  *      So an incremental run rewrites exactly the hints a full run could
  *      change, and gives the same hints.
- *   3. One statement computes and writes the hints of the work list: per
+ *   3. One scan groups the work list's window events by (form, style,
+ *      segment) into la_fs (parallel-capable); then one statement computes
+ *      and writes the hints of the work list: per
  *      level the style stats, the best style among those with the level's
  *      threshold of runs (helpful ratio desc, avg edit chars asc, runs desc,
  *      style id asc; a style without a rated event ranks last), the first
@@ -36,6 +38,7 @@
 #include <time.h>
 
 #define LA_TS_BYTES 64
+#define LA_WORK_MEM "64MB"             /* per sort / hash of the aggregation, its transaction only */
 
 /* $1 now override (NULL: now()), $2 days. */
 static const char LA_LOCK_SQL[] =
@@ -63,37 +66,51 @@ static const char LA_TODO_INCREMENTAL_SQL[] =
     "   OR (p.family IN (SELECT family FROM fam)"
     "       AND (p.style_hint IS NULL OR (p.style_hint->>'source') IS DISTINCT FROM 'form'))";
 
+/* The form-level pass: one scan of the window's events (of the work list
+ * only, unless full) grouped by (form, style, segment). CREATE TABLE AS,
+ * not INSERT ... SELECT nor a CTE of the UPDATE: only CREATE TABLE AS may
+ * run in parallel. No parameter: the window start comes from la_window. */
+#define LA_FS_SQL(filter)                                                                                        \
+    "CREATE TEMP TABLE la_fs ON COMMIT DROP AS SELECT e.profile_id, e.gen_style_id, e.segment_key,"            \
+    " count(*) AS n, count(*) FILTER (WHERE e.helpful) AS hn, count(e.helpful) AS rated, sum(e.edit_chars) AS es," \
+    " max(e.created_at) AS latest, max(e.id) AS latest_id FROM learning_events e"                             \
+    " WHERE e.created_at >= (SELECT ws FROM la_window)" filter " GROUP BY 1, 2, 3"
+static const char LA_FS_FULL_SQL[] = LA_FS_SQL("");
+static const char LA_FS_INCREMENTAL_SQL[] = LA_FS_SQL(" AND e.profile_id IN (SELECT id FROM la_todo)");
+
 /* $1 window start, $2 form threshold, $3 segment threshold, $4 family threshold.
  * Returns (host, schema_hash) of every rewritten profile, and on every row
  * the events read: the forms' window events, plus the window events of the
- * families whose pools were needed (profiles whose form level failed). */
+ * families whose pools were needed (profiles whose form level failed).
+ * Averages are sum / count in numeric, exact as avg() would be. */
 static const char LA_COMPUTE_SQL[] =
     "WITH d AS (SELECT p.id, p.family FROM la_todo t JOIN learning_form_profiles p USING (id)),"
-    " fe AS (SELECT e.id, e.profile_id, e.gen_style_id, e.helpful, e.edit_chars, e.segment_key, e.created_at"
-    "   FROM learning_events e JOIN d ON e.profile_id = d.id WHERE e.created_at >= $1::timestamptz),"
-    " fruns AS (SELECT profile_id, count(*) AS n FROM fe GROUP BY 1),"
+    " fs AS (SELECT la_fs.* FROM la_fs JOIN d ON d.id = la_fs.profile_id),"
+    " fruns AS (SELECT profile_id, sum(n) AS n FROM fs GROUP BY 1),"
     " seg AS (SELECT DISTINCT ON (profile_id) profile_id, segment_key FROM ("
-    "     SELECT profile_id, segment_key, count(*) AS n, max(created_at) AS latest, max(id) AS latest_id"
-    "     FROM fe WHERE segment_key IS NOT NULL GROUP BY 1, 2) s"
+    "     SELECT profile_id, segment_key, sum(n) AS n, max(latest) AS latest, max(latest_id) AS latest_id"
+    "     FROM fs WHERE segment_key IS NOT NULL GROUP BY 1, 2) s"
     "   ORDER BY profile_id, n DESC, latest DESC, latest_id DESC),"
-    " form_st AS (SELECT profile_id AS pid, gen_style_id AS style, count(*) AS runs,"
-    "   count(*) FILTER (WHERE helpful) AS hn, count(helpful) AS rated, avg(edit_chars) AS avg_edit"
-    "   FROM fe WHERE gen_style_id IS NOT NULL GROUP BY 1, 2),"
+    " form_st AS (SELECT profile_id AS pid, gen_style_id AS style, sum(n) AS runs, sum(hn) AS hn,"
+    "   sum(rated) AS rated, sum(es)::numeric / sum(n) AS avg_edit"
+    "   FROM fs WHERE gen_style_id IS NOT NULL GROUP BY 1, 2),"
     " form_best AS (SELECT DISTINCT ON (pid) * FROM form_st WHERE runs >= $2::int"
     "   ORDER BY pid, hn::numeric / nullif(rated, 0) DESC NULLS LAST, avg_edit, runs DESC, style COLLATE \"C\"),"
-    /* Only the profiles whose form level fails read the family pools. */
+    /* Only the profiles whose form level fails read the family pools, in one
+     * pass grouped by (family, segment, style). */
     " need AS (SELECT d.id, d.family FROM d WHERE NOT EXISTS (SELECT 1 FROM form_best fb WHERE fb.pid = d.id)),"
     " fams AS (SELECT DISTINCT family FROM need),"
     " pairs AS (SELECT DISTINCT need.family, seg.segment_key FROM need JOIN seg ON seg.profile_id = need.id),"
-    " pool AS (SELECT e.family, e.segment_key, e.gen_style_id, e.helpful, e.edit_chars FROM learning_events e"
-    "   WHERE e.family IN (SELECT family FROM fams) AND e.created_at >= $1::timestamptz),"
-    " fam_st AS (SELECT family, gen_style_id AS style, count(*) AS runs,"
-    "   count(*) FILTER (WHERE helpful) AS hn, count(helpful) AS rated, avg(edit_chars) AS avg_edit"
-    "   FROM pool WHERE gen_style_id IS NOT NULL GROUP BY 1, 2),"
-    " seg_st AS (SELECT pool.family, pool.segment_key, gen_style_id AS style, count(*) AS runs,"
-    "   count(*) FILTER (WHERE helpful) AS hn, count(helpful) AS rated, avg(edit_chars) AS avg_edit"
+    " pool AS (SELECT e.family, e.segment_key, e.gen_style_id AS style, count(*) AS n,"
+    "   count(*) FILTER (WHERE e.helpful) AS hn, count(e.helpful) AS rated, sum(e.edit_chars) AS es"
+    "   FROM learning_events e WHERE e.family IN (SELECT family FROM fams) AND e.created_at >= $1::timestamptz"
+    "   GROUP BY 1, 2, 3),"
+    " fam_st AS (SELECT family, style, sum(n) AS runs, sum(hn) AS hn, sum(rated) AS rated,"
+    "   sum(es)::numeric / sum(n) AS avg_edit FROM pool WHERE style IS NOT NULL GROUP BY 1, 2),"
+    " seg_st AS (SELECT pool.family, pool.segment_key, style, sum(n) AS runs, sum(hn) AS hn, sum(rated) AS rated,"
+    "   sum(es)::numeric / sum(n) AS avg_edit"
     "   FROM pool JOIN pairs ON pairs.family = pool.family AND pairs.segment_key = pool.segment_key"
-    "   WHERE gen_style_id IS NOT NULL GROUP BY 1, 2, 3),"
+    "   WHERE style IS NOT NULL GROUP BY 1, 2, 3),"
     " form_max AS (SELECT pid, max(runs) AS m FROM form_st GROUP BY 1),"
     " fam_max AS (SELECT family, max(runs) AS m FROM fam_st GROUP BY 1),"
     " seg_max AS (SELECT family, segment_key, max(runs) AS m FROM seg_st GROUP BY 1, 2),"
@@ -131,7 +148,7 @@ static const char LA_COMPUTE_SQL[] =
     "     'segment_key', x.segment_key, 'runs', CASE WHEN x.source IS NOT NULL THEN x.s_runs END,"
     "     'helpful_ratio', round(x.s_hn::numeric / nullif(x.s_rated, 0), 2), 'avg_edit_chars', round(x.s_edit, 2))"
     "   FROM x WHERE p.id = x.id RETURNING p.host, p.schema_hash)"
-    " , nread AS (SELECT (SELECT count(*) FROM fe) + (SELECT count(*) FROM pool) AS n)"
+    " , nread AS (SELECT coalesce((SELECT sum(n) FROM fs), 0) + coalesce((SELECT sum(n) FROM pool), 0) AS n)"
     " SELECT upd.host, upd.schema_hash, nread.n FROM upd, nread"
     " UNION ALL SELECT NULL, NULL, nread.n FROM nread WHERE NOT EXISTS (SELECT 1 FROM upd)";
 
@@ -170,7 +187,11 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
     char days_text[16], ws[LA_TS_BYTES], old_ws[LA_TS_BYTES];
     snprintf(days_text, sizeof(days_text), "%d", days);
     enum err e;
-    if (db_exec(ctx->db, 0, "BEGIN", 0, NULL) != ERR_NONE)
+    /* One long analytic statement: JIT compilation would cost seconds for
+     * little, and the hash aggregates want room. */
+    if (db_exec(ctx->db, 0, "BEGIN", 0, NULL) != ERR_NONE ||
+        db_exec(ctx->db, 0, "SET LOCAL jit = off", 0, NULL) != ERR_NONE ||
+        db_exec(ctx->db, 0, "SET LOCAL work_mem = '" LA_WORK_MEM "'", 0, NULL) != ERR_NONE)
         return learning_aggregate_fail(ctx, "begin");
     const char *lock_params[2] = {now_override, days_text};
     db_result *r = db_query(ctx->db, &e, 0, LA_LOCK_SQL, 2, lock_params);
@@ -205,15 +226,24 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
     if ((full ? db_exec(ctx->db, 0, LA_TODO_FULL_SQL, 0, NULL)
               : db_exec(ctx->db, 0, LA_TODO_INCREMENTAL_SQL, 2, todo_params)) != ERR_NONE)
         return learning_aggregate_fail(ctx, "work list");
-    if (db_exec(ctx->db, 0, "ANALYZE la_todo", 0, NULL) != ERR_NONE)
-        return learning_aggregate_fail(ctx, "analyze");
+    const char *ws_param[1] = {ws};
+    if (db_exec(ctx->db, 0, "ANALYZE la_todo", 0, NULL) != ERR_NONE ||
+        db_exec(ctx->db, 0, "CREATE TEMP TABLE la_window (ws timestamptz NOT NULL) ON COMMIT DROP", 0, NULL) !=
+            ERR_NONE ||
+        db_exec(ctx->db, 0, "INSERT INTO la_window VALUES ($1::timestamptz)", 1, ws_param) != ERR_NONE)
+        return learning_aggregate_fail(ctx, "window");
+    double t_fs = learning_aggregate_now_ms();
+    if (db_exec(ctx->db, 0, full ? LA_FS_FULL_SQL : LA_FS_INCREMENTAL_SQL, 0, NULL) != ERR_NONE)
+        return learning_aggregate_fail(ctx, "form stats");
 
     char tf[16], ts[16], tfam[16];
     snprintf(tf, sizeof(tf), "%d", LEARNING_THRESHOLD_FORM);
     snprintf(ts, sizeof(ts), "%d", LEARNING_THRESHOLD_SEGMENT);
     snprintf(tfam, sizeof(tfam), "%d", LEARNING_THRESHOLD_FAMILY);
     const char *params[4] = {ws, tf, ts, tfam};
+    double t_compute = learning_aggregate_now_ms();
     db_result *rows = db_query(ctx->db, &e, 0, LA_COMPUTE_SQL, 4, params);
+    double t_written = learning_aggregate_now_ms();
     if (rows == NULL)
         return learning_aggregate_fail(ctx, "compute");
     int n = db_rows(rows);
@@ -246,7 +276,9 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
             learning_profile_invalidate(ctx, db_value(rows, i, 0), db_value(rows, i, 1));
     db_clear(rows);
     out->duration_ms = learning_aggregate_now_ms() - started;
-    log_info("learning: aggregation (%s, %d days) rewrote %ld profiles from %ld events in %.1f ms",
-             full ? "full" : "incremental", days, out->updated_profiles, out->events_read, out->duration_ms);
+    log_info("learning: aggregation (%s, %d days) rewrote %ld profiles from %ld events in %.1f ms"
+             " (work list %.1f, form pass %.1f, hints %.1f, commit and cache %.1f)",
+             full ? "full" : "incremental", days, out->updated_profiles, out->events_read, out->duration_ms,
+             t_fs - started, t_compute - t_fs, t_written - t_compute, started + out->duration_ms - t_written);
     return 0;
 }
