@@ -545,6 +545,38 @@ def test_two_aggregations_at_once_do_the_work_once():
                for r in results)
 
 
+def test_a_run_while_another_holds_the_lock_skips():
+    uid, tok = new_user("Locked")
+    m, f = Model(), fam("locked")
+    aggregate()
+    send(m, tok, [event(host("Locked"), "l", f, "a") for _ in range(5)])
+    # another session holds the aggregator's advisory lock (as a running aggregation does)
+    holder = subprocess.Popen(["psql", "-X", "-q", PG, "-c", "SELECT pg_advisory_lock(7455001), pg_sleep(60)"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7455001"
+                              " AND granted") == [["1"]], what="the advisory lock held")
+        runs_before = int(psql("SELECT skipped_total FROM learning_state")[0][0])
+        r = aggregate()
+        assert (r["skipped"], r["updated_profiles"]) == (True, 0), r
+        assert int(psql("SELECT skipped_total FROM learning_state")[0][0]) == runs_before + 1
+        assert profile(tok, host("Locked"), "l")["style_hint"] is None      # nothing written
+        p = ctl("learning", "aggregate")
+        assert "skipped" in p.stdout, p.stdout
+    finally:
+        # the holder's backend sleeps on: end it (psql killed alone would leave it holding the lock)
+        psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7455001"
+             " AND granted AND pid <> pg_backend_pid()")
+        holder.terminate()
+        holder.wait(timeout=30)
+    wait_for(lambda: psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 7455001") ==
+             [["0"]], what="the advisory lock released")
+    # the skipped work is still pending: the next run does it
+    r = aggregate()
+    assert (r["skipped"], r["updated_profiles"]) == (False, 1), r
+    check_hint(profile(tok, host("Locked"), "l"), m.expect(host("Locked"), "l", time.time()))
+
+
 # ---- reads, stats, metrics, job, CLI ------------------------------------------
 
 def cache_counts():
