@@ -492,6 +492,8 @@ int main(int argc, char **argv)
     }
     char err[512];
     config_defaults(&c.cfg);
+    enum config_source source;
+    config_path = config_discover(config_path, &source);
     if (config_load(&c.cfg, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "tallyctl: %s\n", err);
         return 1;

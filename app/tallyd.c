@@ -22,6 +22,27 @@ static void tallyd_usage(FILE *out)
             "Signals: TERM/INT/QUIT graceful stop, HUP reload (new workers, then old ones retire).\n");
 }
 
+/* tallyd -t: the file read and the settings that matter to an operator,
+ * each marked when it is the built-in default rather than configured. */
+static void tallyd_print_check(const struct config *cfg, const char *path, enum config_source source)
+{
+    static struct config dflt;
+    config_defaults(&dflt);
+    printf("configuration ok: %s (%s)\n", path != NULL ? path : "-", config_source_text(source));
+#define TALLYD_SHOW(key, fmt, v, d) printf("  %-18s " fmt "%s\n", key, v, (d) ? "  (the built-in default)" : "")
+    TALLYD_SHOW("listen", "%s", cfg->listen, strcmp(cfg->listen, dflt.listen) == 0);
+    TALLYD_SHOW("pidfile", "%s", cfg->pidfile, strcmp(cfg->pidfile, dflt.pidfile) == 0);
+    TALLYD_SHOW("workers", "%d", cfg->workers, 0);
+    TALLYD_SHOW("pg_conninfo", "%s", cfg->pg_conninfo, strcmp(cfg->pg_conninfo, dflt.pg_conninfo) == 0);
+    TALLYD_SHOW("memcached_servers", "%s", cfg->memcached_servers,
+                strcmp(cfg->memcached_servers, dflt.memcached_servers) == 0);
+    TALLYD_SHOW("sql_dir", "%s", cfg->sql_dir, strcmp(cfg->sql_dir, dflt.sql_dir) == 0);
+    TALLYD_SHOW("templates_dir", "%s", cfg->templates_dir, strcmp(cfg->templates_dir, dflt.templates_dir) == 0);
+    TALLYD_SHOW("debug_routes", "%d", cfg->debug_routes, cfg->debug_routes == dflt.debug_routes);
+    TALLYD_SHOW("job_runner", "%d", cfg->job_runner, cfg->job_runner == dflt.job_runner);
+#undef TALLYD_SHOW
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -49,6 +70,8 @@ int main(int argc, char **argv)
     static struct router router;
     char err[512];
     config_defaults(&cfg);
+    enum config_source source;
+    config_path = config_discover(config_path, &source);
     if (config_load(&cfg, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "tallyd: %s\n", err);
         return 1;
@@ -75,7 +98,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
-        printf("configuration ok: listen=%s workers=%d\n", cfg.listen, cfg.workers);
+        tallyd_print_check(&cfg, config_path, source);
         return 0;
     }
     return server_run(config_path, &cfg, &router);
