@@ -5,18 +5,17 @@
  *      (counted) instead of doing the same work; the lock goes with the
  *      transaction, so nothing stays locked after a crash, and no session
  *      state is kept (PgBouncer-safe).
- *   2. The work list (temp table la_todo): every profile on a full run (asked
- *      for, first run, another window length, a window moved back); else the forms with a
- *      learning_dirty mark or with events that left the window since the
- *      last run ("own" changes), plus the profiles of the same families
+ *   2. The work list (temp table la_todo): every profile on a full run
+ *      (asked for, first run, another window length, a window moved back);
+ *      else the forms with a learning_dirty mark or with events that left
+ *      the window since the last run ("own" changes), plus the profiles of the same families
  *      whose hint did not come from their own form (their segment or family
  *      pool changed; a form-level hint depends on the form's events only).
  *      So an incremental run rewrites exactly the hints a full run could
  *      change, and gives the same hints.
  *   3. One scan groups the work list's window events by (form, style,
- *      segment) into la_fs (parallel-capable); then one statement computes
- *      and writes the hints of the work list: per
- *      level the style stats, the best style among those with the level's
+ *      segment) into la_fs; then one statement computes and writes the
+ *      hints of the work list: per level the style stats, the best style among those with the level's
  *      threshold of runs (helpful ratio desc, avg edit chars asc, runs desc,
  *      style id asc; a style without a rated event ranks last), the first
  *      level that qualifies, and the explanation.
@@ -67,9 +66,10 @@ static const char LA_TODO_INCREMENTAL_SQL[] =
     "       AND (p.style_hint IS NULL OR (p.style_hint->>'source') IS DISTINCT FROM 'form'))";
 
 /* The form-level pass: one scan of the window's events (of the work list
- * only, unless full) grouped by (form, style, segment). CREATE TABLE AS,
- * not INSERT ... SELECT nor a CTE of the UPDATE: only CREATE TABLE AS may
- * run in parallel. No parameter: the window start comes from la_window. */
+ * only, unless full) grouped by (form, style, segment), materialised once
+ * for the hint statement's several readers (a CTE read four times cost a
+ * third of the run). CREATE TABLE AS takes no parameter: the window start
+ * comes from la_window. */
 #define LA_FS_SQL(filter)                                                                                        \
     "CREATE TEMP TABLE la_fs ON COMMIT DROP AS SELECT e.profile_id, e.gen_style_id, e.segment_key,"            \
     " count(*) AS n, count(*) FILTER (WHERE e.helpful) AS hn, count(e.helpful) AS rated, sum(e.edit_chars) AS es," \
