@@ -179,6 +179,13 @@ static int seed_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     }
     seed_cli_progress(&s, true);
     printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, seed_cli_now() - s.started);
+    const char *failed_module = NULL;
+    if (module_seed_demo(ctx, (uint64_t)seed, s.user_ids, s.users_done, stdout, &failed_module) != 0) {
+        char msg[512];
+        db_error_text(db, db_connected(db) ? ERR_INTERNAL : ERR_UNAVAILABLE, msg, sizeof(msg));
+        cli_fail(spec, "demo data of %s failed: %s", failed_module, msg);
+        goto out;
+    }
     rc = 0;
     goto out;
 fail:
