@@ -9,6 +9,8 @@ import subprocess
 import time
 import urllib.parse
 
+import openapi_check
+
 ROOT = os.environ.get("TALLY_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 URL = os.environ.get("TALLY_URL", "http://127.0.0.1:18080")
 CONF = os.environ.get("TALLY_CONF", "")
@@ -36,7 +38,8 @@ class Response:
 
 def request(method, path, body=None, token=None, headers=None, content_type=None, timeout=30):
     """One HTTP request on a fresh connection. body: dict/list (sent as
-    JSON), str or bytes (sent as is)."""
+    JSON), str or bytes (sent as is). The response is checked against
+    docs/openapi.yaml (openapi_check): a mismatch raises AssertionError."""
     hdrs = dict(headers or {})
     data = None
     if body is not None:
@@ -53,9 +56,20 @@ def request(method, path, body=None, token=None, headers=None, content_type=None
     try:
         conn.request(method, path, body=data, headers=hdrs)
         r = conn.getresponse()
-        return Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
+        resp = Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
     finally:
         conn.close()
+    problems = openapi_check.check(method, path, resp.status, resp.headers.get("content-type", ""), resp.body)
+    if problems:
+        SCHEMA_FAILURES.extend(problems)
+        raise AssertionError("response does not match docs/openapi.yaml (tests/integration/openapi_check.py):\n  "
+                             + "\n  ".join(problems[:20]) + "\n  body: " + resp.body[:300])
+    return resp
+
+
+# Every mismatch seen (also those of requests made in threads, whose
+# exception a test may not see); run.py fails the run when it is not empty.
+SCHEMA_FAILURES = []
 
 
 def get(path, **kw):

@@ -33,6 +33,12 @@ def main():
                 failed.append(full)
                 print("FAIL %-70s %6.2fs" % (full, time.time() - started), flush=True)
                 traceback.print_exc()
+    import harness
+    if harness.SCHEMA_FAILURES:
+        print("\nresponses not matching docs/openapi.yaml (%d):" % len(harness.SCHEMA_FAILURES))
+        for p in sorted(set(harness.SCHEMA_FAILURES)):
+            print("  " + p)
+        failed.append("openapi_check: %d responses do not match docs/openapi.yaml" % len(harness.SCHEMA_FAILURES))
     print("\n%d passed, %d failed" % (passed, len(failed)))
     for f in failed:
         print("  failed:", f)
