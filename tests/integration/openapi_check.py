@@ -45,7 +45,7 @@ def _bundle():
         if not os.path.isdir(os.path.join(ROOT, "node_modules", "@redocly", "cli")):
             raise AssertionError("openapi_check: node_modules/@redocly/cli is missing: run scripts/assets "
                                  "(the integration tests validate every response against docs/openapi.yaml)")
-        tmp = out + ".%d.tmp" % os.getpid()
+        tmp = out[:-len(".json")] + ".%d.tmp.json" % os.getpid()   # redocly adds .json otherwise
         env = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true")
         p = subprocess.run(["npx", "--no-install", "redocly", "bundle", DOC_YAML, "--ext", "json", "-o", tmp],
                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
