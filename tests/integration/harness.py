@@ -59,6 +59,13 @@ def request(method, path, body=None, token=None, headers=None, content_type=None
         resp = Response(r.status, r.getheaders(), r.read().decode("utf-8", "replace"))
     finally:
         conn.close()
+    return check_response(method, path, resp)
+
+
+def check_response(method, path, resp):
+    """Raises AssertionError when resp does not match docs/openapi.yaml for
+    (method, path, status); returns resp. request() calls it on every
+    response; tests with their own HTTP client call it too."""
     problems = openapi_check.check(method, path, resp.status, resp.headers.get("content-type", ""), resp.body)
     if problems:
         SCHEMA_FAILURES.extend(problems)

@@ -33,6 +33,7 @@ DOC_YAML = os.path.join(ROOT, "docs", "openapi.yaml")
 
 _doc = None
 _paths = None          # [(regex, template, n_params)]
+SEEN = set()           # (METHOD, template, status) checked, for coverage()
 
 
 def _bundle():
@@ -239,6 +240,7 @@ def check(method, raw_path, status, content_type, body):
     op = item.get(method.lower()) or (item.get("get") if method == "HEAD" else None)
     label = "%s %s %d" % (method, template, status)
     if op is None:
+        SEEN.update((m.upper(), template, str(status)) for m in item if m in ("get", "post", "put", "patch", "delete"))
         if status != 405:
             return ["%s: method not documented for this path, so the answer must be 405" % label]
         ops = [o for m, o in item.items() if m in ("get", "post", "put", "patch", "delete")]
@@ -247,6 +249,19 @@ def check(method, raw_path, status, content_type, body):
             return ["%s: no operation of the path documents 405" % label]
         return _check_response(label, resp, status, content_type, body if method != "HEAD" else "")
     resp = _response_for(op.get("responses", {}), status)
+    SEEN.add((method, template, str(status)))
     if resp is None:
         return ["%s: status not documented (documented: %s)" % (label, ", ".join(sorted(op.get("responses", {}))))]
     return _check_response(label, resp, status, content_type, body if method != "HEAD" else "")
+
+
+def coverage():
+    """(documented (METHOD, path, status) pairs, those that a test received)."""
+    if _doc is None:
+        return set(), set()
+    documented = set()
+    for template, item in _doc["paths"].items():
+        for m, op in item.items():
+            if m in ("get", "post", "put", "patch", "delete"):
+                documented |= {(m.upper(), template, st) for st in op.get("responses", {})}
+    return documented, SEEN & documented

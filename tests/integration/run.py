@@ -34,6 +34,15 @@ def main():
                 print("FAIL %-70s %6.2fs" % (full, time.time() - started), flush=True)
                 traceback.print_exc()
     import harness
+    import openapi_check
+    documented, seen = openapi_check.coverage()
+    if documented:
+        ops = {(m, p) for m, p, _ in documented}
+        print("\nopenapi_check: %d of %d documented (operation, status) pairs received, %d of %d operations"
+              % (len(seen), len(documented), len({(m, p) for m, p, _ in seen}), len(ops)))
+        if os.environ.get("TALLY_OPENAPI_COVERAGE"):
+            for m, p, st in sorted(documented - seen):
+                print("  not received: %s %s %s" % (m, p, st))
     if harness.SCHEMA_FAILURES:
         print("\nresponses not matching docs/openapi.yaml (%d):" % len(harness.SCHEMA_FAILURES))
         for p in sorted(set(harness.SCHEMA_FAILURES)):

@@ -59,7 +59,7 @@ class Browser:
 
 def _raw_request(method, path, body, headers):
     import http.client
-    from harness import HOST, PORT, Response
+    from harness import HOST, PORT, Response, check_response
     conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
     try:
         conn.request(method, path, body=body, headers=headers)
@@ -67,9 +67,9 @@ def _raw_request(method, path, body, headers):
         raw = r.getheaders()
         out = Response(r.status, raw, r.read().decode("utf-8", "replace"))
         out.raw_headers = raw
-        return out
     finally:
         conn.close()
+    return check_response(method, path, out)
 
 
 def csrf_of(body):
