@@ -17,7 +17,8 @@ Rules (check(method, path, status, content_type, body) -> list of problems):
   files (/static/, /) are not part of the document and are not checked;
 - the response's media type must be one the status documents; a JSON body
   is validated against that schema: type, enum, const, properties, required,
-  additionalProperties, items, min/maxItems, oneOf/anyOf/allOf, $ref,
+  additionalProperties, items, min/maxItems, oneOf (with its discriminator's
+  mapping when it has one)/anyOf/allOf, $ref, nullable,
   minimum/maximum, min/maxLength, pattern, format date / date-time.
 Each problem reads "METHOD /documented/path STATUS: $.json.path: expected
 ..., got ...". Nothing here is weakened to let a test pass: fix the document
@@ -123,7 +124,16 @@ def validate(schema, v, path="$"):
     if "anyOf" in schema:
         if not any(not validate(s, v, path) for s in schema["anyOf"]):
             errs.append("%s: matches none of anyOf, got %s" % (path, _short(v)))
-    if "oneOf" in schema:
+    disc = schema.get("discriminator")
+    if "oneOf" in schema and disc and isinstance(v, dict) and "mapping" in disc:
+        # The discriminator picks the one schema, so a mismatch names its real path.
+        tag = v.get(disc["propertyName"])
+        if tag not in disc["mapping"]:
+            errs.append("%s.%s: expected one of %s, got %s" % (path, disc["propertyName"],
+                                                                _short(sorted(disc["mapping"])), _short(tag)))
+        else:
+            errs += validate({"$ref": disc["mapping"][tag]}, v, path)
+    elif "oneOf" in schema:
         results = [validate(s, v, path) for s in schema["oneOf"]]
         ok = sum(not r for r in results)
         if ok != 1:

@@ -22,7 +22,7 @@ def test_validator_reports_route_status_path_expected_and_got():
                   "computed_at": "2026-01-01T00:00:00Z", "expires_at": "2026-01-02T00:00:00Z",
                   "computation_time_ms": 1.0, "data_points_count": 1}
     problems = openapi_check.validate({"$ref": "#/components/schemas/Metric"}, bad_metric)
-    assert problems and "$.value" in problems[0], problems
+    assert problems and problems[0].startswith("$.value.spending: expected number"), problems
     # The same value with the right type passes (the schema is not simply refusing everything).
     bad_metric["value"]["spending"] = 12.0
     assert openapi_check.validate({"$ref": "#/components/schemas/Metric"}, bad_metric) == []
@@ -37,7 +37,9 @@ def test_validator_reports_route_status_path_expected_and_got():
     assert any("$.run_at: expected an RFC 3339 date-time" in x for x in p), p
     # oneOf: an insight matching none of the three kinds.
     p = openapi_check.validate({"$ref": "#/components/schemas/Insight"}, {"type": "horoscope", "message": "x"})
-    assert p and "oneOf" in p[0], p
+    assert p and p[0].startswith("$.type: expected one of"), p
+    p = openapi_check.validate({"oneOf": [{"type": "integer"}, {"type": "string"}]}, 1.5)
+    assert p and "matches 0 of oneOf" in p[0], p
     # A status the route does not document, and a method the path does not serve.
     p = openapi_check.check("GET", "/api/v1/health", 418, "application/json", "{}")
     assert p and "GET /api/v1/health 418: status not documented" in p[0], p
