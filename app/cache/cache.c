@@ -66,6 +66,7 @@ struct cache {
 static const char *const cache_ns_names[CACHE_NS_COUNT] = {
     [CACHE_NS_AUTH] = "auth",         [CACHE_NS_HEALTH] = "health",     [CACHE_NS_USERS] = "users",
     [CACHE_NS_METRICS] = "metrics",   [CACHE_NS_PROFILES] = "profiles", [CACHE_NS_SESSIONS] = "sessions",
+    [CACHE_NS_OPPORTUNITIES] = "opportunities",
 };
 
 #define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)

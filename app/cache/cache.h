@@ -24,7 +24,7 @@
 #include "../core/limits.h"
 
 enum cache_ns { CACHE_NS_AUTH, CACHE_NS_HEALTH, CACHE_NS_USERS, CACHE_NS_METRICS, CACHE_NS_PROFILES,
-                CACHE_NS_SESSIONS, CACHE_NS_COUNT };
+                CACHE_NS_SESSIONS, CACHE_NS_OPPORTUNITIES, CACHE_NS_COUNT };
 
 /* Updated with relaxed atomic adds by every worker. */
 struct cache_ns_counters {

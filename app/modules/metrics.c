@@ -11,6 +11,8 @@
 #include "../core/shm.h"
 #include "../core/worker.h"
 #include "../store/db.h"
+#include "../core/module.h"
+#include "../opportunities/opportunities.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -224,6 +226,8 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_workers(&b, shm);
     metrics_jobs(&b, shm, req->worker->db);
     metrics_metric_reads(&b, shm);
+    struct tally_ctx opportunities_ctx = {.kind = TALLY_CTX_WORKER, .cfg = req->worker->cfg, .db = req->worker->db};
+    opportunities_metrics(&opportunities_ctx, &b);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);
