@@ -176,36 +176,33 @@ static int oh_list(struct request *req, struct response *res)
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
-static int oh_stats(struct request *req, struct response *res)
+/* GET answers about one target user (or all): stats and preferences. */
+typedef enum err (*oh_user_read_fn)(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len);
+
+static int oh_user_read(struct request *req, struct response *res, bool allow_all, oh_user_read_fn fn)
 {
     struct tally_ctx ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t user_id;
-    enum err e = oh_target_user(req, true, &user_id);
+    enum err e = oh_target_user(req, allow_all, &user_id);
     if (e != ERR_NONE)
         return e;
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_stats(&ctx, user_id, &json, &len);
+    e = fn(&ctx, user_id, &json, &len);
     return oh_answer(req, res, e, 200, json, len, &oe);
+}
+
+static int oh_stats(struct request *req, struct response *res)
+{
+    return oh_user_read(req, res, true, opportunities_stats);
 }
 
 static int oh_prefs_get(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
-    struct opp_actor who;
-    struct opp_error oe = {0};
-    int64_t user_id;
-    enum err e = oh_target_user(req, false, &user_id);
-    if (e != ERR_NONE)
-        return e;
-    oh_ctx(req, &ctx, &who);
-    char *json = NULL;
-    size_t len = 0;
-    e = opportunities_prefs_get(&ctx, user_id, &json, &len);
-    return oh_answer(req, res, e, 200, json, len, &oe);
+    return oh_user_read(req, res, false, opportunities_prefs_get);
 }
 
 static int oh_prefs_put(struct request *req, struct response *res)
