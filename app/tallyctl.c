@@ -12,6 +12,8 @@
 #include "modules/jobs_cli.h"
 #include "modules/precompute.h"
 #include "modules/seed.h"
+#include "core/module.h"
+#include "opportunities/opportunities_seed.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -330,6 +332,11 @@ static int ctl_seed_demo(struct ctl *c)
     }
     ctl_seed_progress(&s, true);
     printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, ctl_now() - s.started);
+    long opportunities = 0;
+    struct tally_ctx octx = {.kind = TALLY_CTX_CLI, .cfg = &c->cfg, .db = c->db, .cache = c->cache};
+    if (opportunities_seed_demo(&octx, s.user_ids, s.users_done, &opportunities) != 0)
+        goto fail;
+    printf("seeded %ld opportunities (scoring queued)\n", opportunities);
     rc = 0;
     goto out;
 fail:
