@@ -21,6 +21,8 @@
 #include "../core/shm.h"
 #include "../core/worker.h"
 #include "../store/db.h"
+#include "../core/module.h"
+#include "../opportunities/opportunities_admin.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -803,6 +805,53 @@ static int admin_page_jobs(struct request *req, struct response *res)
     return admin_page(req, res, &s, "jobs", "Jobs", d, NULL);
 }
 
+/* The opportunities pages: data from app/opportunities/opportunities_admin.c. */
+static struct tally_ctx admin_opp_ctx(struct request *req)
+{
+    struct tally_ctx ctx = {.kind = TALLY_CTX_WORKER, .cfg = req->worker->cfg, .db = req->worker->db,
+                            .cache = req->worker->cache, .shm = req->worker->shm, .arena = req->arena};
+    return ctx;
+}
+
+static const char *admin_query_nonempty(struct request *req, const char *name)
+{
+    const char *v = request_query(req, name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int admin_page_opportunities(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    struct tally_ctx ctx = admin_opp_ctx(req);
+    enum err e = ERR_NONE;
+    struct json_object *chart = NULL;
+    struct json_object *d = opportunities_admin_list(&ctx, admin_query_nonempty(req, "tier"),
+                                                     admin_query_nonempty(req, "status"),
+                                                     admin_query_nonempty(req, "cursor"), &chart, &e);
+    if (e != ERR_NONE)
+        admin_add(d, "db_error", json_object_new_boolean(1));
+    return admin_page(req, res, &s, "opportunities", "Opportunities", d, chart);
+}
+
+static int admin_page_opportunity(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    int64_t id;
+    if (request_path_id(req, "id", &id) != ERR_NONE)
+        return admin_auth_error_page(req, res, 400, "The opportunity id must be a positive integer.");
+    struct tally_ctx ctx = admin_opp_ctx(req);
+    enum err e = ERR_NONE;
+    struct json_object *d = opportunities_admin_one(&ctx, id, &e);
+    if (d == NULL)
+        return admin_auth_error_page(req, res, e == ERR_NOT_FOUND ? 404 : 503,
+                                     e == ERR_NOT_FOUND ? "No such opportunity." : "The database is unavailable.");
+    return admin_page(req, res, &s, "opportunity", "Opportunity", d, NULL);
+}
+
 /* POST /admin/jobs/{id}/retry (csrf_token) */
 static int admin_form_job_retry(struct request *req, struct response *res)
 {
@@ -832,6 +881,8 @@ const struct route admin_routes[] = {
     {"GET", "/admin/users/{id}", admin_page_user, ROUTE_PUBLIC},
     {"GET", "/admin/jobs", admin_page_jobs, ROUTE_PUBLIC},
     {"POST", "/admin/jobs/{id}/retry", admin_form_job_retry, ROUTE_PUBLIC},
+    {"GET", "/admin/opportunities", admin_page_opportunities, ROUTE_PUBLIC},
+    {"GET", "/admin/opportunities/{id}", admin_page_opportunity, ROUTE_PUBLIC},
     {"GET", "/api/v1/admin/cache/stats", admin_api_cache_stats, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/cache/flush", admin_api_cache_flush, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/workers", admin_api_workers, ROUTE_ADMIN},

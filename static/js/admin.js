@@ -19,6 +19,8 @@
   }
   if (data.latency) bar("chart-latency", data.latency.labels, [{ label: "requests", data: data.latency.values, backgroundColor: "#2458c6" }]);
   if (data.jobs) bar("chart-jobs", data.jobs.labels, [{ label: "jobs", data: data.jobs.values, backgroundColor: "#7a4cc2" }]);
+  if (data.opp_tiers) bar("chart-opp-tiers", data.opp_tiers.labels, [{ label: "opportunities", data: data.opp_tiers.values, backgroundColor: "#2458c6" }]);
+  if (data.opp_hist) bar("chart-opp-hist", data.opp_hist.labels, [{ label: "opportunities", data: data.opp_hist.values, backgroundColor: "#7a4cc2" }]);
   if (data.hits) bar("chart-cache", data.labels, [
     { label: "hits", data: data.hits, backgroundColor: "#1e7a3c" },
     { label: "misses", data: data.misses, backgroundColor: "#b3261e" }

@@ -632,3 +632,36 @@ def test_preferences_validation():
     assert_error(r, 422, "invalid_argument")
     assert "colour" in r.json["error"]["message"]
     assert get(API + "/preferences", token=tok).json["keywords"] == {}     # nothing stored
+
+
+# ---- dashboard -----------------------------------------------------------------------------
+
+def test_dashboard_pages():
+    import html as html_mod
+    from test_90_admin import logged_in
+    uid, tok = new_user("Opp dashboard")
+    put(API + "/preferences", {"keywords": {"rust": 35}}, token=tok)
+    a = create(tok, {"title": "Rust <b>lead</b> & co", "company": "Ac\"me"})
+    c = create(tok, {"title": "Plain job"})
+    wait_scored(tok, [a["id"], c["id"]])
+    assert get("/admin/opportunities").status == 303
+    assert get("/admin/opportunities/%d" % a["id"]).status == 303
+    b = logged_in()
+    page = b.req("GET", "/admin/opportunities")
+    assert page.status == 200, page
+    assert "Rust &lt;b&gt;lead&lt;/b&gt; &amp; co" in page.body and "<b>lead" not in page.body
+    stats = get(API + "/stats", token=admin_token()).json
+    for t in ("A", "B", "C", "unscored"):
+        assert '<tr id="tier-%s"><td>%s</td><td>%d</td></tr>' % (t, t, stats["by_tier"][t]) in page.body, t
+    assert 'id="chart-data"' in page.body and '"opp_hist"' in page.body
+    only_a = b.req("GET", "/admin/opportunities?tier=A")
+    rows = re.findall(r'<tr id="opp-(\d+)">(.*?)</tr>', only_a.body)
+    assert rows and all("<td>A</td>" in r for _, r in rows)
+    assert str(a["id"]) in [i for i, _ in rows] and str(c["id"]) not in [i for i, _ in rows]
+    bad = b.req("GET", "/admin/opportunities?tier=Z")
+    assert bad.status == 200 and 'role="alert"' in bad.body
+    one_page = b.req("GET", "/admin/opportunities/%d" % a["id"])
+    assert one_page.status == 200
+    assert "&quot;" in one_page.body or "&#34;" in one_page.body
+    assert "<td>keyword</td><td>+35</td>" in one_page.body and "75 (tier A)" in one_page.body
+    assert b.req("GET", "/admin/opportunities/999999999").status == 404
