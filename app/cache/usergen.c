@@ -15,7 +15,7 @@ static size_t usergen_token_key(char out[32], int64_t user_id)
 }
 
 /* Stores a fresh token; false = cache unusable. */
-static bool usergen_replace(struct cache *c, enum cache_ns ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES])
+static bool usergen_replace(struct cache *c, const char *ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES])
 {
     unsigned char raw[(USERGEN_TOKEN_BYTES - 1) / 2];
     char key[32];
@@ -25,7 +25,7 @@ static bool usergen_replace(struct cache *c, enum cache_ns ns, int64_t user_id, 
     return cache_set(c, ns, key, klen, token, strlen(token), 0) == CACHE_OK;
 }
 
-bool usergen_token(struct cache *c, enum cache_ns ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES])
+bool usergen_token(struct cache *c, const char *ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES])
 {
     if (c == NULL || !cache_enabled(c))
         return false;
@@ -65,7 +65,7 @@ static void usergen_hit(void *arg, size_t index, const char *value, size_t value
     }
 }
 
-int usergen_lookup(struct cache *c, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+int usergen_lookup(struct cache *c, const char *ns, int64_t user_id, const char *key, size_t key_len,
                    char token[USERGEN_TOKEN_BYTES], char **value, size_t *value_len)
 {
     *value = NULL;
@@ -96,7 +96,7 @@ int usergen_lookup(struct cache *c, enum cache_ns ns, int64_t user_id, const cha
     return 0;
 }
 
-void usergen_put(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *token,
+void usergen_put(struct cache *c, const char *ns, const char *key, size_t key_len, const char *token,
                  const char *value, size_t value_len, unsigned ttl_s)
 {
     size_t tlen = strlen(token);
@@ -110,7 +110,7 @@ void usergen_put(struct cache *c, enum cache_ns ns, const char *key, size_t key_
     free(v);
 }
 
-void usergen_bump(struct cache *c, enum cache_ns ns, int64_t user_id)
+void usergen_bump(struct cache *c, const char *ns, int64_t user_id)
 {
     if (c == NULL || !cache_enabled(c))
         return;
@@ -122,5 +122,5 @@ void usergen_bump(struct cache *c, enum cache_ns ns, int64_t user_id)
      * missing token also orphans the entries); if that fails too,
      * cache_delete orphans the whole namespace. */
     if (cache_delete(c, ns, key, klen) != CACHE_OK)
-        log_warn("usergen: %s generation of user %" PRId64 " not bumped", cache_ns_name(ns), user_id);
+        log_warn("usergen: %s generation of user %" PRId64 " not bumped", ns, user_id);
 }

@@ -27,15 +27,15 @@
 /* One round trip: the user's token and `key`. Returns 1 (hit: *value is
  * malloc'd and NUL-terminated, the token stripped), 0 (miss: token holds
  * the token to write back with), -1 (cache unusable: do not write back). */
-int usergen_lookup(struct cache *c, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+int usergen_lookup(struct cache *c, const char *ns, int64_t user_id, const char *key, size_t key_len,
                    char token[USERGEN_TOKEN_BYTES], char **value, size_t *value_len);
 /* The user's current token (created when missing), for writers that fill
  * entries without reading them first. false = cache unusable. */
-bool usergen_token(struct cache *c, enum cache_ns ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES]);
+bool usergen_token(struct cache *c, const char *ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES]);
 /* Stores "<token>\n<value>" under key. */
-void usergen_put(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *token,
+void usergen_put(struct cache *c, const char *ns, const char *key, size_t key_len, const char *token,
                  const char *value, size_t value_len, unsigned ttl_s);
 /* Orphans every entry of the user (after the write to PostgreSQL). */
-void usergen_bump(struct cache *c, enum cache_ns ns, int64_t user_id);
+void usergen_bump(struct cache *c, const char *ns, int64_t user_id);
 
 #endif

@@ -13,7 +13,7 @@
 #include "../core/module.h"
 #include "../core/parse.h"
 #include "../core/text.h"
-#include "../modules/jobs.h"
+#include "../jobs/jobs.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -432,7 +432,7 @@ enum err opportunities_create(struct tally_ctx *ctx, const struct opp_actor *who
     }
     struct json_object *o = opp_row_json(r, 0);
     db_clear(r);
-    usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, owner);   /* the stats changed */
+    usergen_bump(ctx->cache, OPP_CACHE_NS, owner);   /* the stats changed */
     e = opp_take_json(o, json, len);
 out:
     opp_vals_free(&vals);
@@ -464,7 +464,7 @@ enum err opportunities_get(struct tally_ctx *ctx, const struct opp_actor *who, i
     /* Admins read PostgreSQL: the entry is keyed by its owner's generation,
      * which an admin does not know before reading the row. */
     if (!who->admin) {
-        cached = usergen_lookup(ctx->cache, CACHE_NS_OPPORTUNITIES, who->user_id, key, klen, token, json, len);
+        cached = usergen_lookup(ctx->cache, OPP_CACHE_NS, who->user_id, key, klen, token, json, len);
         if (cached == 1)
             return ERR_NONE;
     }
@@ -480,7 +480,7 @@ enum err opportunities_get(struct tally_ctx *ctx, const struct opp_actor *who, i
     db_clear(r);
     e = opp_take_json(o, json, len);
     if (e == ERR_NONE && cached == 0)
-        usergen_put(ctx->cache, CACHE_NS_OPPORTUNITIES, key, klen, token, *json, *len, OPP_CACHE_TTL_S);
+        usergen_put(ctx->cache, OPP_CACHE_NS, key, klen, token, *json, *len, OPP_CACHE_TTL_S);
     return e;
 }
 
@@ -554,7 +554,7 @@ enum err opportunities_patch(struct tally_ctx *ctx, const struct opp_actor *who,
         }
         struct json_object *o = opp_row_json(r, 0);
         db_clear(r);
-        usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, owner);
+        usergen_bump(ctx->cache, OPP_CACHE_NS, owner);
         e = opp_take_json(o, json, len);
         break;
     }
@@ -583,7 +583,7 @@ enum err opportunities_delete(struct tally_ctx *ctx, const struct opp_actor *who
         db_clear(r);
         return opp_fail(oe, ERR_NOT_FOUND, "id", "opportunity %" PRId64 " not found", id);
     }
-    usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, db_int64(r, 0, 0));
+    usergen_bump(ctx->cache, OPP_CACHE_NS, db_int64(r, 0, 0));
     db_clear(r);
     return ERR_NONE;
 }
@@ -775,13 +775,13 @@ enum err opportunities_stats(struct tally_ctx *ctx, int64_t user_id, char **json
     int cached = -1;
     *json = NULL;
     if (user_id > 0) {
-        cached = usergen_lookup(ctx->cache, CACHE_NS_OPPORTUNITIES, user_id, key, klen, token, json, len);
+        cached = usergen_lookup(ctx->cache, OPP_CACHE_NS, user_id, key, klen, token, json, len);
         if (cached == 1)
             return ERR_NONE;
     }
     enum err e = opp_stats_render(ctx, user_id, json, len);
     if (e == ERR_NONE && cached == 0)
-        usergen_put(ctx->cache, CACHE_NS_OPPORTUNITIES, key, klen, token, *json, *len, OPP_STATS_CACHE_TTL_S);
+        usergen_put(ctx->cache, OPP_CACHE_NS, key, klen, token, *json, *len, OPP_STATS_CACHE_TTL_S);
     return e;
 }
 
@@ -1085,7 +1085,7 @@ int opportunities_job_process(struct jobs_ctx *ctx, struct json_object *payload)
     }
     enum err e = opp_score_one(ctx->db, id, &owner, ctx->error, sizeof(ctx->error));
     if (owner > 0)
-        usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, owner);
+        usergen_bump(ctx->cache, OPP_CACHE_NS, owner);
     return e == ERR_NONE ? 0 : -1;
 }
 
@@ -1124,9 +1124,9 @@ int opportunities_job_score_all(struct jobs_ctx *ctx, struct json_object *payloa
         if (e != ERR_NONE || rows < OPP_SCORE_BATCH)
             break;
         /* each batch becomes visible as it is written */
-        usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, user_id);
+        usergen_bump(ctx->cache, OPP_CACHE_NS, user_id);
     }
-    usergen_bump(ctx->cache, CACHE_NS_OPPORTUNITIES, user_id);
+    usergen_bump(ctx->cache, OPP_CACHE_NS, user_id);
     if (e != ERR_NONE) {
         if (ctx->error[0] == '\0')
             snprintf(ctx->error, sizeof(ctx->error), "scoring the opportunities of user %" PRId64 " failed", user_id);

@@ -26,6 +26,7 @@ struct json_object;
 struct jobs_ctx;
 struct tally_ctx;
 
+#define OPP_CACHE_NS             "opportunities"   /* the cache namespace */
 #define OPP_CACHE_TTL_S          1800   /* one opportunity: 30 min */
 #define OPP_STATS_CACHE_TTL_S    300    /* stats: 5 min */
 #define OPP_TITLE_CHARS          200

@@ -1,8 +1,7 @@
 /* opportunities_http: the HTTP routes of opportunities (see
  * opportunities.h for the service). A thin layer: it reads the path, the
  * query and the body, decides whose rows the token may reach and renders
- * the service's answer or error. The only place of the domain that sees
- * the worker (to build the tally_ctx). */
+ * the service's answer or error. */
 #include "opportunities_http.h"
 #include "opportunities.h"
 #include "../core/jsonx.h"
@@ -10,22 +9,15 @@
 #include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
-#include "../core/worker.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
-static void oh_ctx(struct request *req, struct tally_ctx *ctx, struct opp_actor *who)
+static void oh_ctx(struct request *req, struct tally_ctx **ctx, struct opp_actor *who)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->kind = TALLY_CTX_WORKER;
-    ctx->cfg = req->worker->cfg;
-    ctx->db = req->worker->db;
-    ctx->cache = req->worker->cache;
-    ctx->shm = req->worker->shm;
-    ctx->arena = req->arena;
+    *ctx = req->ctx;
     who->admin = req->auth_admin;
     who->user_id = req->auth_user_id;
 }
@@ -80,7 +72,7 @@ static enum err oh_body(struct request *req, struct json_object **body)
 
 static int oh_create(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     struct json_object *body;
@@ -90,14 +82,14 @@ static int oh_create(struct request *req, struct response *res)
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_create(&ctx, &who, body, &json, &len, &oe);
+    e = opportunities_create(ctx, &who, body, &json, &len, &oe);
     json_object_put(body);
     return oh_answer(req, res, e, 201, json, len, &oe);
 }
 
 static int oh_get(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
@@ -107,13 +99,13 @@ static int oh_get(struct request *req, struct response *res)
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_get(&ctx, &who, id, &json, &len, &oe);
+    e = opportunities_get(ctx, &who, id, &json, &len, &oe);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
 static int oh_patch(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
@@ -124,14 +116,14 @@ static int oh_patch(struct request *req, struct response *res)
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_patch(&ctx, &who, id, body, &json, &len, &oe);
+    e = opportunities_patch(ctx, &who, id, body, &json, &len, &oe);
     json_object_put(body);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
 static int oh_delete(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
@@ -139,7 +131,7 @@ static int oh_delete(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     oh_ctx(req, &ctx, &who);
-    e = opportunities_delete(&ctx, &who, id, &oe);
+    e = opportunities_delete(ctx, &who, id, &oe);
     if (e == ERR_NONE) {
         response_body(res, 204, "application/json", "", 0);
         return ERR_NONE;
@@ -155,7 +147,7 @@ static const char *oh_nonempty(const struct request *req, const char *name)
 
 static int oh_list(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     struct opp_list_query lq = {0};
@@ -172,7 +164,7 @@ static int oh_list(struct request *req, struct response *res)
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_list(&ctx, &lq, &json, &len, &oe);
+    e = opportunities_list(ctx, &lq, &json, &len, &oe);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
@@ -181,7 +173,7 @@ typedef enum err (*oh_user_read_fn)(struct tally_ctx *ctx, int64_t user_id, char
 
 static int oh_user_read(struct request *req, struct response *res, bool allow_all, oh_user_read_fn fn)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t user_id;
@@ -191,7 +183,7 @@ static int oh_user_read(struct request *req, struct response *res, bool allow_al
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = fn(&ctx, user_id, &json, &len);
+    e = fn(ctx, user_id, &json, &len);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
@@ -207,7 +199,7 @@ static int oh_prefs_get(struct request *req, struct response *res)
 
 static int oh_prefs_put(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
+    struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t user_id;
@@ -218,7 +210,7 @@ static int oh_prefs_put(struct request *req, struct response *res)
     oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_prefs_put(&ctx, user_id, body, &json, &len, &oe);
+    e = opportunities_prefs_put(ctx, user_id, body, &json, &len, &oe);
     json_object_put(body);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }

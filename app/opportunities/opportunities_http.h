@@ -11,4 +11,8 @@
 extern const struct route opportunities_routes[OPPORTUNITIES_ROUTE_COUNT];
 extern const size_t opportunities_route_count;
 
+/* The module table entry (opportunities_module.c). */
+struct tally_module;
+extern const struct tally_module opportunities_module;
+
 #endif

@@ -1,20 +1,19 @@
-/* opportunities_module: the domain's entry of the module table
- * (app/core/module.h). Until main wires the table in, the same pieces are
- * registered the old way: routes in app/modules/routes.c, job kinds in
- * app/modules/jobs.c, /metrics lines in app/modules/metrics.c. */
+/* opportunities_module: the domain's line in the module table
+ * (app/modules.c): its API routes, its job kinds, its cache namespace and
+ * its /metrics lines. The dashboard pages live with the admin module
+ * (app/admin/admin.c, data from opportunities_admin.c). */
 #include "opportunities.h"
 #include "opportunities_http.h"
 #include "../core/module.h"
-#include "../modules/jobs.h"
+#include "../jobs/jobs.h"
 
 static const struct jobs_handler opportunities_jobs[] = {
     {"process_opportunity", opportunities_job_process},
     {"score_opportunities", opportunities_job_score_all},
 };
 
-static const char *const opportunities_namespaces[] = {"opportunities", NULL};
+static const char *const opportunities_namespaces[] = {OPP_CACHE_NS, NULL};
 
-extern const struct tally_module opportunities_module;
 const struct tally_module opportunities_module = {
     .name = "opportunities",
     .routes = opportunities_routes,
