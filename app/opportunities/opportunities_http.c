@@ -59,15 +59,7 @@ static enum err oh_target_user(struct request *req, bool allow_all, int64_t *use
 static enum err oh_body(struct request *req, struct json_object **body)
 {
     *body = NULL;
-    enum err e = request_require_content_type(req, "application/json");
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, body);
-    if (e == ERR_NONE && !json_object_is_type(*body, json_type_object)) {
-        json_object_put(*body);
-        *body = NULL;
-        return request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-    }
-    return e;
+    return jsonx_body_of(req, json_type_object, body);
 }
 
 static int oh_create(struct request *req, struct response *res)
@@ -87,19 +79,26 @@ static int oh_create(struct request *req, struct response *res)
     return oh_answer(req, res, e, 201, json, len, &oe);
 }
 
+/* The {opportunity_id} routes: the id, the context, the actor. */
+static enum err oh_one(struct request *req, struct tally_ctx **ctx, struct opp_actor *who, int64_t *id)
+{
+    enum err e = request_path_id(req, "opportunity_id", id);
+    if (e == ERR_NONE)
+        oh_ctx(req, ctx, who);
+    return e;
+}
+
 static int oh_get(struct request *req, struct response *res)
 {
     struct tally_ctx *ctx;
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
-    enum err e = request_path_id(req, "opportunity_id", &id);
-    if (e != ERR_NONE)
-        return e;
-    oh_ctx(req, &ctx, &who);
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_get(ctx, &who, id, &json, &len, &oe);
+    enum err e = oh_one(req, &ctx, &who, &id);
+    if (e == ERR_NONE)
+        e = opportunities_get(ctx, &who, id, &json, &len, &oe);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
 
@@ -109,14 +108,12 @@ static int oh_patch(struct request *req, struct response *res)
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
-    struct json_object *body;
-    enum err e = request_path_id(req, "opportunity_id", &id);
-    if (e != ERR_NONE || (e = oh_body(req, &body)) != ERR_NONE)
-        return e;
-    oh_ctx(req, &ctx, &who);
+    struct json_object *body = NULL;
     char *json = NULL;
     size_t len = 0;
-    e = opportunities_patch(ctx, &who, id, body, &json, &len, &oe);
+    enum err e = oh_one(req, &ctx, &who, &id);
+    if (e == ERR_NONE && (e = oh_body(req, &body)) == ERR_NONE)
+        e = opportunities_patch(ctx, &who, id, body, &json, &len, &oe);
     json_object_put(body);
     return oh_answer(req, res, e, 200, json, len, &oe);
 }
@@ -127,11 +124,9 @@ static int oh_delete(struct request *req, struct response *res)
     struct opp_actor who;
     struct opp_error oe = {0};
     int64_t id;
-    enum err e = request_path_id(req, "opportunity_id", &id);
-    if (e != ERR_NONE)
-        return e;
-    oh_ctx(req, &ctx, &who);
-    e = opportunities_delete(ctx, &who, id, &oe);
+    enum err e = oh_one(req, &ctx, &who, &id);
+    if (e == ERR_NONE)
+        e = opportunities_delete(ctx, &who, id, &oe);
     if (e == ERR_NONE) {
         response_body(res, 204, "application/json", "", 0);
         return ERR_NONE;
