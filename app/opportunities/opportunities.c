@@ -113,17 +113,19 @@ static size_t opp_chars(const char *s, size_t n)
 }
 
 /* 1..max_chars characters of UTF-8 without NUL or control characters
- * (multi_line also allows \n, \r and \t). */
+ * (multi_line also allows \n, \r and \t), not only spaces. */
 static bool opp_text_ok(const char *s, size_t n, int max_chars, bool multi_line)
 {
     if (n == 0 || !text_is_utf8(s, n) || opp_chars(s, n) > (size_t)max_chars)
         return false;
+    bool visible = false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == 0x7f || (c < 0x20 && !(multi_line && (c == '\n' || c == '\r' || c == '\t'))))
             return false;
+        visible = visible || c > 0x20;
     }
-    return true;
+    return visible;
 }
 
 /* local@domain: local 1..64 bytes of printable ASCII other than space, "(),:;<>@[\]
@@ -189,7 +191,7 @@ static enum err opp_field_value(const struct opp_field *f, struct json_object *j
         size_t n = (size_t)json_object_get_string_len(jv);
         if (strlen(s) != n || !opp_text_ok(s, n, f->max_chars, f->kind == OPP_K_LONGTEXT))
             return opp_fail(oe, ERR_UNPROCESSABLE, f->name,
-                            "%s must be 1 to %d characters of UTF-8 text without control characters", f->name,
+                            "%s must be 1 to %d characters of UTF-8 text, not only spaces, without control characters", f->name,
                             f->max_chars);
         *out = strndup(s, n);
         break;

@@ -180,6 +180,8 @@ def test_validation_errors():
     cases = [
         ({}, "title"),
         ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "ok", "company": " "}, "company"),
         ({"title": None}, "title"),
         ({"title": "x" * 201}, "title"),
         ({"title": "bad\u0001title"}, "title"),
