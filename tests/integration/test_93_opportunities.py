@@ -596,8 +596,10 @@ def test_fresh_across_memcached_restart_and_while_it_hangs():
 
 def test_business_metrics_and_promtool():
     uid, tok = new_user("Opp metrics")
-    s0, _ = scrape()
     put(API + "/preferences", {"keywords": {"rust": 35}}, token=tok)
+    # the preferences' job (and any job of an earlier test) done before counting
+    wait_for(jobs_idle, timeout=30, what="no opportunity job in flight")
+    s0, _ = scrape()
     made = [create(tok, {"title": "Rust", "source": "linkedin"}), create(tok, {"title": "Rust", "source": "email"}),
             create(tok, {"title": "Other", "source": "email"})]
     wait_scored(tok, [m["id"] for m in made])
