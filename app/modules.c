@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "admin/admin_auth.h"
 #include "assistant/assistant.h"
+#include "learning/learning.h"
 #include "modules/auth.h"
 #include "modules/context.h"
 #include "modules/debug.h"
@@ -30,6 +31,7 @@ const struct tally_module *const tally_modules[] = {
     &profiles_module,
     &precompute_module,
     &context_module,
+    &learning_module,
     &admin_auth_module,
     &admin_module,
     &opportunities_module,

@@ -225,6 +225,20 @@ int module_cache_namespaces(struct cache_shared *shared)
     return 0;
 }
 
+int module_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out,
+                     const char **failed)
+{
+    *failed = NULL;
+    for (int i = 0; tally_modules[i] != NULL; i++) {
+        const struct tally_module *m = tally_modules[i];
+        if (m->seed_demo != NULL && m->seed_demo(ctx, seed, user_ids, user_count, out) != 0) {
+            *failed = m->name;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void module_metrics(const struct tally_ctx *ctx, struct buf *out)
 {
     for (int i = 0; tally_modules[i] != NULL; i++)

@@ -10,7 +10,6 @@
 #include "../core/parse.h"
 #include "../core/text.h"
 #include "../store/db.h"
-#include "../opportunities/opportunities_seed.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -180,12 +179,13 @@ static int seed_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     }
     seed_cli_progress(&s, true);
     printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, seed_cli_now() - s.started);
-    long opportunities = 0;
-    if (opportunities_seed_demo(ctx, s.user_ids, s.users_done, &opportunities) != 0) {
-        cli_fail(spec, "seeding the demo opportunities failed (see the log)");
+    const char *failed_module = NULL;
+    if (module_seed_demo(ctx, (uint64_t)seed, s.user_ids, s.users_done, stdout, &failed_module) != 0) {
+        char msg[512];
+        db_error_text(db, db_connected(db) ? ERR_INTERNAL : ERR_UNAVAILABLE, msg, sizeof(msg));
+        cli_fail(spec, "demo data of %s failed: %s", failed_module, msg);
         goto out;
     }
-    printf("seeded %ld opportunities (scoring queued)\n", opportunities);
     rc = 0;
     goto out;
 fail:

@@ -1,9 +1,10 @@
 /* opportunities_module: the domain's line in the module table
  * (app/modules.c): its API routes, its job kinds, its cache namespace and
- * its /metrics lines. The dashboard pages live with the admin module
+ * its /metrics lines, its demo data. The dashboard pages live with the admin module
  * (app/admin/admin.c, data from opportunities_admin.c). */
 #include "opportunities.h"
 #include "opportunities_http.h"
+#include "opportunities_seed.h"
 #include "../core/module.h"
 #include "../jobs/jobs.h"
 
@@ -22,4 +23,5 @@ const struct tally_module opportunities_module = {
     .job_count = sizeof(opportunities_jobs) / sizeof(opportunities_jobs[0]),
     .cache_namespaces = opportunities_namespaces,
     .metrics = opportunities_metrics,
+    .seed_demo = opportunities_seed_demo,
 };

@@ -6,6 +6,7 @@
  * "node js" on both sides. */
 #include "opportunities_score.h"
 #include "../core/text.h"
+#include "../learning/learning_segment.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -103,38 +104,14 @@ static void os_add(struct opportunities_score *out, const char *rule, int points
     out->raw += points;
 }
 
-/* ---- seniority (SWAP POINT, see the header) ------------------------------- */
+/* ---- seniority ------------------------------------------------------------------ */
 
-static const char *const os_intern_words[] = {"stagiaire", "alternant", "alternante", "apprenti", "apprentie",
-                                              "intern", "trainee", "internship", "stage", "alternance", NULL};
-static const char *const os_junior_words[] = {"junior", "debutant", "debutante", "graduate", "entry level", NULL};
-static const char *const os_senior_words[] = {"senior", "lead", "principal", "staff", "head", "chef",
-                                              "confirme", "confirmee", "expert", "experte", NULL};
-
-static bool os_any(const char *padded, const char *const *words)
-{
-    for (int i = 0; words[i] != NULL; i++)
-        if (os_has(padded, words[i]))
-            return true;
-    return false;
-}
-
-/* Precedence intern > junior > senior: "Senior Intern Program Manager" is an
- * internship, "Junior to Senior Developer" is open to juniors. */
+/* The same segments as Learning's form profiles (app/learning/learning_segment.c:
+ * the word lists, whole words, accents, precedence). */
 const char *opportunities_seniority_of(const char *title)
 {
-    char *p = os_padded(title);
-    const char *seg = "default";
-    if (p == NULL)
-        return seg;
-    if (os_any(p, os_intern_words))
-        seg = "intern";
-    else if (os_any(p, os_junior_words))
-        seg = "junior";
-    else if (os_any(p, os_senior_words))
-        seg = "senior";
-    free(p);
-    return seg;
+    const char *seg = learning_segment_of(title != NULL ? title : "");
+    return seg != NULL ? seg : "default";
 }
 
 /* ---- the rules ------------------------------------------------------------- */

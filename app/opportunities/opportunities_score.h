@@ -83,11 +83,8 @@ char opportunities_tier_of(int score);
  * result fits in len + 1 bytes. Returns its length. */
 size_t opportunities_score_words(const char *s, char *out, size_t out_cap);
 
-/* SENIORITY SWAP POINT. The seniority segment of a job title: "intern",
- * "junior", "senior" or "default". Learning (app/learning/) owns the
- * canonical rules (learning_segment_of); until that lands this is a small
- * local copy of the same word lists, and at merge its body becomes
- * `return learning_segment_of(title);`. */
+/* The seniority segment of a job title: "intern", "junior", "senior" or
+ * "default" - Learning's rules (learning_segment_of, app/learning/). */
 const char *opportunities_seniority_of(const char *title);
 
 #endif

@@ -49,11 +49,13 @@ static const char *const opp_seed_rows[] = {
     " \"salary_min\": 55000, \"salary_max\": 65000, \"status\": \"interviewing\"}",
 };
 
-int opportunities_seed_demo(struct tally_ctx *ctx, const int64_t *user_ids, int user_count, long *created)
+int opportunities_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count,
+                            FILE *out)
 {
+    (void)seed;
     struct opp_actor admin = {.admin = true};
     int n = user_count < OPP_SEED_USERS ? user_count : OPP_SEED_USERS;
-    *created = 0;
+    long created = 0;
     for (int u = 0; u < n; u++) {
         struct opp_error oe = {0};
         char *json = NULL;
@@ -77,8 +79,9 @@ int opportunities_seed_demo(struct tally_ctx *ctx, const int64_t *user_ids, int 
                 log_warn("seed: opportunity %zu of user %" PRId64 ": %s", i, user_ids[u], oe.message);
                 return -1;
             }
-            (*created)++;
+            created++;
         }
     }
+    fprintf(out, "seeded %ld opportunities for %d users (scoring queued)\n", created, n);
     return 0;
 }

@@ -3,11 +3,14 @@
 #define TALLY_OPPORTUNITIES_SEED_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct tally_ctx;
 
-/* Preferences and opportunities for the first users of user_ids (their
- * scoring is queued). Returns 0 or -1 (logged); *created counts the rows. */
-int opportunities_seed_demo(struct tally_ctx *ctx, const int64_t *user_ids, int user_count, long *created);
+/* The module table's seed_demo hook: preferences and opportunities for
+ * the first users of user_ids (their scoring is queued); one line on out.
+ * Returns 0 or -1 (logged). The rows do not depend on seed. */
+int opportunities_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count,
+                            FILE *out);
 
 #endif

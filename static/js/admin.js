@@ -37,6 +37,10 @@
                           [{ label: "opportunities", data: data.opp_tiers.values, backgroundColor: "#2458c6" }], {});
   if (data.opp_hist) bar("chart-opp-hist", data.opp_hist.labels,
                          [{ label: "opportunities", data: data.opp_hist.values, backgroundColor: "#7a4cc2" }], {});
+  if (data.learning_sources) bar("chart-learning-sources", data.learning_sources.labels,
+                                 [{ label: "profiles", data: data.learning_sources.values, backgroundColor: "#2458c6" }], {});
+  if (data.learning_segments) bar("chart-learning-segments", data.learning_segments.labels,
+                                  [{ label: "profiles", data: data.learning_segments.values, backgroundColor: "#7a4cc2" }], {});
   if (data.hits) bar("chart-cache", data.labels, [
     { label: "hits", data: data.hits, backgroundColor: "#1e7a3c" },
     { label: "misses", data: data.misses, backgroundColor: "#b3261e" }

@@ -48,12 +48,15 @@ def has(text_words, phrase):
 
 
 def seniority(title):
-    t = words(title)
-    for seg, ws in (("intern", ["stagiaire", "alternant", "alternante", "apprenti", "apprentie", "intern", "trainee",
-                                "internship", "stage", "alternance"]),
-                    ("junior", ["junior", "debutant", "debutante", "graduate", "entry level"]),
-                    ("senior", ["senior", "lead", "principal", "staff", "head", "chef", "confirme", "confirmee",
-                                "expert", "experte"])):
+    """Learning's segment rules (app/learning/learning_segment.h), first tier
+    with a match: strong senior, intern, junior, role words. The titles used
+    here hit none of its exclusions."""
+    t = re.findall(r"[a-z0-9]+", " ".join(words(title)))
+    for seg, ws in (("senior", ["senior", "sr", "snr", "principal", "confirme", "confirmee", "experimente"]),
+                    ("intern", ["intern", "internship", "trainee", "stagiaire", "stage", "alternant", "alternante",
+                                "alternance", "apprenti", "apprentie", "apprentice"]),
+                    ("junior", ["junior", "jr", "debutant", "debutante", "graduate", "entry level", "new grad"]),
+                    ("senior", ["lead", "head", "chef", "staff", "expert", "experte"])):
         if any(has(t, w) for w in ws):
             return seg
     return "default"

@@ -200,7 +200,13 @@ static void test_seniority(void)
     CHECK_STR(opportunities_seniority_of("Développeur débutant"), "junior");
     CHECK_STR(opportunities_seniority_of("Entry Level Analyst"), "junior");
     CHECK_STR(opportunities_seniority_of("Ingénieur confirmé"), "senior");
-    CHECK_STR(opportunities_seniority_of("Senior Intern Program Manager"), "intern");
+    /* Learning's precedence: a strong senior word beats intern, intern beats
+     * junior, junior beats the role words (lead, staff, ...). */
+    CHECK_STR(opportunities_seniority_of("Senior Intern Program Manager"), "senior");
+    CHECK_STR(opportunities_seniority_of("Lead intern"), "intern");
+    CHECK_STR(opportunities_seniority_of("Junior team lead"), "junior");
+    CHECK_STR(opportunities_seniority_of("Lead generation specialist"), "default");
+    CHECK_STR(opportunities_seniority_of(NULL), "default");
     CHECK_STR(opportunities_seniority_of("Leader of things"), "default");   /* whole words: not "lead" */
     CHECK_STR(opportunities_seniority_of("Tech LEAD"), "senior");
     CHECK_STR(opportunities_seniority_of("Software Engineer"), "default");
