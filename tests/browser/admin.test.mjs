@@ -309,6 +309,8 @@ async function main() {
       const cells = (await page.locator('#opp-rules tbody td').allTextContents()).map((t) => t.trim());
       check(JSON.stringify(cells) === JSON.stringify(['base', '+40', 'starting score', 'keyword', '+35', '"rust" in the title']),
         'score details: ' + JSON.stringify(cells));
+    });
+
     await step('learning page: figures match the JSON API, charts drawn, run button, hostile strings escaped', async () => {
       const luser = await api('POST', '/api/v1/users', admin, { name: 'Learner', currency: 'EUR', language: 'fr' });
       const tag = randomBytes(3).toString('hex');
@@ -342,8 +344,8 @@ async function main() {
       const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
       const p = await narrow.newPage();
       for (const [urlPath, shot] of [['/admin/', 'overview-narrow'], ['/admin/cache', 'cache-narrow'],
-        [`/admin/users/${evil.id}`, 'user-narrow'], ['/admin/opportunities', 'opportunities-narrow']]) {
-        [`/admin/users/${evil.id}`, 'user-narrow'], ['/admin/learning', 'learning-narrow']]) {
+        [`/admin/users/${evil.id}`, 'user-narrow'], ['/admin/learning', 'learning-narrow'],
+        ['/admin/opportunities', 'opportunities-narrow']]) {
         const resp = await p.goto(BASE + urlPath);
         check(resp.status() === 200, `${urlPath}: HTTP ${resp.status()}`);
         await p.screenshot({ path: path.join(SHOTS, shot + '.png'), fullPage: true });
