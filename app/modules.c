@@ -16,6 +16,7 @@
 #include "modules/metrics.h"
 #include "modules/precompute.h"
 #include "modules/profiles.h"
+#include "opportunities/opportunities_http.h"
 #include "modules/seed_cli.h"
 
 #include <stddef.h>
@@ -33,6 +34,7 @@ const struct tally_module *const tally_modules[] = {
     &learning_module,
     &admin_auth_module,
     &admin_module,
+    &opportunities_module,
     &debug_module,
     &seed_module,
     NULL,
