@@ -193,12 +193,28 @@ def validate(schema, v, path="$"):
     return errs
 
 
-def _match_path(path):
-    best = None
-    for rx, template, n in _paths:
-        if rx.match(path) and (best is None or n < best[1]):
-            best = (template, n)
-    return best[0] if best else None
+def _match_paths(path):
+    """Documented templates matching path, literal segments first (the
+    router's order: /opportunities/stats before /opportunities/{id})."""
+    return [t for n, t in sorted((n, t) for rx, t, n in _paths if rx.match(path))]
+
+
+def _match_path(path, method=None):
+    """The template serving (path, method): the most literal one that has
+    the method, else the most literal one (whose answer is then 405)."""
+    found = _match_paths(path)
+    for t in found:
+        item = _doc["paths"][t]
+        if method and (method.lower() in item or (method == "HEAD" and "get" in item)):
+            return t
+    return found[0] if found else None
+
+
+def allowed_methods(path):
+    """The methods the router serves on path: those of every matching template."""
+    _load()
+    return {m.upper() for t in _match_paths(path) for m in _doc["paths"][t]
+            if m in ("get", "post", "put", "patch", "delete")}
 
 
 def _response_for(responses, status):
@@ -237,7 +253,7 @@ def check(method, raw_path, status, content_type, body):
     if path.startswith("/api/v1/debug/") or not (path.startswith("/api/") or path.startswith("/admin")
                                                   or path == "/metrics"):
         return []
-    template = _match_path(path)
+    template = _match_path(path, method)
     if template is None:
         label = "%s %s (no documented path) %d" % (method, path, status)
         if status != 404:
