@@ -766,7 +766,7 @@ static int assistant_chat(struct request *req, struct response *res)
         chat_new_conversation_id(new_id);
         conversation_id = new_id;
     }
-    nlu_understand(message, strlen(message), y, m, d, &vocab, language, &c.nlu);
+    nlu_understand(message, strlen(message), y, m, d, &vocab, language, NULL, &c.nlu);
     c.spending_only = c.nlu.spending_only;
     c.visualizations = json_object_new_array();
     c.insights = json_object_new_array();

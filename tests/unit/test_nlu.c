@@ -18,7 +18,7 @@ static const struct nlu_vocab vocab = {merchant_keys, merchant_names, 10, catego
 static struct nlu_result ask_on(const char *msg, int y, int m, int d)
 {
     struct nlu_result r;
-    nlu_understand(msg, strlen(msg), y, m, d, &vocab, "fr", &r);
+    nlu_understand(msg, strlen(msg), y, m, d, &vocab, "fr", NULL, &r);
     return r;
 }
 
