@@ -305,6 +305,7 @@ static void nlu_merchant(const struct words *w, const struct nlu_vocab *v, int c
             }
     /* Typos: one word against a merchant's first word. */
     int best_dist = 99;
+    size_t best_first = 0;
     for (size_t m = 0; m < v->merchant_count && ncand > 0; m++) {
         const char *key = v->merchant_keys[m];
         size_t first_len = strcspn(key, " ");
@@ -323,12 +324,14 @@ static void nlu_merchant(const struct words *w, const struct nlu_vocab *v, int c
             if (dist <= tol && dist < best_dist && (one_word || dist == 0 || first_len >= 5)) {
                 best = m;
                 best_dist = dist;
+                best_first = first_len;
             }
         }
     }
     if (best != (size_t)-1) {
-        snprintf(r->merchant_key, sizeof(r->merchant_key), "%s", v->merchant_keys[best]);
-        snprintf(r->merchant, sizeof(r->merchant), "%s", v->merchant_names[best]);
+        /* the corrected first word, as a search for it would match */
+        snprintf(r->merchant_key, sizeof(r->merchant_key), "%.*s", (int)best_first, v->merchant_keys[best]);
+        nlu_name_words(v->merchant_names[best], 1, r->merchant, sizeof(r->merchant));
         return;
     }
     /* "chez X", "at X": a merchant the user has never paid. */
