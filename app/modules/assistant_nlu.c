@@ -183,7 +183,8 @@ static int nlu_category(const struct words *w, const struct nlu_vocab *v, struct
         for (int i = 0; i < w->n; i++) {
             if (w->used[i] || nlu_stop(w->w[i]))
                 continue;
-            if (strcmp(ck, w->w[i]) == 0 || words_distance(ck, w->w[i]) <= words_tolerance(strlen(ck))) {
+            int tol = words_tolerance(strlen(ck));
+            if (strcmp(ck, w->w[i]) == 0 || words_distance_within(ck, w->w[i], tol) <= tol) {
                 snprintf(r->category_key, sizeof(r->category_key), "%s", ck);
                 snprintf(r->category, sizeof(r->category), "%s", v->category_names[c]);
                 return i;
@@ -290,11 +291,15 @@ static void nlu_merchant(const struct words *w, const struct nlu_vocab *v, int c
      * letters): the loops below are merchants x words, keep them cheap. */
     int cand[WORDS_MAX], ncand = 0;
     size_t cand_len[WORDS_MAX];
-    for (int i = 0; i < w->n; i++)
-        if (nlu_merchant_candidate(w, i, category_at)) {
+    for (int i = 0; i < w->n; i++) {
+        bool seen = false;                 /* a word repeated is tried once */
+        for (int k = 0; k < ncand && !seen; k++)
+            seen = strcmp(w->w[cand[k]], w->w[i]) == 0;
+        if (!seen && nlu_merchant_candidate(w, i, category_at)) {
             cand_len[ncand] = strlen(w->w[i]);
             cand[ncand++] = i;
         }
+    }
     /* A word that begins a merchant's first word: what ?merchant= finds. */
     for (int k = 0; k < ncand; k++)
         for (size_t m = 0; m < v->merchant_count; m++)
@@ -320,7 +325,7 @@ static void nlu_merchant(const struct words *w, const struct nlu_vocab *v, int c
             size_t diff = cand_len[k] > first_len ? cand_len[k] - first_len : first_len - cand_len[k];
             if (diff > (size_t)tol)
                 continue;
-            int dist = words_distance(first, w->w[cand[k]]);
+            int dist = words_distance_within(first, w->w[cand[k]], tol);
             if (dist <= tol && dist < best_dist && (one_word || dist == 0 || first_len >= 5)) {
                 best = m;
                 best_dist = dist;

@@ -182,15 +182,23 @@ int words_find(const struct words *w, const char *word)
 
 int words_distance(const char *a, const char *b)
 {
+    return words_distance_within(a, b, 99);
+}
+
+int words_distance_within(const char *a, const char *b, int max)
+{
     size_t la = strlen(a), lb = strlen(b);
     if (la >= WORDS_BYTES || lb >= WORDS_BYTES)
         return 99;
+    if ((int)(la > lb ? la - lb : lb - la) > max)
+        return max + 1;
     int d[WORDS_BYTES][WORDS_BYTES];
     for (size_t i = 0; i <= la; i++)
         d[i][0] = (int)i;
     for (size_t j = 0; j <= lb; j++)
         d[0][j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
+        int row_min = d[i][0];
         for (size_t j = 1; j <= lb; j++) {
             int cost = a[i - 1] != b[j - 1];
             int best = d[i - 1][j] + 1;
@@ -201,9 +209,15 @@ int words_distance(const char *a, const char *b)
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
                 best = d[i - 2][j - 2] + 1;
             d[i][j] = best;
+            if (best < row_min)
+                row_min = best;
         }
+        /* row minima never decrease (a transposition from row i - 1 costs
+         * at least what the substitution into row i did): stop early */
+        if (row_min > max)
+            return max + 1;
     }
-    return d[la][lb];
+    return d[la][lb] <= max ? d[la][lb] : max + 1;
 }
 
 int words_tolerance(size_t len)

@@ -43,6 +43,8 @@ int words_find_cue(const struct words *w, int from, const char *const *cues);
 
 /* Damerau-Levenshtein (optimal string alignment), 99 when too long. */
 int words_distance(const char *a, const char *b);
+/* The same when it is at most max, else max + 1 (stops early). */
+int words_distance_within(const char *a, const char *b, int max);
 /* Typos tolerated: none under 4 letters, 1 up to 7, 2 from 8. */
 int words_tolerance(size_t len);
 /* Length of s[0..len) without a trailing incomplete UTF-8 sequence. */

@@ -21,6 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct nlu_result r;
     const int *t = todays[size % 5];
     nlu_understand((const char *)data, size, t[0], t[1], t[2], &vocab, size % 2 ? "en" : "fr", NULL, &r);
+    /* The same message as a follow-up of itself (the conversation path). */
+    struct nlu_result again;
+    nlu_understand((const char *)data, size, t[0], t[1], t[2], &vocab, "fr", &r, &again);
+    if (again.intent == NULL || again.confidence < 0.5 || again.confidence > 0.99 ||
+        (!again.period_invalid && !again.period_unrecognised && strlen(again.from) != 10))
+        __builtin_trap();
     /* Invariants every answer relies on. */
     if (r.intent == NULL || strlen(r.lang) != 2)
         __builtin_trap();

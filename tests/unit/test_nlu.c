@@ -3,6 +3,7 @@
 #include "check.h"
 #include "core/text.h"
 #include "modules/assistant_nlu.h"
+#include "modules/assistant_words.h"
 
 #include <string.h>
 
@@ -250,6 +251,29 @@ static void test_forms(void)
     PERIOD("sept", 2026, 11, 15, "2026-11-01", "2026-11-15", "this_month");   /* seven, not September */
 }
 
+/* The early-exit distance agrees with the full one (random words over a
+ * small alphabet, so that near misses and transpositions are common). */
+static void test_distance_cutoff(void)
+{
+    unsigned seed = 12345;
+    int disagreements = 0;
+    for (int n = 0; n < 20000; n++) {
+        char a[12], b[12];
+        size_t la = 1 + (seed = seed * 1103515245u + 12345u) % 10, lb = 1 + (seed = seed * 1103515245u + 12345u) % 10;
+        for (size_t i = 0; i < la; i++)
+            a[i] = (char)('a' + (seed = seed * 1103515245u + 12345u) % 3);
+        for (size_t i = 0; i < lb; i++)
+            b[i] = (char)('a' + (seed = seed * 1103515245u + 12345u) % 3);
+        a[la] = b[lb] = '\0';
+        int full = words_distance(a, b);
+        for (int max = 0; max <= 3; max++)
+            disagreements += words_distance_within(a, b, max) != (full <= max ? full : max + 1);
+    }
+    CHECK(disagreements == 0);
+    CHECK(words_distance("carrefour", "carefour") == 1);
+    CHECK(words_distance("derniere", "dernireee") == 1 || words_distance("derniere", "dernireee") == 2);
+}
+
 static void test_robustness(void)
 {
     char big[5000];
@@ -277,6 +301,7 @@ int main(void)
     test_comparisons();
     test_followups();
     test_forms();
+    test_distance_cutoff();
     test_robustness();
     CHECK_DONE();
 }
