@@ -138,8 +138,8 @@ struct nlu_synonyms {
  * "cours" of "au cours de", "sortent" of "sortir"), "~" a word family. */
 static const struct nlu_synonyms nlu_lexicon[] = {
     {"Alimentation", {"alimentation", "alimentaire", "=courses", "groceries", "grocery", "food", "supermarche",
-                      "supermarket", "epicerie", "nourriture", "bouffe", NULL}},
-    {"Transport", {"transport", "train", "metro", "essence", "carburant", "fuel", "taxi", "=bus", "commute", NULL}},
+                      "supermarket", "epicerie", "nourriture", "bouffe", "manger", NULL}},
+    {"Transport", {"transport", "train", "metro", "essence", "carburant", "fuel", "taxi", "=bus", "commute", "=gas", "petrol", NULL}},
     {"Restaurant", {"restaurant", "resto", "restau", "=dining", "restauration", NULL}},
     {"Loisirs", {"loisir", "leisure", "=sorties", "=sortie", "entertainment", "cinema", "divertissement", NULL}},
     {"Logement", {"logement", "loyer", "=rent", "housing", NULL}},

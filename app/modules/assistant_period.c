@@ -447,6 +447,11 @@ static int p_point(struct pc *c, int i, struct point *pt, bool allow_bare)
             *pt = (struct point){PT_DAY, y, m, d};
             return n;
         }
+        if (p_is_last(c, j + 1)) {
+            /* "novembre dernier" asked in November: last year's */
+            *pt = (struct point){PT_MONTH, m < c->tm ? c->ty : c->ty - 1, m, 0};
+            return j + 2 - i;
+        }
         *pt = (struct point){PT_MONTH, 0, m, 0};
         return j + 1 - i;
     }
@@ -636,11 +641,40 @@ static bool p_rolling(struct pc *c, int unit, int n, struct period_span *s)
     return true;
 }
 
+static int p_of_year(struct pc *c, int i, int *y, bool *this_year);
+
 static int p_last_n(struct pc *c, int i, struct period_span *s)
 {
     int n = p_number(c, i);
     if (n > 0 && p_is_last(c, i + 1) && p_unit_word(c, i + 2))
         return p_rolling(c, p_unit_word(c, i + 2), n, s) ? 3 : 0;
+    /* "the first six months of the year", "les 3 premiers mois de 2025" */
+    int first_at = pis(c, i, "first") ? i + 1 : -1;
+    if (first_at < 0 && p_number(c, i) > 0 && pin(c, i + 1, (const char *const[]){"premiers", "premieres", NULL}))
+        first_at = i;
+    if (first_at >= 0 && (n = p_number(c, first_at)) > 0 && n <= 12) {
+        int unit_at = i + 2;
+        if (p_unit_word(c, unit_at) == 3) {
+            int y;
+            bool this_year;
+            int k = p_of_year(c, unit_at + 1, &y, &this_year);
+            if (k > 0) {
+                if (y == 0)
+                    y = c->ty;
+                if (y < PARSE_YEAR_MIN || y > PARSE_YEAR_MAX)
+                    return 0;
+                p_set(s, period_days(y, 1, 1), p_month_last(y, n), UNIT_SPAN, "range");
+                return unit_at + 1 + k - i;
+            }
+        }
+    }
+    /* "sur un an", "sur 6 mois", "over a year": rolling */
+    if (pin(c, i, (const char *const[]){"sur", "over", NULL})) {
+        int j = p_skip(c, i + 1, (const char *const[]){"les", "the", NULL});
+        n = pis(c, j, "a") ? 1 : p_number(c, j);
+        if (n > 0 && p_unit_word(c, j + 1) && !pis(c, j + 2, "ago"))
+            return p_rolling(c, p_unit_word(c, j + 1), n, s) ? j + 2 - i : 0;
+    }
     if (pin(c, i, (const char *const[]){"last", "past", "previous", NULL})) {
         n = p_number(c, i + 1);
         if (n > 0 && p_unit_word(c, i + 2))
