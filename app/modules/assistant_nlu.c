@@ -142,7 +142,7 @@ static const struct nlu_synonyms nlu_lexicon[] = {
     {"Transport", {"transport", "train", "metro", "essence", "carburant", "fuel", "taxi", "=bus", "commute", "=gas", "petrol", NULL}},
     {"Restaurant", {"restaurant", "resto", "restau", "=dining", "restauration", NULL}},
     {"Loisirs", {"loisir", "leisure", "=sorties", "=sortie", "entertainment", "cinema", "divertissement", NULL}},
-    {"Logement", {"logement", "loyer", "=rent", "housing", NULL}},
+    {"Logement", {"logement", "loyer", "=rent", "housing", "appartement", "=appart", NULL}},
     {"Abonnements", {"abonnement", "subscription", NULL}},
     {"Santé", {"sante", "health", "pharmacie", "pharmacy", "medecin", "doctor", "medical", NULL}},
     {"Shopping", {"shopping", "vetement", "clothes", "clothing", NULL}},
@@ -244,7 +244,7 @@ static const char *const nlu_breakdown_cues[] = {
 static const char *const nlu_anomaly_cues[] = {
     "~inhabituel", "~anormal", "unusual", "~anomalie", "anomaly", "suspect", "~suspicious", "bizarre",
     "~etrange", "strange", "weird", "=odd", "abnormal", "~atypique", "atypical", "outlier", "~fraude", "fraud",
-    "~exceptionnel", "exceptional", "unexpected", "~inattendu", "=ordinaire", "=ordinary", "irregular", NULL};
+    "~exceptionnel", "exceptional", "unexpected", "~inattendu", "=ordinaire", "=ordinary", "irregular", "louche", "shady", "fishy", NULL};
 static const char *const nlu_trend_cues[] = {
     "~tendance", "trend", "trending", "~evolution", "~evoluer", "evolve", "evolving", "evolved", "progression",
     "~progresser", NULL};
@@ -418,6 +418,15 @@ static bool nlu_pair(const struct words *w, const char *a, const char *b)
     return i >= 0 && words_find_cue(w, i + 1, (const char *const[]){b, NULL}) > i;
 }
 
+/* Three words in a row: "de plus en plus". */
+static bool nlu_triple(const struct words *w, const char *a, const char *b, const char *c)
+{
+    for (int i = 0; i + 2 < w->n; i++)
+        if (strcmp(w->w[i], a) == 0 && strcmp(w->w[i + 1], b) == 0 && strcmp(w->w[i + 2], c) == 0)
+            return true;
+    return false;
+}
+
 struct nlu_features {
     bool search, breakdown, anomaly, trend, trend_weak, compare;
 };
@@ -429,7 +438,9 @@ static void nlu_features(const struct words *w, bool trend_phrase, struct nlu_fe
                    (words_find(w, "ou") >= 0 && words_find(w, "va") >= 0 && words_find(w, "argent") >= 0) ||
                    (words_find(w, "where") >= 0 && words_find(w, "money") >= 0);
     f->anomaly = words_find_cue(w, 0, nlu_anomaly_cues) >= 0 || nlu_pair(w, "pas", "normal");
-    f->trend = trend_phrase || words_find_cue(w, 0, nlu_trend_cues) >= 0;
+    f->trend = trend_phrase || words_find_cue(w, 0, nlu_trend_cues) >= 0 || nlu_triple(w, "plus", "en", "plus") ||
+               nlu_triple(w, "moins", "en", "moins") || nlu_triple(w, "more", "and", "more") ||
+               nlu_triple(w, "less", "and", "less");
     f->trend_weak = words_find_cue(w, 0, nlu_trend_weak_cues) >= 0 || nlu_pair(w, "going", "up") ||
                     nlu_pair(w, "going", "down") || nlu_pair(w, "go", "up");
     f->compare = words_find_cue(w, 0, nlu_compare_cues) >= 0 || nlu_pair(w, "par", "rapport") ||

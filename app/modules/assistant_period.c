@@ -408,6 +408,8 @@ static bool p_numeric(struct pc *c, int i, struct point *pt)
 static int p_point(struct pc *c, int i, struct point *pt, bool allow_bare)
 {
     int j = p_skip(c, i, (const char *const[]){"le", "the", NULL});
+    if (p_weekday(c, j) && p_day_number(c, j + 1) > 0)
+        j++;                               /* "mardi 10 novembre", "Tuesday 10th" */
     memset(pt, 0, sizeof(*pt));
     if (p_numeric(c, j, pt))
         return j + 1 - i;
