@@ -72,6 +72,11 @@ static const char *const p_last_words[] = {"dernier", "derniere", "derniers", "d
                                            "dernireee", "dernieree", NULL};
 static const char *const p_this_words[] = {"ce", "cet", "cette", "this", "current", NULL};
 
+static bool pprefix_demi(const struct pc *c, int i)
+{
+    return strncmp(pw(c, i), "demi", 4) == 0;
+}
+
 static int p_skip(const struct pc *c, int i, const char *const *list)
 {
     while (pin(c, i, list))
@@ -1032,8 +1037,8 @@ static int p_relative(struct pc *c, int i, struct period_span *s)
         taken = 3;
     }
     if (taken > 0) {
-        if (n > 120)
-            return 0;
+        if (n > 120 || (pis(c, i + taken, "et") && pprefix_demi(c, i + taken + 1)))
+            return 0;                      /* "il y a un an et demi": not a calendar unit */
         if (unit == 1) {
             p_set(s, c->today - n, c->today - n, UNIT_DAY, "date");
         } else {
@@ -1135,7 +1140,7 @@ static bool p_trend_phrase(struct words *w)
 static bool p_time_word(const struct pc *c, int i)
 {
     static const char *const list[] = {
-        "jour", "jours", "semaine", "semaines", "mois", "an", "ans", "annee", "annees", "trimestre", "trimestres",
+        "jour", "jours", "semaine", "semaines", "mois", "annee", "annees", "trimestre", "trimestres",
         "semestre", "semestres", "quinzaine", "quinzaines", "week", "weeks", "month", "months", "year", "years",
         "day", "days", "quarter", "quarters", "fortnight", "weekend", "hier", "yesterday", "aujourd", "today",
         "demain", "tomorrow", "depuis", "since", "ago", "vacances", "holiday", "holidays", "longtemps", "noel",
@@ -1144,6 +1149,9 @@ static bool p_time_word(const struct pc *c, int i)
     const char *s = pw(c, i);
     if (*s == '\0')
         return false;
+    if (strcmp(s, "an") == 0 || strcmp(s, "ans") == 0)      /* French years, not English "an" */
+        return pin(c, i - 1, (const char *const[]){"l", "un", "cet", "par", "d", "depuis", "dernier", NULL}) ||
+               p_number(c, i - 1) > 0;
     if (pin(c, i, list) || p_month(c, i) || p_weekday(c, i))
         return true;
     if ((s[0] == 't' || s[0] == 'q' || s[0] == 's' || s[0] == 'h') && p_digits(s + 1, 1, 2))
