@@ -244,7 +244,8 @@ static const char *const nlu_breakdown_cues[] = {
 static const char *const nlu_anomaly_cues[] = {
     "~inhabituel", "~anormal", "unusual", "~anomalie", "anomaly", "suspect", "~suspicious", "bizarre",
     "~etrange", "strange", "weird", "=odd", "abnormal", "~atypique", "atypical", "outlier", "~fraude", "fraud",
-    "~exceptionnel", "exceptional", "unexpected", "~inattendu", "=ordinaire", "=ordinary", "irregular", "louche", "shady", "fishy", NULL};
+    "~exceptionnel", "exceptional", "unexpected", "~inattendu", "=ordinaire", "=ordinary", "irregular", "louche", "shady", "fishy", "=reconnais", "=reconnait", "=reconnaissez", "=reconnue", "=reconnues", "=reconnu",
+    "=reconnus", "recognize", "recognise", NULL};
 static const char *const nlu_trend_cues[] = {
     "~tendance", "trend", "trending", "~evolution", "~evoluer", "evolve", "evolving", "evolved", "progression",
     "~progresser", NULL};
@@ -436,7 +437,10 @@ static void nlu_features(const struct words *w, bool trend_phrase, struct nlu_fe
     f->search = words_find_cue(w, 0, nlu_search_cues) >= 0 || nlu_pair(w, "how", "much");
     f->breakdown = words_find_cue(w, 0, nlu_breakdown_cues) >= 0 || nlu_pair(w, "break", "down") ||
                    (words_find(w, "ou") >= 0 && words_find(w, "va") >= 0 && words_find(w, "argent") >= 0) ||
-                   (words_find(w, "where") >= 0 && words_find(w, "money") >= 0);
+                   (words_find(w, "where") >= 0 && words_find(w, "money") >= 0) ||
+                   ((words_find(w, "quoi") >= 0 || words_find(w, "what") >= 0) &&
+                    (words_find(w, "plus") >= 0 || words_find(w, "most") >= 0) && words_find(w, "que") < 0 &&
+                    words_find(w, "than") < 0);
     f->anomaly = words_find_cue(w, 0, nlu_anomaly_cues) >= 0 || nlu_pair(w, "pas", "normal");
     f->trend = trend_phrase || words_find_cue(w, 0, nlu_trend_cues) >= 0 || nlu_triple(w, "plus", "en", "plus") ||
                nlu_triple(w, "moins", "en", "moins") || nlu_triple(w, "more", "and", "more") ||
@@ -445,7 +449,8 @@ static void nlu_features(const struct words *w, bool trend_phrase, struct nlu_fe
                     nlu_pair(w, "going", "down") || nlu_pair(w, "go", "up");
     f->compare = words_find_cue(w, 0, nlu_compare_cues) >= 0 || nlu_pair(w, "par", "rapport") ||
                  nlu_pair(w, "plus", "que") || nlu_pair(w, "moins", "que") || nlu_pair(w, "plus", "qu") ||
-                 nlu_pair(w, "more", "than") || nlu_pair(w, "less", "than");
+                 nlu_pair(w, "more", "than") || nlu_pair(w, "less", "than") || nlu_pair(w, "mieux", "que") ||
+                 nlu_pair(w, "pire", "que") || nlu_pair(w, "better", "than") || nlu_pair(w, "worse", "than");
 }
 
 static bool nlu_has_own_intent(const struct nlu_features *f)
