@@ -5,7 +5,7 @@
  * 1 unless everything is right. Usage: score [corpus.tsv] (default
  * $TOP_SRCDIR/tests/nlu/corpus.tsv). */
 #define _POSIX_C_SOURCE 200809L
-#include "modules/assistant_nlu.h"
+#include "assistant/assistant_nlu.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * years), categories, merchants (with typos), intents, language. */
 #include "check.h"
 #include "core/text.h"
-#include "modules/assistant_nlu.h"
-#include "modules/assistant_words.h"
+#include "assistant/assistant_nlu.h"
+#include "assistant/assistant_words.h"
 
 #include <string.h>
 
