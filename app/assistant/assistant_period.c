@@ -416,6 +416,12 @@ static int p_point(struct pc *c, int i, struct point *pt, bool allow_bare)
     if (p_weekday(c, j) && p_day_number(c, j + 1) > 0)
         j++;                               /* "mardi 10 novembre", "Tuesday 10th" */
     memset(pt, 0, sizeof(*pt));
+    if (pin(c, j, (const char *const[]){"last", "previous", NULL}) && p_month(c, j + 1) && !p_year(c, j + 2, &(int){0}) &&
+        p_day_number(c, j + 2) == 0) {
+        int m = p_month(c, j + 1);         /* "last November": before this month */
+        *pt = (struct point){PT_MONTH, m < c->tm ? c->ty : c->ty - 1, m, 0};
+        return j + 2 - i;
+    }
     if (p_numeric(c, j, pt))
         return j + 1 - i;
     int y = 0;
@@ -1010,6 +1016,8 @@ static int p_relative(struct pc *c, int i, struct period_span *s)
     else if (pis(c, j, "next") && p_weekday(c, j + 1))
         next = true, j++;
     int wd = p_weekday(c, j);
+    if (wd > 0 && p_day_number(c, j + 1) > 0 && !last && !next)
+        return 0;                          /* "samedi 3 octobre": a date */
     if (wd > 0) {
         j++;
         if (!last && !next && p_is_last(c, j))
@@ -1039,6 +1047,17 @@ static int p_relative(struct pc *c, int i, struct period_span *s)
     if (taken > 0) {
         if (n > 120 || (pis(c, i + taken, "et") && pprefix_demi(c, i + taken + 1)))
             return 0;                      /* "il y a un an et demi": not a calendar unit */
+        if (unit >= 3 && pis(c, i + taken, "jour") && pis(c, i + taken + 1, "pour") && pis(c, i + taken + 2, "jour")) {
+            /* "il y a un an jour pour jour": that very date */
+            int months = unit == 3 ? n : 12 * n;
+            int idx = c->ty * 12 + (c->tm - 1) - months;
+            int y = idx / 12, m = idx % 12 + 1;
+            int d = c->td <= parse_days_in_month(y, m) ? c->td : parse_days_in_month(y, m);
+            if (y < PARSE_YEAR_MIN)
+                return 0;
+            p_set(s, period_days(y, m, d), period_days(y, m, d), UNIT_DAY, "date");
+            return taken + 3;
+        }
         if (unit == 1) {
             p_set(s, c->today - n, c->today - n, UNIT_DAY, "date");
         } else {
