@@ -419,6 +419,14 @@ static bool nlu_pair(const struct words *w, const char *a, const char *b)
     return i >= 0 && words_find_cue(w, i + 1, (const char *const[]){b, NULL}) > i;
 }
 
+/* "plus que le mois dernier", "more than last month"; not "more than 100". */
+static bool nlu_comparative(const struct words *w, const char *a, const char *b)
+{
+    int i = words_find(w, a);
+    int j = i >= 0 ? words_find_cue(w, i + 1, (const char *const[]){b, NULL}) : -1;
+    return j > i && !(j + 1 < w->n && w->w[j + 1][0] >= '0' && w->w[j + 1][0] <= '9');
+}
+
 /* Three words in a row: "de plus en plus". */
 static bool nlu_triple(const struct words *w, const char *a, const char *b, const char *c)
 {
@@ -448,9 +456,11 @@ static void nlu_features(const struct words *w, bool trend_phrase, struct nlu_fe
     f->trend_weak = words_find_cue(w, 0, nlu_trend_weak_cues) >= 0 || nlu_pair(w, "going", "up") ||
                     nlu_pair(w, "going", "down") || nlu_pair(w, "go", "up");
     f->compare = words_find_cue(w, 0, nlu_compare_cues) >= 0 || nlu_pair(w, "par", "rapport") ||
-                 nlu_pair(w, "plus", "que") || nlu_pair(w, "moins", "que") || nlu_pair(w, "plus", "qu") ||
-                 nlu_pair(w, "more", "than") || nlu_pair(w, "less", "than") || nlu_pair(w, "mieux", "que") ||
-                 nlu_pair(w, "pire", "que") || nlu_pair(w, "better", "than") || nlu_pair(w, "worse", "than");
+                 nlu_comparative(w, "plus", "que") || nlu_comparative(w, "moins", "que") ||
+                 nlu_comparative(w, "plus", "qu") || nlu_comparative(w, "more", "than") ||
+                 nlu_comparative(w, "less", "than") || nlu_comparative(w, "mieux", "que") ||
+                 nlu_comparative(w, "pire", "que") || nlu_comparative(w, "better", "than") ||
+                 nlu_comparative(w, "worse", "than");
 }
 
 static bool nlu_has_own_intent(const struct nlu_features *f)

@@ -407,6 +407,13 @@ static bool p_numeric(struct pc *c, int i, struct point *pt)
     return false;
 }
 
+static bool p_money_word(const struct pc *c, int i)
+{
+    static const char *const money[] = {"euros", "euro", "eur", "dollars", "dollar", "usd", "e", "balles", NULL};
+    const char *s = pw(c, i);
+    return pin(c, i, money) || (unsigned char)s[0] >= 0x80;      /* "€", "$" folded to a symbol */
+}
+
 /* An endpoint: a numeric date, "3 octobre [2026]", "the 14th of September",
  * "October 3[,] [2026]", "mars [2026]", a bare day ("3", "le 2") when
  * allowed, or a year. Returns the words taken. */
@@ -468,7 +475,12 @@ static int p_point(struct pc *c, int i, struct point *pt, bool allow_bare)
         *pt = (struct point){PT_MONTH, 0, m, 0};
         return j + 1 - i;
     }
-    if (p_year(c, j, &y) && j == i) {
+    if (p_year(c, j, &y) && j == i && !p_money_word(c, j + 1)) {
+        /* a year alone: "en 2025", "dépenses 2024"; not an amount ("2000 euros") */
+        static const char *const year_context[] = {"en", "in", "de", "d", "of", "depuis", "since", "annee", "year",
+                                                   "du", "from", "to", "au", "a", "et", "and", "between", "entre", NULL};
+        if (!pin(c, j - 1, year_context) && (y < 1990 || y > c->ty + 1))
+            return 0;
         *pt = (struct point){PT_YEAR, y, 0, 0};
         return 1;
     }
