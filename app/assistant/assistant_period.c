@@ -881,6 +881,18 @@ static int p_weekend(struct pc *c, int i, struct period_span *s)
     if (!pis(c, j, "weekend"))
         return 0;
     j++;
+    if (!last && (pis(c, j, "du") || pis(c, j, "of") || pis(c, j, "de"))) {
+        struct point pt;                   /* "le week-end du 31 octobre": that week's */
+        struct period_span d;
+        int n = p_point(c, j + 1, &pt, false);
+        if (n > 0 && pt.kind == PT_DAY) {
+            if (p_point_span_of(c, &pt, &d)) {
+                int sat = d.from - period_weekday(d.from) + 5;
+                p_set(s, sat, sat + 1, UNIT_SPAN, "weekend");
+            }
+            return j + 1 + n - i;
+        }
+    }
     if (!last && p_is_last(c, j)) {
         last = true;
         j++;
