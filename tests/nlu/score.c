@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     }
     static const struct nlu_vocab vocab = {merchant_keys, merchant_names, 18, category_keys, category_names, 10};
     static double times[SCORE_MAX_LINES];
-    struct tally_count intents[16] = {{0}}, entities[4] = {{0}};
+    struct tally_count intents[16] = {{0}}, entities[4] = {{0}}, languages[2] = {{0}};
     int y = 2026, m = 11, d = 15, lines = 0, misses = 0, lineno = 0;
     struct nlu_result prev, r;
     bool have_prev = false;
@@ -154,6 +154,7 @@ int main(int argc, char **argv)
         count(entities, 4, "period", ok_period);
         count(entities, 4, "category", ok_category);
         count(entities, 4, "merchant", ok_merchant);
+        count(languages, 2, strcmp(r.lang, "en") == 0 ? "en" : "fr", ok_intent && ok_period && ok_category && ok_merchant);
         if (!(ok_intent && ok_period && ok_category && ok_merchant)) {
             misses++;
             printf("MISS %s:%d \"%s\"%s\n  want %s %s..%s cat=%s merchant=%s\n  got  %s %s..%s (%s) cat=%s%s%s "
@@ -174,6 +175,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < 4 && entities[i].name; i++)
         printf("  entity %-32s %4d/%-4d %6.1f %%\n", entities[i].name, entities[i].right, entities[i].total,
                100.0 * entities[i].right / entities[i].total);
+    for (int i = 0; i < 2 && languages[i].name; i++)
+        printf("  language %-30s %4d/%-4d %6.1f %%\n", languages[i].name, languages[i].right, languages[i].total,
+               100.0 * languages[i].right / languages[i].total);
     int nt = lines < SCORE_MAX_LINES ? lines : SCORE_MAX_LINES;
     qsort(times, (size_t)nt, sizeof(double), cmp_double);
     if (nt > 0)
