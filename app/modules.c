@@ -15,6 +15,7 @@
 #include "modules/metrics.h"
 #include "modules/precompute.h"
 #include "modules/profiles.h"
+#include "modules/seed_cli.h"
 
 #include <stddef.h>
 
@@ -31,6 +32,7 @@ const struct tally_module *const tally_modules[] = {
     &admin_auth_module,
     &admin_module,
     &debug_module,
+    &seed_module,
     NULL,
 };
 _Static_assert(sizeof(tally_modules) / sizeof(tally_modules[0]) <= MODULE_MAX + 1, "raise MODULE_MAX");
