@@ -558,3 +558,27 @@ def test_follow_up_questions():
                                              "same for restaurants"]
     assert users[1]["entities"]["period"]["from"] == "2026-09-01"
     assert users[2]["entities"]["category"] == "Restaurant" and users[2]["intent"] == "transaction_search.by_category"
+
+
+def test_follow_ups_filter_trends_and_comparisons():
+    """A category named in a follow-up filters the trend line and both
+    periods of a comparison (sums computed here from the rows)."""
+    uid, tok, rows = setup()
+    a = ask("Mes tendances de dépenses")
+    b = ask("et pour l'alimentation ?", conversation_id=a["conversation_id"])
+    assert b["intent"]["name"] == "analytics.trends" and b["entities"]["category"] == "Alimentation", b["entities"]
+    months = [add_months(NOW.replace(day=1), -k).strftime("%Y-%m") for k in range(5, -1, -1)]
+    line = charts(b)[0]["chart"]["data"]
+    assert line["labels"] == months
+    want = [money(-sum(r["cents"] for r in rows if r["cents"] < 0 and r["date"][:7] == m
+                       and r["category"] == "Alimentation")) for m in months]
+    assert line["datasets"][0]["data"] == want, (line["datasets"][0]["data"], want)
+    c = ask("compare ce mois-ci avec le mois dernier")
+    d = ask("et pour les transports ?", conversation_id=c["conversation_id"])
+    assert d["intent"]["name"] == "analytics.comparison" and d["entities"]["category"] == "Transport"
+    cmp = d["entities"]["compared_with"]
+    assert (cmp["from"], cmp["to"]) == ("2026-10-01", "2026-10-15") and period_of(d) == ("2026-11-01", "2026-11-15")
+    bars = charts(d)[0]["chart"]["data"]["datasets"][0]["data"]
+    before = -sum(r["cents"] for r in select(rows, "2026-10-01", "2026-10-15", category="Transport"))
+    after = -sum(r["cents"] for r in select(rows, "2026-11-01", "2026-11-15", category="Transport"))
+    assert bars == [money(before), money(after)], (bars, before, after)
