@@ -847,8 +847,11 @@ static int p_week(struct pc *c, int i, struct period_span *s)
             s->before_previous = true;
             return j - i;
         } else if (pis(c, j, "du") || pis(c, j, "of") || pis(c, j, "de")) {
+            int n = p_range(c, j, s);      /* "la semaine du 7 au 13 septembre" */
+            if (n > 0)
+                return j + n - i;
             struct point pt;
-            int n = p_point(c, j + 1, &pt, false);
+            n = p_point(c, j + 1, &pt, false);
             struct period_span d;
             if (n > 0 && pt.kind == PT_DAY) {
                 if (!p_point_span_of(c, &pt, &d))
@@ -1013,6 +1016,10 @@ static int p_relative(struct pc *c, int i, struct period_span *s)
     if (strcmp(word, "aujourd") == 0 || strcmp(word, "today") == 0) {
         p_set(s, c->today, c->today, UNIT_DAY, "today");
         return 1;
+    }
+    if (strcmp(word, "ce") == 0 && pis(c, i + 1, "jour")) {
+        p_set(s, c->today, c->today, UNIT_DAY, "today");
+        return 2;
     }
     if (strcmp(word, "hier") == 0 || strcmp(word, "yesterday") == 0 ||
         (strlen(word) >= 8 && words_distance(word, "yesterday") <= 1)) {

@@ -72,7 +72,7 @@ static const char *const words_canonical[][2] = {
     {"combein", "combien"}, {"g", "ai"},          {"jai", "ai"},          {"dep", "depenses"},
     {"deps", "depenses"},  {"sem", "semaine"},   {"wk", "week"},         {"wks", "weeks"},
     {"yr", "year"},        {"yrs", "years"},     {"mth", "month"},       {"ds", "dans"},
-    {"mnth", "month"},     {"mths", "months"},   {"mnths", "months"},
+    {"mnth", "month"},     {"mths", "months"},   {"mnths", "months"},   {"mos", "months"},
     {"pr", "pour"},        {"tt", "tout"},       {"auj", "aujourd"},     {"ajd", "aujourd"},
     {"aujourdhui", "aujourd"}, {"aujourd_hui", "aujourd"}, {"pls", "svp"}, {"plz", "svp"},
     {"stp", "svp"},        {"bcp", "beaucoup"},  {"mnt", "maintenant"},  {"weekends", "weekend"},
