@@ -56,6 +56,9 @@ static const struct config_key config_keys[] = {
     CFG_INT(job_backoff_max_ms, 1, 7 * 86400 * 1000),
     CFG_INT(job_max_attempts, 1, 100),
     CFG_INT(job_retention_days, 1, 3650),
+    CFG_INT(dataset_keep_versions, 1, 10000),
+    CFG_LONG(dataset_max_rows, 1, 100000000),
+    CFG_INT(dataset_max_columns, 1, 512),
 };
 
 void config_defaults(struct config *cfg)
@@ -88,6 +91,9 @@ void config_defaults(struct config *cfg)
     cfg->job_backoff_max_ms = 3600 * 1000;
     cfg->job_max_attempts = 5;
     cfg->job_retention_days = 7;
+    cfg->dataset_keep_versions = 10;
+    cfg->dataset_max_rows = 2000000;
+    cfg->dataset_max_columns = 512;
 }
 
 static char *config_trim(char *s)

@@ -37,6 +37,9 @@ struct config {
     int job_backoff_max_ms;                   /* cap of the retry delay */
     int job_max_attempts;                     /* default max_attempts of an enqueued job */
     int job_retention_days;                   /* succeeded jobs and job_runs rows kept this long */
+    int dataset_keep_versions;                /* datasets: last N versions keep their content */
+    long dataset_max_rows;                    /* datasets: rows of one version */
+    int dataset_max_columns;                  /* datasets: columns of one version */
 };
 
 void config_defaults(struct config *cfg);

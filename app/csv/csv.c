@@ -69,6 +69,11 @@ void csv_reader_free(struct csv_reader *r)
     r->fields = NULL;
 }
 
+void csv_reader_expect(struct csv_reader *r, size_t nfields)
+{
+    r->expect_fields = nfields;
+}
+
 static enum csv_status csv_fail(struct csv_reader *r, long line, long col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

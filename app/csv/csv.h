@@ -78,6 +78,9 @@ int csv_reader_init(struct csv_reader *r, csv_read_fn read, void *ud, char delim
 int csv_reader_init_mem(struct csv_reader *r, const char *data, size_t len, char delim, size_t max_row_bytes,
                         size_t max_fields);
 void csv_reader_free(struct csv_reader *r);
+/* Input without a header: every row must have nfields fields (with one
+ * field, an empty line is a row whose value is missing). */
+void csv_reader_expect(struct csv_reader *r, size_t nfields);
 /* Next row into r->fields / r->nfields (the first is the header).
  * CSV_ERROR leaves err_line, err_col, err_msg set. */
 enum csv_status csv_next(struct csv_reader *r);

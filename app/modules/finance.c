@@ -283,6 +283,18 @@ static void finance_validate_item(struct json_object *item, size_t index, const 
     }
 }
 
+struct json_object *finance_validate_items(struct json_object *items, const char *user_currency,
+                                          struct json_object *rejected, int *invalid_items)
+{
+    struct finance_rejects rj = {rejected, 0, 0};
+    struct json_object *rows = json_object_new_array();
+    size_t count = json_object_array_length(items);
+    for (size_t i = 0; i < count; i++)
+        finance_validate_item(json_object_array_get_idx(items, i), i, user_currency, rows, &rj);
+    *invalid_items = rj.items;
+    return rows;
+}
+
 static const char FINANCE_INSERT_SQL[] =
     "WITH ins AS ("
     " INSERT INTO transactions (user_id, external_id, date, amount_cents, currency,"
@@ -545,6 +557,13 @@ static struct json_object *finance_txn_json(const db_result *r, int row)
     json_object_object_add(o, "merchant", db_is_null(r, row, 5) ? NULL : json_object_new_string(db_value(r, row, 5)));
     json_object_object_add(o, "category", db_is_null(r, row, 6) ? NULL : json_object_new_string(db_value(r, row, 6)));
     json_object_object_add(o, "description", db_is_null(r, row, 7) ? NULL : json_object_new_string(db_value(r, row, 7)));
+    struct json_object *dv = NULL;              /* the CSV import's dataset version (datasets module) */
+    if (!db_is_null(r, row, 8) && !db_is_null(r, row, 9)) {
+        dv = json_object_new_object();
+        json_object_object_add(dv, "dataset_id", json_object_new_int64(db_int64(r, row, 8)));
+        json_object_object_add(dv, "version", json_object_new_int64(db_int64(r, row, 9)));
+    }
+    json_object_object_add(o, "dataset_version", dv);
     return o;
 }
 
@@ -579,7 +598,8 @@ static int finance_txn_list(struct request *req, struct response *res)
     }
     char sql[1600];
     snprintf(sql, sizeof(sql),
-             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description"
+             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description,"
+             " dataset_id, dataset_version"
              " FROM transactions WHERE %s ORDER BY date DESC, id DESC LIMIT %d", w.sql, limit + 1);
     db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
     if (r == NULL) {

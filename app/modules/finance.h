@@ -12,7 +12,18 @@
 
 #include "../core/router.h"
 
+struct json_object;
+
 extern const struct route finance_routes[];
+
+/* Validates a JSON array of transaction items exactly as POST
+ * …/transactions does (the CSV import reuses it). Returns the valid rows in
+ * insert form ({date, amount_cents, currency, external_id, merchant,
+ * merchant_key, category, category_key, description}; caller puts it);
+ * appends {index, field, message} objects to rejected; *invalid_items
+ * counts the items with at least one problem. */
+struct json_object *finance_validate_items(struct json_object *items, const char *user_currency,
+                                          struct json_object *rejected, int *invalid_items);
 extern const size_t finance_route_count;
 
 #endif

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "jobs.h"
 #include "precompute.h"
+#include "../datasets/datasets_job.h"
 #include "../cache/cache.h"
 #include "../core/config.h"
 #include "../core/log.h"
@@ -187,6 +188,7 @@ static const struct jobs_handler jobs_handlers[] = {
     {"precompute_user_metrics", jobs_handle_precompute_user},
     {"precompute_all_users", jobs_handle_precompute_all},
     {"cleanup_expired_metrics", jobs_handle_cleanup_metrics},
+    {"datasets_retention", datasets_job_retention},
 };
 #define JOBS_KINDS ((int)(sizeof(jobs_handlers) / sizeof(jobs_handlers[0])))
 _Static_assert(sizeof(jobs_handlers) / sizeof(jobs_handlers[0]) < SHM_JOB_KINDS, "raise SHM_JOB_KINDS");

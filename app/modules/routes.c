@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "precompute.h"
 #include "profiles.h"
+#include "../datasets/datasets_http.h"
 #include "../core/config.h"
 #include "../core/router.h"
 
@@ -26,7 +27,8 @@ int routes_register(struct router *r, const struct config *cfg)
         router_add(r, precompute_routes, precompute_route_count) != 0 ||
         router_add(r, context_routes, context_route_count) != 0 ||
         router_add(r, admin_auth_routes, admin_auth_route_count) != 0 ||
-        router_add(r, admin_routes, admin_route_count) != 0)
+        router_add(r, admin_routes, admin_route_count) != 0 ||
+        router_add(r, datasets_routes, datasets_route_count) != 0)
         return -1;
     if (cfg->debug_routes && router_add(r, debug_routes, debug_route_count) != 0)
         return -1;
