@@ -152,8 +152,13 @@ static struct json_object *datasets_import_item(const struct csv_reader *rd, con
             debit = v;
         } else if (f == DI_CREDIT) {
             credit = v;
-        } else {
-            json_object_object_add(item, datasets_import_keys[f], json_object_new_string(v));
+        } else {        /* a line break inside a quoted bank field is layout: one space */
+            char *text = strndup(v, rd->fields[i].len);
+            for (char *p = text; p != NULL && *p; p++)
+                if (*p == '\n' || *p == '\t')
+                    *p = ' ';
+            json_object_object_add(item, datasets_import_keys[f], json_object_new_string(text ? text : v));
+            free(text);
         }
     }
     if (debit != NULL || credit != NULL) {       /* a debit column holds spending as a positive number */

@@ -2,7 +2,8 @@
  * export (`,` or `;`, decimal comma or point, DD/MM/YYYY or YYYY-MM-DD,
  * English or French column names matched case- and accent-insensitively)
  * becomes transaction items validated by finance's own rules
- * (finance_validate_items), all or nothing, rejects naming the CSV line.
+ * (finance_validate_items), all or nothing, rejects naming the CSV line; a
+ * line break or tab inside a text field becomes a space.
  * The file is kept as the next version of the user's `transactions-import`
  * dataset and every inserted transaction records it, in one database
  * transaction. Without an external_id, a row's id is
