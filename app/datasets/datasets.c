@@ -26,10 +26,12 @@ static const char DATASETS_VERSION_COLUMNS[] =
 
 void datasets_limits_get(const struct tally_ctx *ctx, struct datasets_limits *out)
 {
-    out->max_rows = ctx->cfg->dataset_max_rows > 0 ? ctx->cfg->dataset_max_rows : DATASETS_MAX_ROWS_DEFAULT;
-    out->max_columns = ctx->cfg->dataset_max_columns > 0 && ctx->cfg->dataset_max_columns <= DATASETS_MAX_COLUMNS
-                           ? ctx->cfg->dataset_max_columns : DATASETS_MAX_COLUMNS;
-    out->keep_versions = ctx->cfg->dataset_keep_versions > 0 ? ctx->cfg->dataset_keep_versions : DATASETS_KEEP_DEFAULT;
+    long rows = config_module_int(ctx->cfg, "dataset_max_rows");
+    long cols = config_module_int(ctx->cfg, "dataset_max_columns");
+    long keep = config_module_int(ctx->cfg, "dataset_keep_versions");
+    out->max_rows = rows > 0 ? rows : DATASETS_MAX_ROWS_DEFAULT;
+    out->max_columns = cols > 0 && cols <= DATASETS_MAX_COLUMNS ? cols : DATASETS_MAX_COLUMNS;
+    out->keep_versions = keep > 0 ? (int)keep : DATASETS_KEEP_DEFAULT;
 }
 
 static enum err datasets_fail(struct datasets_error *er, enum err e, const char *field, const char *fmt, ...)

@@ -2,22 +2,22 @@
  * "Datasets" and the transactions CSV import): path and query parsing,
  * the caller's identity, and rendering of datasets_error (a CSV error's
  * line and column inside "error"; a step's index and reason beside it).
- * The only file of the domain that sees the worker. */
+ * It also holds the domain's line of the module table (datasets_module). */
 #define _GNU_SOURCE
 #include "datasets_http.h"
 #include "datasets.h"
 #include "datasets_import.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
+#include "../core/config.h"
 #include "../core/jsonx.h"
 #include "../core/module.h"
 #include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
-#include "../core/worker.h"
 #include "../csv/csv.h"
-#include "../modules/precompute.h"
-#include "../modules/profiles.h"
+#include "datasets_job.h"
+#include "../jobs/jobs.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -27,14 +27,10 @@
 
 #define DATASETS_HTTP_DOWNLOAD_MAX (1L << 30)
 
+/* The request's context (with its arena) and the caller's identity. */
 static void datasets_http_ctx(struct request *req, struct tally_ctx *ctx, struct datasets_who *who)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->kind = TALLY_CTX_WORKER;
-    ctx->cfg = req->worker->cfg;
-    ctx->db = req->worker->db;
-    ctx->cache = req->worker->cache;
-    ctx->shm = req->worker->shm;
+    *ctx = *req->ctx;
     ctx->arena = req->arena;
     who->user_id = req->auth_user_id;
     who->admin = req->auth_admin;
@@ -82,9 +78,9 @@ static enum err datasets_http_csv_body(struct request *req, char *delim)
     *delim = 0;
     if (d != NULL && (*delim = csv_delim_parse(d)) == 0)
         return request_fail(req, ERR_BAD_REQUEST, "delimiter", "delimiter must be , ; or tab");
-    if ((long)req->body_len > req->worker->cfg->csv_body_limit_bytes)
+    if ((long)req->body_len > req->ctx->cfg->csv_body_limit_bytes)
         return request_fail(req, ERR_PAYLOAD_TOO_LARGE, "body", "request body larger than %ld bytes",
-                            req->worker->cfg->csv_body_limit_bytes);
+                            req->ctx->cfg->csv_body_limit_bytes);
     return ERR_NONE;
 }
 
@@ -397,10 +393,8 @@ static int datasets_http_import(struct request *req, struct response *res)
         }
         return rc;
     }
-    if (ir.inserted > 0) {    /* derived data of the user is now out of date, as for the JSON insert */
-        precompute_invalidate_user(req->worker, user_id);
-        profiles_invalidate(req->worker, user_id);
-    }
+    if (ir.inserted > 0)      /* derived data of the user is now out of date, as for the JSON insert */
+        module_publish(req->ctx, &(struct tally_event){TALLY_EVENT_TRANSACTIONS_CHANGED, user_id});
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "inserted", json_object_new_int64(ir.inserted));
     json_object_object_add(o, "duplicates", json_object_new_int64(ir.duplicates));
@@ -413,7 +407,7 @@ static int datasets_http_import(struct request *req, struct response *res)
     return response_json(res, ir.inserted > 0 ? 201 : 200, o);
 }
 
-const struct route datasets_routes[] = {
+static const struct route datasets_routes[] = {
     {"POST", "/api/v1/datasets", datasets_http_upload, ROUTE_USER},
     {"GET", "/api/v1/datasets", datasets_http_list, ROUTE_USER},
     {"GET", "/api/v1/datasets/{dataset}", datasets_http_get, ROUTE_USER},
@@ -427,4 +421,23 @@ const struct route datasets_routes[] = {
     {"DELETE", "/api/v1/datasets/{dataset}/versions/{v}/pin", datasets_http_unpin, ROUTE_USER},
     {"POST", "/api/v1/users/{id}/transactions/import", datasets_http_import, ROUTE_USER},
 };
-const size_t datasets_route_count = sizeof(datasets_routes) / sizeof(datasets_routes[0]);
+static const struct jobs_handler datasets_jobs[] = {
+    {"datasets_retention", datasets_job_retention},
+};
+
+static const struct module_config_key datasets_config[] = {
+    {"dataset_keep_versions", "10", 1, 10000,
+     "datasets: the last N versions of each dataset keep their content (pinned ones too); older ones answer 410"},
+    {"dataset_max_rows", "2000000", 1, 100000000, "datasets: rows of one version (upload or transform result)"},
+    {"dataset_max_columns", "512", 1, 512, "datasets: columns of one version"},
+};
+
+const struct tally_module datasets_module = {
+    .name = "datasets",
+    .routes = datasets_routes,
+    .route_count = sizeof(datasets_routes) / sizeof(datasets_routes[0]),
+    .jobs = datasets_jobs,
+    .job_count = sizeof(datasets_jobs) / sizeof(datasets_jobs[0]),
+    .config = datasets_config,
+    .config_count = sizeof(datasets_config) / sizeof(datasets_config[0]),
+};

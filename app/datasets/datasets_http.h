@@ -1,12 +1,10 @@
-/* datasets_http: the routes of datasets and of the transactions CSV import. */
+/* datasets_http: the routes of datasets and of the transactions CSV import,
+ * and the domain's line of the module table. */
 #ifndef TALLY_DATASETS_HTTP_H
 #define TALLY_DATASETS_HTTP_H
 
-#include <stddef.h>
+#include "../core/module.h"
 
-#include "../core/router.h"
-
-extern const struct route datasets_routes[];
-extern const size_t datasets_route_count;
+extern const struct tally_module datasets_module;
 
 #endif

@@ -4,7 +4,7 @@
 #include "../core/arena.h"
 #include "../core/log.h"
 #include "../core/module.h"
-#include "../modules/jobs.h"
+#include "../jobs/jobs.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -15,11 +15,15 @@ int datasets_job_retention(struct jobs_ctx *jctx, struct json_object *payload)
     struct arena a;
     arena_init(&a);
     struct tally_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.kind = TALLY_CTX_RUNNER;
-    ctx.cfg = jctx->cfg;
-    ctx.db = jctx->db;
-    ctx.cache = jctx->cache;
+    if (jctx->tally != NULL) {
+        ctx = *jctx->tally;
+    } else {
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.kind = TALLY_CTX_RUNNER;
+        ctx.cfg = jctx->cfg;
+        ctx.db = jctx->db;
+        ctx.cache = jctx->cache;
+    }
     ctx.arena = &a;
     struct datasets_limits lim;
     datasets_limits_get(&ctx, &lim);

@@ -10,11 +10,12 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-struct json_object;
+extern const struct tally_module finance_module;
 
-extern const struct route finance_routes[];
+struct json_object;
 
 /* Validates a JSON array of transaction items exactly as POST
  * …/transactions does (the CSV import reuses it). Returns the valid rows in
@@ -24,6 +25,5 @@ extern const struct route finance_routes[];
  * counts the items with at least one problem. */
 struct json_object *finance_validate_items(struct json_object *items, const char *user_currency,
                                           struct json_object *rejected, int *invalid_items);
-extern const size_t finance_route_count;
 
 #endif
