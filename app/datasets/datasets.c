@@ -173,8 +173,8 @@ static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_versi
             long row = first;
             enum csv_status st;
             int stop = 0;
-            while (stop == 0 && (st = csv_next(&rd)) == CSV_ROW) {
-                if (row >= from && (to < 0 || row < to))
+            while (stop == 0 && (to < 0 || row < to) && (st = csv_next(&rd)) == CSV_ROW) {
+                if (row >= from)
                     stop = fn(ud, row, rd.fields, rd.nfields);
                 row++;
             }
@@ -753,10 +753,9 @@ enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, 
     struct datasets_parsed p2;
     memset(&p2, 0, sizeof(p2));
     datasets_sink_init(&sink, datasets_store_chunk, &sc);
+    sink.no_hash = true;                 /* the same bytes as the first pass */
     e = datasets_parse(ctx, data, len, delim, &sink, &p2, false, er);
     datasets_sink_free(&sink);
-    if (e == ERR_NONE && strcmp(p2.sha, p.sha) != 0)
-        e = ERR_INTERNAL;
     *created = e == ERR_NONE;
 out_tx:
     e = datasets_tx_end(ctx, e, in_tx);
@@ -781,6 +780,23 @@ static struct json_object *datasets_table_columns_json(const struct datasets_tab
         }
         json_object_array_add(a, datasets_stats_json(&s, t->names[c], t->types[c]));
         datasets_stats_free(&s);
+    }
+    return a;
+}
+
+/* Name, type and missing count of each column (the preview's, cheap). */
+static struct json_object *datasets_table_columns_brief(const struct datasets_table *t)
+{
+    struct json_object *a = json_object_new_array();
+    for (size_t c = 0; c < t->ncols; c++) {
+        long missing = 0;
+        for (size_t r = 0; r < t->nrows; r++)
+            missing += t->cols[c][r] == NULL;
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(t->names[c]));
+        json_object_object_add(o, "type", json_object_new_string(datasets_type_name(t->types[c])));
+        json_object_object_add(o, "missing", json_object_new_int64(missing));
+        json_object_array_add(a, o);
     }
     return a;
 }
@@ -855,7 +871,7 @@ enum err datasets_transform(struct tally_ctx *ctx, const struct datasets_who *wh
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "rows_before", json_object_new_int64(before));
         json_object_object_add(o, "rows_after", json_object_new_int64(after));
-        json_object_object_add(o, "columns", datasets_table_columns_json(&t));
+        json_object_object_add(o, "columns", datasets_table_columns_brief(&t));
         struct json_object *ps = json_object_new_array();
         for (size_t i = 0; i < plan->nsteps; i++) {
             struct json_object *s = json_object_new_object();
@@ -881,23 +897,17 @@ enum err datasets_transform(struct tally_ctx *ctx, const struct datasets_who *wh
                                           "send \"force\": true to store it anyway",
                              after, before);
     struct json_object *columns = datasets_table_columns_json(&t);
-    /* First pass: hash and size; then the version row, then its chunks. */
+    /* One pass: the version row (digest still unknown), its chunks while
+     * hashing, then the digest and size, all in one transaction. */
+    static const char placeholder[65] = "0000000000000000000000000000000000000000000000000000000000000000";
     struct datasets_sink sink;
     char sha[65];
-    datasets_sink_init(&sink, NULL, NULL);
-    if (datasets_table_write(&t, &sink) != 0 || datasets_sink_finish(&sink, sha) != 0) {
-        datasets_sink_free(&sink);
-        json_object_put(columns);
-        return ERR_INTERNAL;
-    }
-    uint64_t bytes = sink.bytes;
-    datasets_sink_free(&sink);
     int64_t version_id = 0, dataset_id = 0;
     if ((e = db_exec(ctx->db, 0, "BEGIN", 0, NULL)) != ERR_NONE)
         goto out;
     e = datasets_lock_dataset(ctx, v->owner, v->name, &dataset_id);
     if (e == ERR_NONE)
-        e = datasets_insert_version(ctx, who, dataset_id, v->version, steps, sha, after, columns, bytes,
+        e = datasets_insert_version(ctx, who, dataset_id, v->version, steps, placeholder, after, columns, 0,
                                     &version_id);
     if (e == ERR_NONE) {
         struct datasets_store_ctx sc = {ctx, "", ERR_NONE};
@@ -905,7 +915,13 @@ enum err datasets_transform(struct tally_ctx *ctx, const struct datasets_who *wh
         datasets_sink_init(&sink, datasets_store_chunk, &sc);
         if (datasets_table_write(&t, &sink) != 0 || datasets_sink_finish(&sink, sha) != 0)
             e = sc.err != ERR_NONE ? sc.err : ERR_INTERNAL;
+        char bytes[32];
+        snprintf(bytes, sizeof(bytes), "%" PRIu64, sink.bytes);
         datasets_sink_free(&sink);
+        const char *params[3] = {sc.version_id, sha, bytes};
+        if (e == ERR_NONE)
+            e = db_exec(ctx->db, 0, "UPDATE dataset_versions SET sha256 = $2, content_bytes = $3 WHERE id = $1", 3,
+                        params);
     }
     e = datasets_tx_end(ctx, e, false);
     if (e == ERR_NONE) {

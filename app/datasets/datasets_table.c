@@ -320,7 +320,8 @@ static int datasets_sink_hash_emit(void *ud, const char *d, size_t n)
 static int datasets_sink_emit(void *ud, const char *d, size_t n)
 {
     struct datasets_sink *k = ud;
-    sha256_update(&k->sha, d, n);
+    if (!k->no_hash)
+        sha256_update(&k->sha, d, n);
     k->bytes += n;
     return buf_append(&k->chunk, d, n) ? 0 : -1;
 }

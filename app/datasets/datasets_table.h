@@ -28,7 +28,7 @@ enum datasets_type { DATASETS_INTEGER, DATASETS_NUMBER, DATASETS_DATE, DATASETS_
 #define DATASETS_FITS_ALL      0x1Fu
 #define DATASETS_FIT(t)        (1u << (t))
 #define DATASETS_DISTINCT_MAX  (1u << 20)     /* distinct values counted exactly per column */
-#define DATASETS_CHUNK_BYTES   (128 * 1024)   /* a stored chunk holds about this much CSV */
+#define DATASETS_CHUNK_BYTES   (32 * 1024)    /* a stored chunk holds about this much CSV (docs/datasets.md) */
 #define DATASETS_NUMBER_BYTES  32             /* a formatted number */
 
 const char *datasets_type_name(enum datasets_type t);
@@ -86,6 +86,7 @@ struct datasets_sink {
     long rows, chunk_first, chunk_rows;
     uint64_t bytes;
     bool failed;
+    bool no_hash;                          /* chunks only: the digest is known already */
 };
 void datasets_sink_init(struct datasets_sink *k, datasets_flush_fn flush, void *ud);
 int datasets_sink_header(struct datasets_sink *k, const char *const *names, size_t n);
