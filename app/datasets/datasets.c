@@ -706,63 +706,75 @@ enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, 
                          const char *data, size_t len, char delim, bool in_tx, struct datasets_version *out,
                          bool *created, struct datasets_error *er)
 {
+    /* One pass inside a savepoint: the version row first (the dataset row
+     * locked, so its number is final), then parse + stats + digest + chunks;
+     * an equal table already kept turns the savepoint back. */
+    static const char placeholder[65] = "0000000000000000000000000000000000000000000000000000000000000000";
     struct datasets_parsed p;
     memset(&p, 0, sizeof(p));
     struct datasets_sink sink;
-    datasets_sink_init(&sink, NULL, NULL);
-    enum err e = datasets_parse(ctx, data, len, delim, &sink, &p, true, er);
-    datasets_sink_free(&sink);
-    if (e != ERR_NONE) {
-        datasets_parsed_free(&p);
+    struct json_object *columns = NULL;
+    int64_t dataset_id = 0, version_id = 0, existing = 0;
+    *created = false;
+    enum err e = ERR_NONE;
+    if (!in_tx && (e = db_exec(ctx->db, 0, "BEGIN", 0, NULL)) != ERR_NONE)
         return e;
+    if ((e = db_exec(ctx->db, 0, "SAVEPOINT datasets_upload", 0, NULL)) != ERR_NONE)
+        goto out_tx;
+    e = datasets_lock_dataset(ctx, owner, name, &dataset_id);
+    if (e == ERR_NONE) {
+        struct json_object *none = json_object_new_array();
+        e = datasets_insert_version(ctx, who, dataset_id, 0, NULL, placeholder, 0, none, 0, &version_id);
+        json_object_put(none);
     }
-    struct json_object *columns = json_object_new_array();
+    if (e != ERR_NONE)
+        goto out_tx;
+    struct datasets_store_ctx sc = {ctx, "", ERR_NONE};
+    snprintf(sc.version_id, sizeof(sc.version_id), "%" PRId64, version_id);
+    datasets_sink_init(&sink, datasets_store_chunk, &sc);
+    e = datasets_parse(ctx, data, len, delim, &sink, &p, true, er);
+    datasets_sink_free(&sink);
+    if (e != ERR_NONE)
+        goto out_tx;
+    columns = json_object_new_array();
     for (size_t i = 0; i < p.ncols; i++)
         json_object_array_add(columns, datasets_stats_json(&p.stats[i], p.names[i],
                                                            datasets_type_of_fits(p.stats[i].fits)));
-    datasets_parsed_free(&p);
-
-    *created = false;
-    int64_t dataset_id = 0, version_id = 0;
-    if (!in_tx && (e = db_exec(ctx->db, 0, "BEGIN", 0, NULL)) != ERR_NONE)
-        goto out_columns;
-    e = datasets_lock_dataset(ctx, owner, name, &dataset_id);
-    if (e != ERR_NONE)
-        goto out_tx;
     char idtext[32];
     snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
-    const char *params[2] = {idtext, p.sha};
+    const char *params[3] = {idtext, p.sha, sc.version_id};
     db_result *r = db_query(ctx->db, &e, 0,
                             "SELECT id FROM dataset_versions WHERE dataset_id = $1 AND sha256 = $2"
-                            " AND purged_at IS NULL ORDER BY version DESC LIMIT 1",
-                            2, params);
+                            " AND purged_at IS NULL AND id <> $3 ORDER BY version DESC LIMIT 1",
+                            3, params);
     if (r == NULL)
         goto out_tx;
-    if (db_rows(r) > 0) {
-        version_id = db_int64(r, 0, 0);
-        db_clear(r);
+    existing = db_rows(r) > 0 ? db_int64(r, 0, 0) : 0;
+    db_clear(r);
+    if (existing != 0) {
+        e = db_exec(ctx->db, 0, "ROLLBACK TO SAVEPOINT datasets_upload", 0, NULL);
+        version_id = existing;
         goto out_tx;
     }
-    db_clear(r);
-    e = datasets_insert_version(ctx, who, dataset_id, 0, NULL, p.sha, p.rows, columns, p.bytes, &version_id);
-    if (e != ERR_NONE)
-        goto out_tx;
-    /* Second pass: the same rows, now cut into stored chunks. */
-    struct datasets_store_ctx sc = {ctx, "", ERR_NONE};
-    snprintf(sc.version_id, sizeof(sc.version_id), "%" PRId64, version_id);
-    struct datasets_parsed p2;
-    memset(&p2, 0, sizeof(p2));
-    datasets_sink_init(&sink, datasets_store_chunk, &sc);
-    sink.no_hash = true;                 /* the same bytes as the first pass */
-    e = datasets_parse(ctx, data, len, delim, &sink, &p2, false, er);
-    datasets_sink_free(&sink);
+    char rows[32], bytes[32];
+    snprintf(rows, sizeof(rows), "%ld", p.rows);
+    snprintf(bytes, sizeof(bytes), "%" PRIu64, p.bytes);
+    const char *up[5] = {sc.version_id, p.sha, rows, json_object_to_json_string_ext(columns, JSON_C_TO_STRING_PLAIN),
+                         bytes};
+    e = db_exec(ctx->db, 0,
+                "UPDATE dataset_versions SET sha256 = $2, row_count = $3, columns = $4::jsonb, content_bytes = $5"
+                " WHERE id = $1",
+                5, up);
     *created = e == ERR_NONE;
 out_tx:
+    if (e != ERR_NONE && in_tx)          /* leave the caller's transaction usable */
+        db_exec(ctx->db, 0, "ROLLBACK TO SAVEPOINT datasets_upload", 0, NULL);
     e = datasets_tx_end(ctx, e, in_tx);
     if (e == ERR_NONE)
         e = datasets_find_by_id(ctx, version_id, out);
-out_columns:
-    json_object_put(columns);
+    datasets_parsed_free(&p);
+    if (columns != NULL)
+        json_object_put(columns);
     return e;
 }
 
