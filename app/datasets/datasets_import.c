@@ -181,31 +181,56 @@ static const char *datasets_import_str(struct json_object *row, const char *key)
     return json_object_object_get_ex(row, key, &v) && v != NULL ? json_object_get_string(v) : "";
 }
 
-/* Gives every row without an external_id its documented content hash. */
-static void datasets_import_ids(struct arena *a, struct json_object *rows)
+struct datasets_import_key {
+    const char *key;               /* NULL: the row has its own external_id */
+    size_t index;
+};
+
+static int datasets_import_key_cmp(const void *x, const void *y)
+{
+    const struct datasets_import_key *a = x, *b = y;
+    int c = strcmp(a->key ? a->key : "", b->key ? b->key : "");
+    if (c != 0)
+        return c;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Gives every row without an external_id its documented content hash; the
+ * rank among equal rows comes from sorting (key, position). */
+static int datasets_import_ids(struct arena *a, struct json_object *rows)
 {
     size_t n = json_object_array_length(rows);
-    const char **keys = arena_alloc(a, (n + 1) * sizeof(*keys));
-    for (size_t i = 0; keys != NULL && i < n; i++) {
+    struct datasets_import_key *keys = arena_alloc(a, (n + 1) * sizeof(*keys));
+    if (keys == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
         struct json_object *row = json_object_array_get_idx(rows, i), *x = NULL;
-        if (json_object_object_get_ex(row, "external_id", &x) && x != NULL) {
-            keys[i] = NULL;
+        keys[i].index = i;
+        keys[i].key = NULL;
+        if (json_object_object_get_ex(row, "external_id", &x) && x != NULL)
             continue;
-        }
-        keys[i] = arena_sprintf(a, "%s\x1f%s\x1f%s\x1f%s", datasets_import_str(row, "date"),
-                                datasets_import_str(row, "amount_cents"), datasets_import_str(row, "merchant"),
-                                datasets_import_str(row, "description"));
-        long rank = 1;
-        for (size_t k = 0; k < i; k++)            /* bounded by DATASETS_IMPORT_MAX_ROWS; usually few equal */
-            if (keys[k] != NULL && keys[i] != NULL && strcmp(keys[k], keys[i]) == 0)
-                rank++;
-        char *text = arena_sprintf(a, "%s\x1f%ld", keys[i] ? keys[i] : "", rank);
-        char hex[65];
-        sha256_hex(text ? text : "", text ? strlen(text) : 0, hex);
-        char id[40];
-        snprintf(id, sizeof(id), "csv-%.32s", hex);
-        json_object_object_add(row, "external_id", json_object_new_string(id));
+        keys[i].key = arena_sprintf(a, "%s\x1f%s\x1f%s\x1f%s", datasets_import_str(row, "date"),
+                                    datasets_import_str(row, "amount_cents"), datasets_import_str(row, "merchant"),
+                                    datasets_import_str(row, "description"));
+        if (keys[i].key == NULL)
+            return -1;
     }
+    qsort(keys, n, sizeof(*keys), datasets_import_key_cmp);
+    long rank = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].key == NULL)
+            continue;
+        rank = i > 0 && keys[i - 1].key != NULL && strcmp(keys[i - 1].key, keys[i].key) == 0 ? rank + 1 : 1;
+        char *text = arena_sprintf(a, "%s\x1f%ld", keys[i].key, rank);
+        if (text == NULL)
+            return -1;
+        char hex[65], id[40];
+        sha256_hex(text, strlen(text), hex);
+        snprintf(id, sizeof(id), "csv-%.32s", hex);
+        json_object_object_add(json_object_array_get_idx(rows, keys[i].index), "external_id",
+                               json_object_new_string(id));
+    }
+    return 0;
 }
 
 static enum err datasets_import_currency(struct tally_ctx *ctx, int64_t user_id, char currency[4])
@@ -316,7 +341,10 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
         goto out;
     }
     json_object_put(rj);
-    datasets_import_ids(ctx->arena, rows);
+    if (datasets_import_ids(ctx->arena, rows) != 0) {
+        e = ERR_INTERNAL;
+        goto out;
+    }
 
     if ((e = db_exec(ctx->db, 0, "BEGIN", 0, NULL)) != ERR_NONE)
         goto out;

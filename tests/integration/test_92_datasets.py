@@ -517,3 +517,22 @@ def test_import_bad_line_stores_nothing_and_403():
     assert_error(_import(other, tok, "date,amount\n2026-10-01,-1\n"), 403, "forbidden")
     assert_error(request("POST", "/api/v1/users/%d/transactions/import" % uid, body="date,amount\n", token=tok,
                          content_type="application/json"), 415, "unsupported_media_type")
+
+
+def test_body_limit_is_64m_on_these_routes_only():
+    uid, tok = new_user("Datasets body limit")
+    line = "%d,%s\n"
+    body = "n,text\n" + "".join(line % (i, "x" * 90) for i in range(25000))     # ~2.4 MB
+    assert len(body) > 2 * 1024 * 1024
+    r = upload("big", body, tok)
+    assert r.status == 201 and r.json["rows"] == 25000, r
+    imp = "date,amount,description\n" + "".join("2026-10-%02d,-1.%02d,%s %d\n" % (i % 28 + 1, i % 100, "y" * 400, i)
+                                                 for i in range(5500))
+    assert len(imp) > 2 * 1024 * 1024
+    r = _import(uid, tok, imp)
+    assert r.status == 201 and r.json["inserted"] == 5500, r
+    # elsewhere the 1 MiB limit stands, whatever the content type
+    assert_error(request("POST", "/api/v1/users/%d/sessions" % uid, body=body, token=tok, content_type="text/csv"),
+                 413, "payload_too_large")
+    assert_error(request("POST", "/api/v1/users/%d/transactions" % uid, body="[" + " " * (2 * 1024 * 1024) + "]",
+                         token=tok, content_type="application/json"), 413, "payload_too_large")
