@@ -357,15 +357,23 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
         snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
         snprintf(dstext, sizeof(dstext), "%" PRId64, v.dataset_id);
         snprintf(vtext, sizeof(vtext), "%d", v.version);
-        const char *params[4] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN), dstext, vtext};
-        db_result *r = db_query(ctx->db, &e, 0, DATASETS_IMPORT_INSERT_SQL, 4, params);
-        if (r != NULL) {
-            out->inserted = (long)db_int64(r, 0, 0);
-            out->duplicates = (long)n - out->inserted;
-            out->dataset_id = v.dataset_id;
-            out->version = v.version;
-            db_clear(r);
+        /* In batches, so that no one statement runs into db_timeout_ms. */
+        for (size_t from = 0; e == ERR_NONE && from < n; from += DATASETS_IMPORT_BATCH) {
+            struct json_object *batch = json_object_new_array();
+            for (size_t i = from; i < n && i < from + DATASETS_IMPORT_BATCH; i++)
+                json_object_array_add(batch, json_object_get(json_object_array_get_idx(rows, i)));
+            const char *params[4] = {idtext, json_object_to_json_string_ext(batch, JSON_C_TO_STRING_PLAIN), dstext,
+                                     vtext};
+            db_result *r = db_query(ctx->db, &e, 0, DATASETS_IMPORT_INSERT_SQL, 4, params);
+            json_object_put(batch);
+            if (r != NULL) {
+                out->inserted += (long)db_int64(r, 0, 0);
+                db_clear(r);
+            }
         }
+        out->duplicates = (long)n - out->inserted;
+        out->dataset_id = v.dataset_id;
+        out->version = v.version;
     }
     datasets_version_free(&v);
     if (e == ERR_NONE)

@@ -20,6 +20,7 @@
 #include "datasets.h"
 
 #define DATASETS_IMPORT_MAX_ROWS 100000
+#define DATASETS_IMPORT_BATCH    2000     /* rows per INSERT statement */
 
 struct datasets_import_result {
     long inserted, duplicates;
