@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "datasets_http.h"
 #include "datasets.h"
+#include "datasets_admin.h"
 #include "datasets_import.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
@@ -420,6 +421,9 @@ static const struct route datasets_routes[] = {
     {"POST", "/api/v1/datasets/{dataset}/versions/{v}/pin", datasets_http_pin, ROUTE_USER},
     {"DELETE", "/api/v1/datasets/{dataset}/versions/{v}/pin", datasets_http_unpin, ROUTE_USER},
     {"POST", "/api/v1/users/{id}/transactions/import", datasets_http_import, ROUTE_USER},
+    {"GET", "/admin/datasets", datasets_admin_list, ROUTE_PUBLIC},
+    {"GET", "/admin/datasets/{dataset}", datasets_admin_dataset, ROUTE_PUBLIC},
+    {"POST", "/admin/datasets/{dataset}/versions/{v}/pin", datasets_admin_pin, ROUTE_PUBLIC},
 };
 static const struct jobs_handler datasets_jobs[] = {
     {"datasets_retention", datasets_job_retention},

@@ -9,6 +9,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import statistics
 from decimal import Decimal
 
@@ -536,3 +537,42 @@ def test_body_limit_is_64m_on_these_routes_only():
                  413, "payload_too_large")
     assert_error(request("POST", "/api/v1/users/%d/transactions" % uid, body="[" + " " * (2 * 1024 * 1024) + "]",
                          token=tok, content_type="application/json"), 413, "payload_too_large")
+
+
+def test_dashboard_pages_lineage_diff_and_pin():
+    from test_90_admin import csrf_of, logged_in
+    uid, tok = new_user("Datasets dashboard")
+    table = [["k", "note"], ["1", "<script>alert(1)</script>"], ["2", "b & c"], ["2", "b & c"], ["3", ""]]
+    did = upload("<b>dash</b>", canonical(table), tok).json["dataset_id"]
+    assert transform(did, 1, [{"op": "dedupe"}], tok).status == 201
+    assert transform(did, 2, [{"op": "filter", "column": "k", "cmp": "ge", "value": 2}], tok).status == 201
+    anon = request("GET", "/admin/datasets")
+    assert anon.status == 303 and anon.headers["location"] == "/admin/login"
+    b = logged_in()
+    page = b.req("GET", "/admin/datasets")
+    assert page.status == 200 and 'href="/admin/datasets/%d"' % did in page.body
+    assert "&lt;b&gt;dash&lt;/b&gt;" in page.body and "<b>dash</b>" not in page.body
+    page = b.req("GET", "/admin/datasets/%d?v=3&against=1" % did)
+    assert page.status == 200, page
+    body = page.body
+    assert "<script>alert" not in body
+    assert 'id="only-against"' in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body   # a v1-only row
+    assert 'id="lineage-1"' in body and "v1 → v3" not in body
+    assert "v2 → v3" in body and "v1 → v2" in body and ">filter<" in body and ">dedupe<" in body
+    # diff v3 against v1 over k, note: v3 = rows k >= 2 deduped -> (2, b & c), (3, "")
+    counts = re.search(r"<strong>(\d+)</strong> rows only in v3, <strong>(\d+)</strong> only in v1", body)
+    assert counts and counts.groups() == ("0", "2"), body[body.find("diff-counts") - 50:][:400]
+    page1 = b.req("GET", "/admin/datasets/%d?v=1" % did).body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page1 and "<script>alert" not in page1
+    assert "b &amp; c" in page1
+    form = "/admin/datasets/%d/versions/1/pin" % did
+    assert b.req("POST", form, {"action": "pin"}).status == 403
+    assert b.req("POST", form, {"action": "pin", "csrf_token": "0" * 64}).status == 403
+    r = b.req("POST", form, {"action": "pin", "csrf_token": csrf_of(page1)})
+    assert r.status == 303, r
+    assert get("/api/v1/datasets/%d/versions/1" % did, token=tok).json["pinned"] is True
+    page1 = b.req("GET", r.headers["location"]).body
+    assert "Unpin" in page1
+    r = b.req("POST", form, {"action": "unpin", "csrf_token": csrf_of(page1)})
+    assert r.status == 303 and get("/api/v1/datasets/%d/versions/1" % did, token=tok).json["pinned"] is False
+    assert b.req("GET", "/admin/datasets/999999999").status == 404
