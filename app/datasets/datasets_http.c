@@ -7,6 +7,7 @@
 #include "datasets_http.h"
 #include "datasets.h"
 #include "datasets_admin.h"
+#include "datasets_cli.h"
 #include "datasets_import.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
@@ -436,12 +437,19 @@ static const struct module_config_key datasets_config[] = {
     {"dataset_max_columns", "512", 1, 512, "datasets: columns of one version"},
 };
 
+static const struct module_command datasets_commands[] = {
+    {"datasets", "datasets upload --name NAME [--user N] FILE | import --user N FILE | retention [--keep N]",
+     "store a CSV as a dataset version, import a bank export for a user, or run retention now", datasets_cli_run},
+};
+
 const struct tally_module datasets_module = {
     .name = "datasets",
     .routes = datasets_routes,
     .route_count = sizeof(datasets_routes) / sizeof(datasets_routes[0]),
     .jobs = datasets_jobs,
     .job_count = sizeof(datasets_jobs) / sizeof(datasets_jobs[0]),
+    .commands = datasets_commands,
+    .command_count = sizeof(datasets_commands) / sizeof(datasets_commands[0]),
     .config = datasets_config,
     .config_count = sizeof(datasets_config) / sizeof(datasets_config[0]),
 };

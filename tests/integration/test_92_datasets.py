@@ -13,7 +13,7 @@ import re
 import statistics
 from decimal import Decimal
 
-from harness import ROOT, admin_token, assert_error, get, new_user, post, psql, request, wait_for
+from harness import ROOT, admin_token, assert_error, ctl, get, new_user, post, psql, request, wait_for
 
 DATA = os.path.join(ROOT, "tests", "data")
 
@@ -576,3 +576,22 @@ def test_dashboard_pages_lineage_diff_and_pin():
     r = b.req("POST", form, {"action": "unpin", "csrf_token": csrf_of(page1)})
     assert r.status == 303 and get("/api/v1/datasets/%d/versions/1" % did, token=tok).json["pinned"] is False
     assert b.req("GET", "/admin/datasets/999999999").status == 404
+
+
+def test_tallyctl_datasets_import_upload_and_retention():
+    import json
+    uid, tok = new_user("Datasets CLI")
+    path = os.path.join(DATA, "bank_fr_debit_credit.csv")
+    out = json.loads(ctl("datasets", "import", "--user", uid, path).stdout)
+    assert out["inserted"] == 3 and out["duplicates"] == 0
+    assert len(_txns(uid, tok)) == 3
+    again = json.loads(ctl("datasets", "import", "--user", uid, path).stdout)
+    assert again["inserted"] == 0 and again["duplicates"] == 3 and again["dataset_version"] == out["dataset_version"]
+    up = json.loads(ctl("datasets", "upload", "--name", "cli", "--user", uid, os.path.join(DATA, "bank_en.csv")).stdout)
+    assert up["version"] == 1 and up["rows"] == 6
+    assert [d["name"] for d in get("/api/v1/datasets", token=tok).json["items"]] == ["transactions-import", "cli"]
+    bad = ctl("datasets", "import", "--user", uid, os.path.join(DATA, "bank_en.csv"), "--delimiter", ";",
+              check=False)
+    assert bad.returncode == 1 and "no date column" in bad.stderr
+    assert ctl("datasets", "frobnicate", check=False).returncode == 2
+    assert int(ctl("datasets", "retention").stdout) >= 0
