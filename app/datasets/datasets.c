@@ -245,16 +245,24 @@ static struct json_object *datasets_names_json(char *const *names, size_t n)
     return a;
 }
 
+/* The schema of a version whose rows are still kept. */
+static enum err datasets_readable(struct tally_ctx *ctx, const struct datasets_version *v, char ***names,
+                                  enum datasets_type **types, size_t *ncols)
+{
+    if (v->purged)
+        return ERR_GONE;
+    return datasets_schema(ctx, v, names, types, ncols) == 0 ? ERR_NONE : ERR_INTERNAL;
+}
+
 enum err datasets_rows(struct tally_ctx *ctx, const struct datasets_version *v, long offset, long limit,
                        struct json_object **out)
 {
     char **names;
     enum datasets_type *types;
     size_t ncols;
-    if (v->purged)
-        return ERR_GONE;
-    if (datasets_schema(ctx, v, &names, &types, &ncols) != 0)
-        return ERR_INTERNAL;
+    enum err re = datasets_readable(ctx, v, &names, &types, &ncols);
+    if (re != ERR_NONE)
+        return re;
     struct datasets_rows_ctx rc = {json_object_new_array(), types};
     enum err e = ERR_NONE;
     if (offset < v->rows)
@@ -294,10 +302,9 @@ enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version 
     char **names;
     enum datasets_type *types;
     size_t ncols;
-    if (v->purged)
-        return ERR_GONE;
-    if (datasets_schema(ctx, v, &names, &types, &ncols) != 0)
-        return ERR_INTERNAL;
+    enum err re = datasets_readable(ctx, v, &names, &types, &ncols);
+    if (re != ERR_NONE)
+        return re;
     size_t lens[DATASETS_MAX_COLUMNS];
     for (size_t i = 0; i < ncols; i++)
         lens[i] = strlen(names[i]);

@@ -53,22 +53,27 @@ static int datasets_admin_render(struct request *req, struct response *res, cons
     return admin_auth_html(req, res, 200, tpl, d);
 }
 
-static void datasets_admin_ctx(struct request *req, struct tally_ctx *ctx, struct datasets_who *who)
+/* A page's start: the session (false: the response is set), the context
+ * and an admin identity. */
+static bool datasets_admin_begin(struct request *req, struct response *res, struct admin_session *s,
+                                 struct tally_ctx *ctx, struct datasets_who *who)
 {
+    if (!datasets_admin_session(req, res, s))
+        return false;
     *ctx = *req->ctx;
     ctx->arena = req->arena;
     who->user_id = 0;
     who->admin = true;
+    return true;
 }
 
 int datasets_admin_list(struct request *req, struct response *res)
 {
     struct admin_session s;
-    if (!datasets_admin_session(req, res, &s))
-        return ERR_NONE;
     struct tally_ctx ctx;
     struct datasets_who who;
-    datasets_admin_ctx(req, &ctx, &who);
+    if (!datasets_admin_begin(req, res, &s, &ctx, &who))
+        return ERR_NONE;
     struct json_object *list = NULL, *d = json_object_new_object();
     if (datasets_list(&ctx, &who, NULL, &list) == ERR_NONE) {
         struct json_object *items = NULL;
@@ -206,11 +211,10 @@ static void datasets_admin_version(struct request *req, struct tally_ctx *ctx, c
 int datasets_admin_dataset(struct request *req, struct response *res)
 {
     struct admin_session s;
-    if (!datasets_admin_session(req, res, &s))
-        return ERR_NONE;
     struct tally_ctx ctx;
     struct datasets_who who;
-    datasets_admin_ctx(req, &ctx, &who);
+    if (!datasets_admin_begin(req, res, &s, &ctx, &who))
+        return ERR_NONE;
     int64_t id;
     if (request_path_id(req, "dataset", &id) != ERR_NONE)
         return admin_auth_error_page(req, res, 404, "No such dataset.");
@@ -255,9 +259,9 @@ int datasets_admin_pin(struct request *req, struct response *res)
     struct admin_session s;
     if (!admin_auth_post(req, res, &s))
         return ERR_NONE;
-    struct tally_ctx ctx;
-    struct datasets_who who;
-    datasets_admin_ctx(req, &ctx, &who);
+    struct tally_ctx ctx = *req->ctx;
+    ctx.arena = req->arena;
+    struct datasets_who who = {0, true};
     int64_t id = 0, number = 0;
     const struct route_param *p = router_param(&req->match, "v");
     if (request_path_id(req, "dataset", &id) != ERR_NONE || p == NULL ||

@@ -126,7 +126,10 @@ static int datasets_http_list(struct request *req, struct response *res)
     return response_json(res, 200, o);
 }
 
-static int datasets_http_get(struct request *req, struct response *res)
+/* A read of one dataset ({dataset}) answered as JSON. */
+static int datasets_http_dataset_read(struct request *req, struct response *res,
+                                      enum err (*fn)(struct tally_ctx *, const struct datasets_who *, int64_t,
+                                                     struct json_object **))
 {
     struct tally_ctx ctx;
     struct datasets_who who;
@@ -136,26 +139,20 @@ static int datasets_http_get(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     struct json_object *o = NULL;
-    e = datasets_get(&ctx, &who, id, &o);
+    e = fn(&ctx, &who, id, &o);
     if (e != ERR_NONE)
         return datasets_http_fail(req, e, NULL);
     return response_json(res, 200, o);
 }
 
+static int datasets_http_get(struct request *req, struct response *res)
+{
+    return datasets_http_dataset_read(req, res, datasets_get);
+}
+
 static int datasets_http_versions(struct request *req, struct response *res)
 {
-    struct tally_ctx ctx;
-    struct datasets_who who;
-    datasets_http_ctx(req, &ctx, &who);
-    int64_t id;
-    enum err e = request_path_id(req, "dataset", &id);
-    if (e != ERR_NONE)
-        return e;
-    struct json_object *o = NULL;
-    e = datasets_versions(&ctx, &who, id, &o);
-    if (e != ERR_NONE)
-        return datasets_http_fail(req, e, NULL);
-    return response_json(res, 200, o);
+    return datasets_http_dataset_read(req, res, datasets_versions);
 }
 
 /* Parses a version number (text of len bytes). */
@@ -238,30 +235,11 @@ static enum err datasets_http_long(struct request *req, const char *name, long d
     return ERR_NONE;
 }
 
-static int datasets_http_rows(struct request *req, struct response *res)
-{
-    struct tally_ctx ctx;
-    struct datasets_who who;
-    datasets_http_ctx(req, &ctx, &who);
-    long offset, limit;
-    enum err e = datasets_http_long(req, "offset", 0, 0, 1L << 40, &offset);
-    if (e == ERR_NONE)
-        e = datasets_http_long(req, "limit", LIMIT_LIST_DEFAULT, 1, DATASETS_ROWS_LIMIT_MAX, &limit);
-    if (e != ERR_NONE)
-        return e;
-    struct datasets_version v;
-    e = datasets_http_version(req, &ctx, &who, &v, NULL);
-    if (e != ERR_NONE)
-        return e;
-    struct json_object *o = NULL;
-    e = datasets_rows(&ctx, &v, offset, limit, &o);
-    datasets_version_free(&v);
-    if (e != ERR_NONE)
-        return datasets_http_fail(req, e, NULL);
-    return response_json(res, 200, o);
-}
+/* A read of one version: fn answers JSON (200) from the version found. */
+typedef enum err (*datasets_http_read_fn)(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
+                                          const struct datasets_version *v, struct json_object **out);
 
-static int datasets_http_lineage(struct request *req, struct response *res)
+static int datasets_http_read(struct request *req, struct response *res, datasets_http_read_fn fn)
 {
     struct tally_ctx ctx;
     struct datasets_who who;
@@ -271,18 +249,35 @@ static int datasets_http_lineage(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     struct json_object *o = NULL;
-    e = datasets_lineage(&ctx, &v, &o);
+    e = fn(req, &ctx, &who, &v, &o);
     datasets_version_free(&v);
     if (e != ERR_NONE)
-        return datasets_http_fail(req, e, NULL);
+        return req->error_message[0] ? (int)e : datasets_http_fail(req, e, NULL);
     return response_json(res, 200, o);
 }
 
-static int datasets_http_diff(struct request *req, struct response *res)
+static enum err datasets_http_rows_of(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
+                                      const struct datasets_version *v, struct json_object **out)
 {
-    struct tally_ctx ctx;
-    struct datasets_who who;
-    datasets_http_ctx(req, &ctx, &who);
+    long offset, limit;
+    enum err e = datasets_http_long(req, "offset", 0, 0, 1L << 40, &offset);
+    if (e == ERR_NONE)
+        e = datasets_http_long(req, "limit", LIMIT_LIST_DEFAULT, 1, DATASETS_ROWS_LIMIT_MAX, &limit);
+    (void)who;
+    return e != ERR_NONE ? e : datasets_rows(ctx, v, offset, limit, out);
+}
+
+static enum err datasets_http_lineage_of(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
+                                         const struct datasets_version *v, struct json_object **out)
+{
+    (void)req;
+    (void)who;
+    return datasets_lineage(ctx, v, out);
+}
+
+static enum err datasets_http_diff_of(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
+                                      const struct datasets_version *v, struct json_object **out)
+{
     const char *against = request_query(req, "against");
     if (against == NULL)
         return request_fail(req, ERR_BAD_REQUEST, "against", "against (a version number) is required");
@@ -290,22 +285,28 @@ static int datasets_http_diff(struct request *req, struct response *res)
     enum err e = datasets_http_number(req, "against", against, strlen(against), &w_number);
     if (e != ERR_NONE)
         return e;
-    struct datasets_version v, w;
-    e = datasets_http_version(req, &ctx, &who, &v, NULL);
+    struct datasets_version w;
+    e = datasets_find(ctx, who, v->dataset_id, w_number, &w);
     if (e != ERR_NONE)
-        return e;
-    e = datasets_find(&ctx, &who, v.dataset_id, w_number, &w);
-    if (e != ERR_NONE) {
-        datasets_version_free(&v);
         return request_fail(req, e, "against", "version %d of this dataset not found", w_number);
-    }
-    struct json_object *o = NULL;
-    e = datasets_diff(&ctx, &v, &w, &o);
-    datasets_version_free(&v);
+    e = datasets_diff(ctx, v, &w, out);
     datasets_version_free(&w);
-    if (e != ERR_NONE)
-        return datasets_http_fail(req, e, NULL);
-    return response_json(res, 200, o);
+    return e;
+}
+
+static int datasets_http_rows(struct request *req, struct response *res)
+{
+    return datasets_http_read(req, res, datasets_http_rows_of);
+}
+
+static int datasets_http_lineage(struct request *req, struct response *res)
+{
+    return datasets_http_read(req, res, datasets_http_lineage_of);
+}
+
+static int datasets_http_diff(struct request *req, struct response *res)
+{
+    return datasets_http_read(req, res, datasets_http_diff_of);
 }
 
 static int datasets_http_transform(struct request *req, struct response *res)

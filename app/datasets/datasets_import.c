@@ -252,19 +252,6 @@ static enum err datasets_import_currency(struct tally_ctx *ctx, int64_t user_id,
     return ERR_NONE;
 }
 
-static const char DATASETS_IMPORT_INSERT_SQL[] =
-    "WITH ins AS ("
-    " INSERT INTO transactions (user_id, external_id, date, amount_cents, currency,"
-    "   merchant, merchant_key, category, category_key, description, dataset_id, dataset_version)"
-    " SELECT $1::bigint, x.external_id, x.date, x.amount_cents, x.currency,"
-    "   x.merchant, x.merchant_key, x.category, x.category_key, x.description, $3::bigint, $4::int"
-    " FROM jsonb_to_recordset($2::jsonb) AS x(external_id text, date date,"
-    "   amount_cents bigint, currency text, merchant text, merchant_key text, category text,"
-    "   category_key text, description text)"
-    " ON CONFLICT (user_id, external_id) DO NOTHING"
-    " RETURNING 1)"
-    " SELECT count(*) FROM ins";
-
 enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, int64_t user_id, const char *data,
                          size_t len, char delim, struct datasets_import_result *out, struct json_object **rejected,
                          struct datasets_error *er)
@@ -353,23 +340,15 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
     bool created;
     e = datasets_upload(ctx, who, user_id, DATASETS_IMPORT_NAME, data, len, delim, true, &v, &created, er);
     if (e == ERR_NONE) {
-        char idtext[32], dstext[32], vtext[16];
-        snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
-        snprintf(dstext, sizeof(dstext), "%" PRId64, v.dataset_id);
-        snprintf(vtext, sizeof(vtext), "%d", v.version);
         /* In batches, so that no one statement runs into db_timeout_ms. */
         for (size_t from = 0; e == ERR_NONE && from < n; from += DATASETS_IMPORT_BATCH) {
             struct json_object *batch = json_object_new_array();
             for (size_t i = from; i < n && i < from + DATASETS_IMPORT_BATCH; i++)
                 json_object_array_add(batch, json_object_get(json_object_array_get_idx(rows, i)));
-            const char *params[4] = {idtext, json_object_to_json_string_ext(batch, JSON_C_TO_STRING_PLAIN), dstext,
-                                     vtext};
-            db_result *r = db_query(ctx->db, &e, 0, DATASETS_IMPORT_INSERT_SQL, 4, params);
+            int64_t got = 0;
+            e = finance_insert_rows(ctx->db, user_id, batch, v.dataset_id, v.version, &got);
             json_object_put(batch);
-            if (r != NULL) {
-                out->inserted += (long)db_int64(r, 0, 0);
-                db_clear(r);
-            }
+            out->inserted += (long)got;
         }
         out->duplicates = (long)n - out->inserted;
         out->dataset_id = v.dataset_id;
