@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "request.h"
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
@@ -54,6 +55,18 @@ int module_init_master(const struct config *cfg, char *err, size_t err_cap)
         }
     }
     return 0;
+}
+
+bool module_error_page(struct request *req, struct response *res, int status, const char *message)
+{
+    for (int i = 0; tally_modules[i] != NULL; i++) {
+        const struct tally_module *m = tally_modules[i];
+        if (m->error_page == NULL || m->error_page_prefix == NULL ||
+            strncmp(req->path, m->error_page_prefix, strlen(m->error_page_prefix)) != 0)
+            continue;
+        return m->error_page(req, res, status, message) == 0;
+    }
+    return false;
 }
 
 int module_filter_request(struct request *req, struct response *res)

@@ -95,6 +95,11 @@ struct tally_module {
      * parsed and before the body is read (auth, rate limits). An error
      * stops the request. */
     int (*filter)(struct request *req, struct response *res);
+    /* Errors of requests under error_page_prefix ("/admin/") are rendered
+     * by error_page (an HTML page in the dashboard's layout) instead of the
+     * JSON error body; it returns 0 when it answered. */
+    const char *error_page_prefix;
+    int (*error_page)(struct request *req, struct response *res, int status, const char *message);
     /* tallyd's master at start and at `tallyd -t`: checks the module's
      * files and settings (0, or -1 with a message in err). */
     int (*init_master)(const struct config *cfg, char *err, size_t err_cap);
@@ -121,6 +126,9 @@ void module_publish(struct tally_ctx *ctx, const struct tally_event *ev);
 
 /* Every module's init_master; stops at the first failure (err names the module). */
 int module_init_master(const struct config *cfg, char *err, size_t err_cap);
+/* The error page of the module owning req's path prefix; false if none
+ * answered (the caller renders the JSON error). */
+bool module_error_page(struct request *req, struct response *res, int status, const char *message);
 /* Every module's filter in table order; the first error wins. */
 int module_filter_request(struct request *req, struct response *res);
 /* Routes of every module (debug_only ones only when debug_routes). */

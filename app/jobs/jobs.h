@@ -106,6 +106,10 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
 
+/* First minute start > after matching c, within horizon_min minutes; 0 if none. */
+int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min);
+#define JOBS_NEXT_HORIZON_MIN (366 * 1440)    /* a yearly schedule still shows its next run */
+
 /* The runner loop (jobs_runner.c). True once a stop signal arrived: long
  * handlers stop at their next slice. */
 bool jobs_runner_stopping(void);

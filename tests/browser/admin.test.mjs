@@ -174,6 +174,40 @@ async function main() {
       check(Number(dead) >= 1, 'dead jobs on the overview: ' + dead);
     });
 
+    await step('charts: log latency axis, integer ticks, bounded sizes (wide and narrow)', async () => {
+      await open('/admin/', 'overview');
+      const scales = async (p) => p.evaluate(() => Object.fromEntries([...document.querySelectorAll('canvas')].map((c) => {
+        const ch = window.Chart && window.Chart.getChart(c);
+        const r = c.getBoundingClientRect();
+        return [c.id, ch ? { y: ch.options.scales.y.type, precision: ch.options.scales.y.ticks.precision,
+          w: Math.round(r.width), h: Math.round(r.height) } : null];
+      })));
+      const wide = await scales(page);
+      check(wide['chart-latency'] && wide['chart-latency'].y === 'logarithmic', 'latency axis: ' + JSON.stringify(wide));
+      check(wide['chart-jobs'] && wide['chart-jobs'].y === 'linear' && wide['chart-jobs'].precision === 0,
+        'jobs axis: ' + JSON.stringify(wide['chart-jobs']));
+      for (const [id, c] of Object.entries(wide)) check(c && c.w <= 660 && c.h <= 260 && c.h >= 150, `${id} at 1280 px: ${JSON.stringify(c)}`);
+      await open('/admin/cache', 'cache');
+      const cache = (await scales(page))['chart-cache'];
+      check(cache && cache.precision === 0 && cache.w <= 660, 'cache chart: ' + JSON.stringify(cache));
+      const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
+      const p = await narrow.newPage();
+      await p.goto(BASE + '/admin/');
+      for (const [id, c] of Object.entries(await scales(p))) check(c && c.w <= 360 && c.h <= 220, `${id} at 375 px: ${JSON.stringify(c)}`);
+      await narrow.close();
+    });
+
+    await step('dashboard 404: an HTML page in the layout, not JSON', async () => {
+      const p = await context.newPage();   /* not `page`: its listeners count every 404 as an error */
+      const resp = await p.goto(BASE + '/admin/nope');
+      check(resp.status() === 404, `HTTP ${resp.status()}`);
+      check(resp.headers()['content-type'].startsWith('text/html'), 'content type ' + resp.headers()['content-type']);
+      check(await p.locator('header.top nav a[href="/admin/jobs"]').count() === 1, 'no dashboard navigation on the 404 page');
+      check((await p.locator('p.alert').first().textContent()).trim().startsWith('404'), 'alert text');
+      await p.screenshot({ path: path.join(SHOTS, 'not-found.png'), fullPage: true });
+      await p.close();
+    });
+
     await step('cache page: namespaces and servers match the JSON API, chart drawn', async () => {
       await open('/admin/cache', 'cache');
       const s = await api('GET', '/api/v1/admin/cache/stats', admin);
