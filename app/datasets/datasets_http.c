@@ -225,16 +225,6 @@ static int datasets_http_version_get(struct request *req, struct response *res)
     return ERR_NONE;
 }
 
-static enum err datasets_http_long(struct request *req, const char *name, long dflt, long min, long max, long *out)
-{
-    const char *s = request_query(req, name);
-    int64_t n = dflt;
-    if (s != NULL && parse_int64(s, strlen(s), min, max, &n) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be an integer from %ld to %ld", name, min, max);
-    *out = (long)n;
-    return ERR_NONE;
-}
-
 /* A read of one version: fn answers JSON (200) from the version found. */
 typedef enum err (*datasets_http_read_fn)(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
                                           const struct datasets_version *v, struct json_object **out);
@@ -259,12 +249,13 @@ static int datasets_http_read(struct request *req, struct response *res, dataset
 static enum err datasets_http_rows_of(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
                                       const struct datasets_version *v, struct json_object **out)
 {
-    long offset, limit;
-    enum err e = datasets_http_long(req, "offset", 0, 0, 1L << 40, &offset);
+    int64_t offset = 0;
+    int limit = 0;
+    enum err e = request_query_int(req, "offset", 0, INT64_C(1) << 40, 0, &offset);
     if (e == ERR_NONE)
-        e = datasets_http_long(req, "limit", LIMIT_LIST_DEFAULT, 1, DATASETS_ROWS_LIMIT_MAX, &limit);
+        e = request_limit(req, DATASETS_ROWS_LIMIT_MAX, LIMIT_LIST_DEFAULT, &limit);
     (void)who;
-    return e != ERR_NONE ? e : datasets_rows(ctx, v, offset, limit, out);
+    return e != ERR_NONE ? e : datasets_rows(ctx, v, (long)offset, limit, out);
 }
 
 static enum err datasets_http_lineage_of(struct request *req, struct tally_ctx *ctx, const struct datasets_who *who,
@@ -319,9 +310,7 @@ static int datasets_http_transform(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     struct json_object *body = NULL, *o = NULL;
-    e = request_require_content_type(req, "application/json");
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, &body);
+    e = jsonx_body_of(req, json_type_object, &body);
     if (e != ERR_NONE) {
         datasets_version_free(&v);
         return e;
