@@ -1146,10 +1146,10 @@ enum err datasets_retention(struct tally_ctx *ctx, int keep, long *purged)
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,
                             "WITH old AS ("
-                            " SELECT v.id FROM dataset_versions v"
-                            " WHERE v.purged_at IS NULL AND NOT v.pinned"
-                            " AND (SELECT count(*) FROM dataset_versions n"
-                            "      WHERE n.dataset_id = v.dataset_id AND n.version > v.version) >= $1::int),"
+                            " SELECT id FROM (SELECT id, pinned, purged_at, row_number() OVER"
+                            "  (PARTITION BY dataset_id ORDER BY version DESC) AS newer_and_self"
+                            "  FROM dataset_versions) x"
+                            " WHERE newer_and_self > $1::int AND purged_at IS NULL AND NOT pinned),"
                             " gone AS (DELETE FROM dataset_chunks WHERE version_id IN (SELECT id FROM old)),"
                             " upd AS (UPDATE dataset_versions SET purged_at = now()"
                             "  WHERE id IN (SELECT id FROM old) RETURNING 1)"
