@@ -414,7 +414,7 @@ static int datasets_ops_cmp_text(const void *x, const void *y)
 {
     const char *a = *(const char *const *)x, *b = *(const char *const *)y;
     if (datasets_type_numeric(datasets_ops_sort_type)) {
-        double da = strtod(a, NULL), db = strtod(b, NULL);
+        double da = datasets_number(a), db = datasets_number(b);
         if (da != db)
             return da < db ? -1 : 1;
     }
@@ -451,7 +451,7 @@ static int datasets_ops_fill(const struct datasets_step *st, size_t idx, struct 
         if (st->strategy == 0) {
             double sum = 0, comp = 0;
             for (size_t i = 0; i < n; i++) {
-                double y = strtod(v[i], NULL) - comp, s2 = sum + y;
+                double y = datasets_number(v[i]) - comp, s2 = sum + y;
                 comp = (s2 - sum) - y;
                 sum = s2;
             }
@@ -461,7 +461,7 @@ static int datasets_ops_fill(const struct datasets_step *st, size_t idx, struct 
             if (d == NULL)
                 return -1;
             for (size_t i = 0; i < n; i++)
-                d[i] = strtod(v[i], NULL);
+                d[i] = datasets_number(v[i]);
             qsort(d, n, sizeof(*d), datasets_ops_cmp_double);
             fill = datasets_ops_number_text(t->arena, n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2);
         } else {
@@ -571,7 +571,7 @@ static bool datasets_ops_match(const struct datasets_step *st, const char *v)
     if (st->cmp == DATASETS_CMP_CONTAINS)
         return strstr(v, st->values[0]) != NULL;
     bool numeric = datasets_type_numeric(st->type);
-    double d = numeric ? strtod(v, NULL) : 0;
+    double d = numeric ? datasets_number(v) : 0;
     if (st->cmp == DATASETS_CMP_IN) {
         for (size_t i = 0; i < st->nvalues; i++)
             if (numeric ? d == st->nums[i] : strcmp(v, st->values[i]) == 0)
@@ -598,7 +598,7 @@ static int datasets_ops_scale(const struct datasets_step *st, size_t idx, struct
     for (size_t r = 0; r < t->nrows; r++) {
         if (t->cols[c][r] == NULL)
             continue;
-        double d = strtod(t->cols[c][r], NULL);
+        double d = datasets_number(t->cols[c][r]);
         if (n == 0 || d < min)
             min = d;
         if (n == 0 || d > max)
@@ -609,7 +609,7 @@ static int datasets_ops_scale(const struct datasets_step *st, size_t idx, struct
     double mean = n ? sum / (double)n : 0, var = 0;
     for (size_t r = 0; st->method == 1 && r < t->nrows; r++)
         if (t->cols[c][r] != NULL) {
-            double e = strtod(t->cols[c][r], NULL) - mean;
+            double e = datasets_number(t->cols[c][r]) - mean;
             var += e * e;
         }
     double sd = n ? sqrt(var / (double)n) : 0;
@@ -619,7 +619,7 @@ static int datasets_ops_scale(const struct datasets_step *st, size_t idx, struct
     for (size_t r = 0; r < t->nrows; r++) {
         if (t->cols[c][r] == NULL)
             continue;
-        double d = strtod(t->cols[c][r], NULL);
+        double d = datasets_number(t->cols[c][r]);
         double s = flat ? 0 : st->method == 0 ? (d - min) / (max - min) : (d - mean) / sd;
         t->cols[c][r] = datasets_ops_number_text(t->arena, s);
         if (t->cols[c][r] == NULL)

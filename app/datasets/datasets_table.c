@@ -70,6 +70,36 @@ enum datasets_type datasets_type_of_fits(unsigned fits)
     return DATASETS_STRING;
 }
 
+double datasets_number(const char *s)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    bool neg = *p == '-';
+    if (neg || *p == '+')
+        p++;
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (;; p++) {
+        if (*p >= '0' && *p <= '9') {
+            m = m * 10 + (uint64_t)(*p - '0');
+            if (m != 0 || frac >= 0)
+                digits++;
+            if (frac >= 0)
+                frac++;
+        } else if (*p == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (*p != '\0' || digits > 15 || frac > 22 || p == s || frac == 0)
+        return strtod(s, NULL);               /* exponents, long mantissas, anything else */
+    /* m < 10^15 < 2^53 and 10^frac exact: one correctly rounded division. */
+    double d = frac > 0 ? (double)m / pow10[frac] : (double)m;
+    return neg ? -d : d;
+}
+
 void datasets_format_number(double v, char out[DATASETS_NUMBER_BYTES])
 {
     if (v == 0 || !isfinite(v)) {                  /* -0 too; never NaN/inf in a table */
@@ -106,7 +136,7 @@ struct json_object *datasets_value_json(const char *s, enum datasets_type t)
     case DATASETS_INTEGER:
         return json_object_new_int64(strtoll(s, NULL, 10));
     case DATASETS_NUMBER:
-        return json_object_new_double_s(strtod(s, NULL), s);
+        return json_object_new_double_s(datasets_number(s), s);
     case DATASETS_BOOLEAN:
         return json_object_new_boolean(s[0] == 't');
     default:
@@ -187,7 +217,7 @@ int datasets_stats_add(struct datasets_stats *s, const char *v, size_t len)
     unsigned fits = datasets_value_fits(v, len);
     s->fits &= fits;
     if (fits & DATASETS_FIT(DATASETS_NUMBER)) {
-        double d = strtod(v, NULL);
+        double d = datasets_number(v);
         double y = d - s->sum_comp;
         double t = s->sum + y;
         s->sum_comp = (t - s->sum) - y;
@@ -317,13 +347,19 @@ static int datasets_sink_hash_emit(void *ud, const char *d, size_t n)
     return 0;
 }
 
+/* Rows go to the chunk buffer; the buffer is hashed in one call when it is
+ * flushed (or, without a flush, when it is full). */
 static int datasets_sink_emit(void *ud, const char *d, size_t n)
 {
     struct datasets_sink *k = ud;
-    if (!k->no_hash)
-        sha256_update(&k->sha, d, n);
     k->bytes += n;
     return buf_append(&k->chunk, d, n) ? 0 : -1;
+}
+
+static void datasets_sink_hash_chunk(struct datasets_sink *k)
+{
+    if (!k->no_hash && k->chunk.len > 0)
+        sha256_update(&k->sha, k->chunk.data, k->chunk.len);
 }
 
 int datasets_sink_header(struct datasets_sink *k, const char *const *names, size_t n)
@@ -336,8 +372,11 @@ int datasets_sink_header(struct datasets_sink *k, const char *const *names, size
 
 static int datasets_sink_flush(struct datasets_sink *k)
 {
-    if (k->chunk_rows == 0 || k->flush == NULL)
+    datasets_sink_hash_chunk(k);
+    if (k->chunk_rows == 0 || k->flush == NULL) {
+        k->chunk.len = 0;
         return 0;
+    }
     int rc = k->flush(k->ud, k->seq, k->chunk_first, k->chunk_rows, k->chunk.data, k->chunk.len);
     k->seq++;
     k->chunk_first = k->rows;
@@ -352,10 +391,10 @@ int datasets_sink_row(struct datasets_sink *k, const char *const *vals, const si
 {
     if (k->failed)
         return -1;
-    int rc = csv_write_row(vals, lens, n, ',', k->flush ? datasets_sink_emit : datasets_sink_hash_emit, k);
+    int rc = csv_write_row(vals, lens, n, ',', datasets_sink_emit, k);
     k->rows++;
     k->chunk_rows++;
-    if (rc == 0 && k->flush != NULL && k->chunk.len >= DATASETS_CHUNK_BYTES)
+    if (rc == 0 && k->chunk.len >= DATASETS_CHUNK_BYTES)
         rc = datasets_sink_flush(k);
     if (rc != 0)
         k->failed = true;

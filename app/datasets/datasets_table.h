@@ -37,6 +37,10 @@ bool datasets_type_numeric(enum datasets_type t);
 /* Bit set of the types the text fits (string always). */
 unsigned datasets_value_fits(const char *s, size_t len);
 enum datasets_type datasets_type_of_fits(unsigned fits);
+/* The value of a number's text (a value of an integer or number column),
+ * correctly rounded: Clinger's fast path for up to 15 significant digits,
+ * strtod beyond. */
+double datasets_number(const char *s);
 /* Shortest text that reads back as v (no exponent for ordinary magnitudes). */
 void datasets_format_number(double v, char out[DATASETS_NUMBER_BYTES]);
 /* A value as JSON by its column's type; NULL (JSON null) when missing. */

@@ -9,6 +9,8 @@
 
 #include <json-c/json.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,33 @@ static void test_format_number(void)
     datasets_format_number(3e20, b);
     CHECK_STR(b, "300000000000000000000");
     CHECK(infer(b) != DATASETS_STRING || strlen(b) > 18);
+}
+
+static void test_number_matches_strtod(void)
+{
+    char buf[64];
+    uint64_t x = 88172645463325252ULL;             /* xorshift: reproducible texts */
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int ip = (int)(x % 7), fp = (int)((x >> 8) % 9);
+        unsigned long long a = (x >> 16) % 10000000ULL, b = (x >> 40) % 100000000ULL;
+        if (fp == 0)
+            snprintf(buf, sizeof(buf), "%s%llu", x & 1 ? "-" : "", a % (ip ? 1000000ULL : 10ULL));
+        else
+            snprintf(buf, sizeof(buf), "%s%llu.%0*llu", x & 1 ? "-" : "", a % (ip ? 1000000ULL : 10ULL), fp,
+                     b % 100000000ULL % (unsigned long long)pow(10, fp));
+        double want = strtod(buf, NULL), got = datasets_number(buf);
+        if (memcmp(&want, &got, sizeof(got)) != 0) {
+            check_failures++;
+            fprintf(stderr, "datasets_number(\"%s\") = %.17g, strtod %.17g\n", buf, got, want);
+            break;
+        }
+    }
+    CHECK(datasets_number("12345678901234567") == 12345678901234567.0);   /* past the fast path */
+    CHECK(datasets_number("0.1") == 0.1);
+    CHECK(datasets_number("-0.000001") == -0.000001);
 }
 
 static void test_stats(void)
@@ -204,6 +233,7 @@ int main(void)
 {
     test_inference();
     test_format_number();
+    test_number_matches_strtod();
     test_stats();
     test_sink();
     test_validate_flow();
