@@ -11,6 +11,7 @@
 #include "datasets_import.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
+#include "../core/stats.h"
 #include "../core/config.h"
 #include "../core/jsonx.h"
 #include "../core/module.h"
@@ -28,6 +29,54 @@
 #include <string.h>
 
 #define DATASETS_HTTP_DOWNLOAD_MAX (1L << 30)
+
+/* Shared counters of the module (every worker): /metrics. */
+enum datasets_counter {
+    DC_UPLOAD_CREATED, DC_UPLOAD_EXISTING, DC_UPLOAD_REJECTED,
+    DC_PREVIEW, DC_APPLY, DC_TRANSFORM_REJECTED,
+    DC_IMPORT_OK, DC_IMPORT_REJECTED, DC_ROWS_INSERTED, DC_ROWS_DUPLICATE,
+    DC_COUNT
+};
+
+struct datasets_shared {
+    uint64_t n[DC_COUNT];
+};
+
+static void datasets_http_count(struct request *req, enum datasets_counter which, uint64_t n)
+{
+    struct datasets_shared *c = module_shm(req->ctx->shm, "datasets");
+    if (c != NULL)
+        shm_add(&c->n[which], n);
+}
+
+static void datasets_http_metrics(const struct tally_ctx *ctx, struct buf *b)
+{
+    const struct datasets_shared *c = module_shm(ctx->shm, "datasets");
+    if (c == NULL)
+        return;
+    static const struct {
+        const char *name, *help, *label;
+        enum datasets_counter first;
+        const char *values[3];
+    } families[] = {
+        {"tally_datasets_uploads_total", "CSV uploads: a new version, an equal table already kept, or refused (4xx).",
+         "outcome", DC_UPLOAD_CREATED, {"created", "existing", "rejected"}},
+        {"tally_datasets_transforms_total",
+         "Dataset transforms: previews, applied (a new version), refused (validation, 50 % rule, 410).", "kind",
+         DC_PREVIEW, {"preview", "apply", "rejected"}},
+        {"tally_transactions_imports_total", "Transactions CSV imports by outcome.", "outcome", DC_IMPORT_OK,
+         {"ok", "rejected", NULL}},
+        {"tally_transactions_import_rows_total",
+         "Rows of accepted transactions CSV imports: inserted, or already present (duplicates).", "result",
+         DC_ROWS_INSERTED, {"inserted", "duplicate", NULL}},
+    };
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+        buf_metric_header(b, families[f].name, "counter", families[f].help);
+        for (int i = 0; i < 3 && families[f].values[i] != NULL; i++)
+            buf_printf(b, "%s{%s=\"%s\"} %" PRIu64 "\n", families[f].name, families[f].label, families[f].values[i],
+                       shm_load(&c->n[families[f].first + i]));
+    }
+}
 
 /* The request's context (with its arena) and the caller's identity. */
 static void datasets_http_ctx(struct request *req, struct tally_ctx *ctx, struct datasets_who *who)
@@ -107,8 +156,12 @@ static int datasets_http_upload(struct request *req, struct response *res)
     bool created;
     e = datasets_upload(&ctx, &who, who.admin ? 0 : who.user_id, name, req->body, req->body_len, delim, false, &v,
                         &created, &er);
-    if (e != ERR_NONE)
+    if (e != ERR_NONE) {
+        if (err_lookup(e)->status < 500)
+            datasets_http_count(req, DC_UPLOAD_REJECTED, 1);
         return datasets_http_fail(req, e, &er);
+    }
+    datasets_http_count(req, created ? DC_UPLOAD_CREATED : DC_UPLOAD_EXISTING, 1);
     struct json_object *o = datasets_version_json(&v, false);
     datasets_version_free(&v);
     return response_json(res, created ? 201 : 200, o);
@@ -321,8 +374,12 @@ static int datasets_http_transform(struct request *req, struct response *res)
     e = datasets_transform(&ctx, &who, &v, body, &o, &created, &er);
     datasets_version_free(&v);
     json_object_put(body);
-    if (e != ERR_NONE)
+    if (e != ERR_NONE) {
+        if (err_lookup(e)->status < 500)
+            datasets_http_count(req, DC_TRANSFORM_REJECTED, 1);
         return datasets_http_fail(req, e, &er);
+    }
+    datasets_http_count(req, created ? DC_APPLY : DC_PREVIEW, 1);
     return response_json(res, created ? 201 : 200, o);
 }
 
@@ -377,6 +434,8 @@ static int datasets_http_import(struct request *req, struct response *res)
     struct json_object *rejected = NULL;
     e = datasets_import(&ctx, &who, user_id, req->body, req->body_len, delim, &ir, &rejected, &er);
     if (e != ERR_NONE) {
+        if (err_lookup(e)->status < 500)
+            datasets_http_count(req, DC_IMPORT_REJECTED, 1);
         int rc = datasets_http_fail(req, e, &er);
         if (rejected != NULL) {
             if (req->error_extra == NULL)
@@ -385,6 +444,9 @@ static int datasets_http_import(struct request *req, struct response *res)
         }
         return rc;
     }
+    datasets_http_count(req, DC_IMPORT_OK, 1);
+    datasets_http_count(req, DC_ROWS_INSERTED, (uint64_t)ir.inserted);
+    datasets_http_count(req, DC_ROWS_DUPLICATE, (uint64_t)ir.duplicates);
     if (ir.inserted > 0)      /* derived data of the user is now out of date, as for the JSON insert */
         module_publish(req->ctx, &(struct tally_event){TALLY_EVENT_TRANSACTIONS_CHANGED, user_id});
     struct json_object *o = json_object_new_object();
@@ -442,4 +504,6 @@ const struct tally_module datasets_module = {
     .command_count = sizeof(datasets_commands) / sizeof(datasets_commands[0]),
     .config = datasets_config,
     .config_count = sizeof(datasets_config) / sizeof(datasets_config[0]),
+    .shm_bytes = sizeof(struct datasets_shared),
+    .metrics = datasets_http_metrics,
 };

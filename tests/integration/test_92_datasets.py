@@ -595,3 +595,36 @@ def test_tallyctl_datasets_import_upload_and_retention():
     assert bad.returncode == 1 and "no date column" in bad.stderr
     assert ctl("datasets", "frobnicate", check=False).returncode == 2
     assert int(ctl("datasets", "retention").stdout) >= 0
+
+
+def _counters():
+    r = get("/metrics")
+    assert r.status == 200, r
+    out = {}
+    for line in r.body.splitlines():
+        m = re.match(r'^(tally_(?:datasets|transactions_import)\w*)\{(\w+)="(\w+)"\} (\d+)$', line)
+        if m:
+            out[(m.group(1), m.group(3))] = int(m.group(4))
+    return out
+
+
+def test_metrics_count_uploads_transforms_and_imports():
+    uid, tok = new_user("Datasets metrics")
+    before = _counters()
+    did = upload("m", "a\n1\n2\n", tok).json["dataset_id"]
+    upload("m", "a\r\n1\r\n2\r\n", tok)
+    upload("m", "a,b\n1\n", tok)
+    preview_rows(did, 1, [{"op": "dedupe"}], tok)
+    transform(did, 1, [{"op": "nope"}], tok)
+    transform(did, 1, [{"op": "filter", "column": "a", "cmp": "gt", "value": 1}], tok, force=True)
+    _import(uid, tok, "date,amount\n2026-10-01,-1\n2026-10-02,-2\n")
+    _import(uid, tok, "date,amount\n2026-10-01,-1\n2026-10-03,-3\n")
+    _import(uid, tok, "date,amount\n2026-10-01,zero\n")
+    after = _counters()
+
+    def delta(name, label):
+        return after.get((name, label), 0) - before.get((name, label), 0)
+    assert [delta("tally_datasets_uploads_total", k) for k in ("created", "existing", "rejected")] == [1, 1, 1]
+    assert [delta("tally_datasets_transforms_total", k) for k in ("preview", "apply", "rejected")] == [1, 1, 1]
+    assert [delta("tally_transactions_imports_total", k) for k in ("ok", "rejected")] == [2, 1]
+    assert [delta("tally_transactions_import_rows_total", k) for k in ("inserted", "duplicate")] == [3, 1]
