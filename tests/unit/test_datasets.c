@@ -4,6 +4,7 @@
 #include "check.h"
 #include "core/arena.h"
 #include "core/sha256.h"
+#include "datasets/datasets_import.h"
 #include "datasets/datasets_ops.h"
 #include "datasets/datasets_table.h"
 
@@ -229,6 +230,28 @@ static void test_run(void)
     arena_free(&a);
 }
 
+static void test_import_amounts_and_dates(void)
+{
+    char out[64], d[16];
+    const char *cases[][2] = {{"-42,50", "-42.50"}, {"1 234,56", "1234.56"}, {"1\xC2\xA0" "234,56", "1234.56"},
+                              {"1\xE2\x80\xAF" "234,56", "1234.56"}, {"1.234,56", "1234.56"},
+                              {"1,234.56", "1234.56"}, {"-1,299.00", "-1299.00"}, {"+12,00", "+12.00"},
+                              {"3250", "3250"}, {"1'234.50", "1234.50"}, {"0,5", "0.5"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_INT(datasets_import_amount(cases[i][0], out, sizeof(out)), 0);
+        CHECK_STR(out, cases[i][1]);
+    }
+    CHECK_INT(datasets_import_amount("12 EUR", out, sizeof(out)), -1);
+    CHECK_INT(datasets_import_amount("", out, sizeof(out)), -1);
+    CHECK_INT(datasets_import_amount("abc", out, sizeof(out)), -1);
+    datasets_import_date("03/10/2026", d);
+    CHECK_STR(d, "2026-10-03");
+    datasets_import_date("2026-10-03", d);
+    CHECK_STR(d, "2026-10-03");
+    datasets_import_date("3/10/2026", d);
+    CHECK_STR(d, "3/10/2026");                            /* left for finance to refuse */
+}
+
 int main(void)
 {
     test_inference();
@@ -238,5 +261,6 @@ int main(void)
     test_sink();
     test_validate_flow();
     test_run();
+    test_import_amounts_and_dates();
     CHECK_DONE();
 }
