@@ -136,7 +136,9 @@ static int datasets_schema(struct tally_ctx *ctx, const struct datasets_version 
 
 /* ---- reading stored rows -------------------------------------------- */
 
+/* A row callback: 0 goes on, DATASETS_NO_MEMORY stops (ERR_PAYLOAD_TOO_LARGE), another < 0 fails. */
 typedef int (*datasets_row_fn)(void *ud, long row, const struct csv_field *f, size_t n);
+#define DATASETS_NO_MEMORY (-2)
 
 /* Calls fn for rows [from, to) of v, in order (to < 0: all). */
 static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_version *v, size_t ncols, long from,
@@ -182,7 +184,7 @@ static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_versi
             csv_reader_free(&rd);
             if (stop < 0 || bad) {
                 db_clear(r);
-                return ERR_INTERNAL;
+                return stop == DATASETS_NO_MEMORY ? ERR_PAYLOAD_TOO_LARGE : ERR_INTERNAL;
             }
             seq = (int)db_int64(r, i, 0) + 1;
         }
@@ -204,7 +206,7 @@ static int datasets_load_row(void *ud, long row, const struct csv_field *f, size
         lens[i] = f[i].len;
     }
     (void)row;
-    return datasets_table_add_row(t, vals, lens);
+    return datasets_table_add_row(t, vals, lens) == 0 ? 0 : DATASETS_NO_MEMORY;   /* the arena's cap */
 }
 
 /* The whole version in memory (the arena). */
@@ -213,9 +215,10 @@ static enum err datasets_load(struct tally_ctx *ctx, const struct datasets_versi
     char **names;
     enum datasets_type *types;
     size_t ncols;
-    if (datasets_schema(ctx, v, &names, &types, &ncols) != 0 ||
-        datasets_table_init(t, ctx->arena, ncols, (size_t)v->rows + 1) != 0)
+    if (datasets_schema(ctx, v, &names, &types, &ncols) != 0)
         return ERR_INTERNAL;
+    if (datasets_table_init(t, ctx->arena, ncols, (size_t)v->rows + 1) != 0)
+        return ERR_PAYLOAD_TOO_LARGE;                /* the arena's cap */
     memcpy(t->names, names, ncols * sizeof(*names));
     memcpy(t->types, types, ncols * sizeof(*types));
     return datasets_scan(ctx, v, ncols, 0, -1, datasets_load_row, t);
@@ -870,6 +873,9 @@ enum err datasets_transform(struct tally_ctx *ctx, const struct datasets_who *wh
                              v->version);
     struct datasets_table t;
     enum err e = datasets_load(ctx, v, &t);
+    if (e == ERR_PAYLOAD_TOO_LARGE)
+        return datasets_fail(er, e, "version", "version %d (%" PRId64 " rows) does not fit in one request's memory "
+                             "to be transformed", v->version, v->rows);
     if (e != ERR_NONE)
         return e;
     size_t *rows_after = arena_alloc(ctx->arena, (plan->nsteps + 1) * sizeof(*rows_after));
