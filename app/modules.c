@@ -8,6 +8,7 @@
 #include "admin/admin_auth.h"
 #include "assistant/assistant.h"
 #include "datasets/datasets_http.h"
+#include "learning/learning.h"
 #include "modules/auth.h"
 #include "modules/context.h"
 #include "modules/debug.h"
@@ -16,6 +17,7 @@
 #include "modules/metrics.h"
 #include "modules/precompute.h"
 #include "modules/profiles.h"
+#include "modules/seed_cli.h"
 
 #include <stddef.h>
 
@@ -29,10 +31,12 @@ const struct tally_module *const tally_modules[] = {
     &profiles_module,
     &precompute_module,
     &context_module,
+    &learning_module,
     &admin_auth_module,
     &admin_module,
     &datasets_module,
     &debug_module,
+    &seed_module,
     NULL,
 };
 _Static_assert(sizeof(tally_modules) / sizeof(tally_modules[0]) <= MODULE_MAX + 1, "raise MODULE_MAX");

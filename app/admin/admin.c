@@ -12,6 +12,7 @@
 #include "../core/module.h"
 #include "admin_auth.h"
 #include "../jobs/jobs.h"
+#include "../learning/learning.h"
 #include "../modules/precompute.h"
 #include "../modules/profiles.h"
 #include "templates.h"
@@ -1041,6 +1042,71 @@ static int admin_error_page(struct request *req, struct response *res, int statu
     return admin_page_status(req, res, status, &s, "error", status == 404 ? "Not found" : "Error", d, NULL);
 }
 
+/* ---- learning (figures from the learning module's services) ---------------- */
+
+/* Chart data: hint sources and profile segments, from the stats object. */
+static struct json_object *admin_learning_chart(struct json_object *stats)
+{
+    static const char *const sources[] = {"form", "segment", "family", "none"};
+    static const char *const segments[] = {"intern", "junior", "senior", "default"};
+    struct json_object *chart = json_object_new_object();
+    struct json_object *sl = json_object_new_array(), *sv = json_object_new_array();
+    struct json_object *gl = json_object_new_array(), *gv = json_object_new_array();
+    struct json_object *src = json_object_object_get(stats, "sources"), *seg = json_object_object_get(stats, "segments");
+    for (int i = 0; i < 4; i++) {
+        json_object_array_add(sl, json_object_new_string(sources[i]));
+        json_object_array_add(sv, json_object_get(json_object_object_get(src, sources[i])));
+        json_object_array_add(gl, json_object_new_string(segments[i]));
+        json_object_array_add(gv, json_object_get(json_object_object_get(seg, segments[i])));
+    }
+    struct json_object *a = json_object_new_object(), *b = json_object_new_object();
+    admin_add(a, "labels", sl);
+    admin_add(a, "values", sv);
+    admin_add(b, "labels", gl);
+    admin_add(b, "values", gv);
+    admin_add(chart, "learning_sources", a);
+    admin_add(chart, "learning_segments", b);
+    return chart;
+}
+
+static int admin_page_learning(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    const char *q = request_query(req, "host");
+    struct json_object *d = NULL;
+    if (learning_dashboard(req->ctx, q, &d) != ERR_NONE)
+        return admin_auth_error_page(req, res, 503, "The database is unavailable.");
+    struct json_object *chart = admin_learning_chart(json_object_object_get(d, "stats"));
+    admin_add(d, "host", json_object_new_string(q ? q : ""));
+    struct json_object *search = json_object_object_get(d, "search");
+    if (q != NULL && q[0] != '\0' && json_object_array_length(search) == 0)
+        admin_add(d, "search_empty", json_object_new_boolean(1));
+    const char *aggregated = request_query(req, "aggregated");
+    if (aggregated != NULL)
+        admin_add(d, "aggregated", json_object_new_int64(strtoll(aggregated, NULL, 10)));
+    if (request_query(req, "skipped") != NULL)
+        admin_add(d, "skipped", json_object_new_boolean(1));
+    return admin_page(req, res, &s, "learning", "Learning", d, chart);
+}
+
+/* POST /admin/learning/aggregate (csrf_token): an incremental run now. */
+static int admin_form_learning_aggregate(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_auth_post(req, res, &s))
+        return ERR_NONE;
+    struct learning_aggregate_opts opts = {.days = LEARNING_WINDOW_DAYS_DEFAULT};
+    struct learning_aggregate_result r;
+    if (learning_aggregate(req->ctx, &opts, &r) != 0)
+        return admin_auth_error_page(req, res, 503, "The aggregation failed; nothing was written.");
+    log_info("admin %s ran the learning aggregation: %ld profiles", s.username, r.updated_profiles);
+    return admin_auth_redirect(res, r.skipped ? "/admin/learning?skipped=1"
+                                              : arena_sprintf(req->arena, "/admin/learning?aggregated=%ld",
+                                                              r.updated_profiles));
+}
+
 static const struct route admin_routes[] = {
     {"GET", "/admin/", admin_page_overview, ROUTE_PUBLIC},
     {"GET", "/admin/cache", admin_page_cache, ROUTE_PUBLIC},
@@ -1049,6 +1115,8 @@ static const struct route admin_routes[] = {
     {"GET", "/admin/users/{id}", admin_page_user, ROUTE_PUBLIC},
     {"GET", "/admin/jobs", admin_page_jobs, ROUTE_PUBLIC},
     {"POST", "/admin/jobs/{id}/retry", admin_form_job_retry, ROUTE_PUBLIC},
+    {"GET", "/admin/learning", admin_page_learning, ROUTE_PUBLIC},
+    {"POST", "/admin/learning/aggregate", admin_form_learning_aggregate, ROUTE_PUBLIC},
     {"GET", "/api/v1/admin/cache/stats", admin_api_cache_stats, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/cache/flush", admin_api_cache_flush, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/workers", admin_api_workers, ROUTE_ADMIN},

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct arena;
 struct buf;
@@ -107,6 +108,10 @@ struct tally_module {
     void (*free_child)(struct tally_ctx *ctx, void *state);
     void (*metrics)(const struct tally_ctx *ctx, struct buf *out);   /* Prometheus lines */
     void (*on_event)(struct tally_ctx *ctx, const struct tally_event *ev);
+    /* `tallyctl seed-demo`, after the demo users and their transactions:
+     * the module's own demo data for those users (deterministic in seed).
+     * Progress and a summary line go to out. 0 or -1. */
+    int (*seed_demo)(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out);
 };
 
 /* The table (app/modules.c): NULL-terminated, in registration order. */
@@ -145,6 +150,7 @@ int module_job_index(const char *kind);                /* -1 if unknown */
 
 const struct module_command *module_command_find(const char *name);
 void module_commands_usage(FILE *out);                 /* one line per command */
+void module_command_line(FILE *out, const struct module_command *c);   /* its line in the usage text */
 
 const struct module_config_key *module_config_key(const char *name);
 const struct module_config_key *module_config_key_at(int index);
@@ -152,6 +158,10 @@ const struct module_config_key *module_config_key_at(int index);
 /* Registers every module's cache namespaces (master before fork, or a
  * process's private counters). 0 or -1. */
 int module_cache_namespaces(struct cache_shared *shared);
+/* Every module's seed_demo in table order; the name of the first that
+ * failed in *failed (NULL if none). 0 or -1. */
+int module_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out,
+                     const char **failed);
 /* Every module's /metrics lines. */
 void module_metrics(const struct tally_ctx *ctx, struct buf *out);
 

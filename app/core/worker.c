@@ -148,7 +148,9 @@ static void worker_log_request(const struct worker *w, const struct request *req
 {
     char line[LIMIT_LOG_LINE_BYTES];
     size_t pos = 0;
-    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", w->pid);
+    char ts[40];
+    log_timestamp(ts, sizeof(ts));
+    int n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"type\":\"request\",\"pid\":%d,\"id\":\"", ts, w->pid);
     pos = (size_t)n;
     log_json_escape(line, sizeof(line) - 512, &pos, req->request_id);
     pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"method\":\"");

@@ -1,8 +1,7 @@
 /* datasets_cli: see datasets_cli.h. The same service calls as the API,
  * with an admin identity: `upload --name NAME [--user N] FILE`, `import
- * --user N FILE` (a bank export, as POST …/transactions/import; the demo
- * data of scripts/run uses it with tests/data/bank_*.csv), `retention
- * [--keep N]` (what the daily job does). */
+ * --user N FILE` (a bank export, as POST …/transactions/import),
+ * `retention [--keep N]` (what the daily job does). */
 #define _GNU_SOURCE
 #include "datasets_cli.h"
 #include "datasets.h"

@@ -8,6 +8,7 @@
 #include "datasets.h"
 #include "datasets_admin.h"
 #include "datasets_cli.h"
+#include "datasets_seed.h"
 #include "datasets_import.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
@@ -506,4 +507,5 @@ const struct tally_module datasets_module = {
     .config_count = sizeof(datasets_config) / sizeof(datasets_config[0]),
     .shm_bytes = sizeof(struct datasets_shared),
     .metrics = datasets_http_metrics,
+    .seed_demo = datasets_seed_demo,
 };

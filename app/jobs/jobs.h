@@ -76,7 +76,9 @@ extern const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS];
 int jobs_kind_count(void);
 const char *jobs_kind_name(int index);
 int jobs_kind_index(const char *kind);           /* -1 if unknown */
-int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", else -1 */
+int jobs_priority_parse(const char *name);
+/* queued, running, succeeded, failed or dead (API and tallyctl filters). */
+bool jobs_status_valid(const char *status);       /* "high" | "normal" | "low", else -1 */
 const char *jobs_priority_name(int priority);
 
 /* The columns every job listing uses, in jobs_row_json's order. */

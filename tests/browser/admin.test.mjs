@@ -298,11 +298,40 @@ async function main() {
       check((await textOf(page, '#diff-counts')).includes('1 rows only in v1'), 'diff counts shown: ' + await textOf(page, '#diff-counts'));
     });
 
+    await step('learning page: figures match the JSON API, charts drawn, run button, hostile strings escaped', async () => {
+      const luser = await api('POST', '/api/v1/users', admin, { name: 'Learner', currency: 'EUR', language: 'fr' });
+      const tag = randomBytes(3).toString('hex');
+      const evilHost = `evil-${tag}"'<b>x`;
+      const evilStyle = '<img src=x onerror=alert(3)>';
+      const events = [...Array(5)].map((_, i) => ({ event_id: `b-${tag}-${i}`, host: evilHost, schema_hash: 'h',
+        family: 'browser-' + tag, gen_style_id: evilStyle, applied: true, edit_chars: 4, helpful: true,
+        job: { title: 'Senior Data Engineer' } }));
+      const synced = await api('POST', '/api/extension/learning/sync', admin, { user_id: luser.id, events });
+      check(synced.accepted === 5, 'sync: ' + JSON.stringify(synced));
+      await open('/admin/learning', 'learning');
+      await Promise.all([page.waitForURL(/\/admin\/learning\?(aggregated|skipped)=/), page.click('#learning-aggregate')]);
+      const st = await api('GET', '/api/v1/admin/learning/stats', admin);
+      check(await textOf(page, '#learning-profiles') === String(st.profiles), 'profiles tile');
+      for (const src of ['form', 'segment', 'family', 'none'])
+        check(await textOf(page, '#learning-source-' + src) === String(st.sources[src]), src + ' tile');
+      const points = await chartPoints(page);
+      const sources = st.sources.form + st.sources.segment + st.sources.family + st.sources.none;
+      const segments = st.segments.intern + st.segments.junior + st.segments.senior + st.segments.default;
+      check(JSON.stringify(points) === JSON.stringify([[4, sources], [4, segments]]), 'charts [points, sum]: ' + JSON.stringify(points));
+      await open('/admin/learning?host=' + encodeURIComponent('EVIL-' + tag), 'learning-search');
+      check((await textOf(page, 'section.learning-profile .host')) === evilHost, 'host shown as text');
+      check((await textOf(page, 'section.learning-profile .style')) === evilStyle, 'style shown as text');
+      check((await textOf(page, 'section.learning-profile .explanation')) === 'form: 5 runs \u2265 5 \u2192 form', 'explanation');
+      check(await page.locator('img[src="x"]').count() === 0 && await page.locator('b:text-is("x")').count() === 0,
+        'an element from user data');
+      check(dialogs.length === 0, 'dialogs opened: ' + JSON.stringify(dialogs));
+    });
+
     await step('narrow (375 px) screens: no horizontal page scroll', async () => {
       const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
       const p = await narrow.newPage();
       for (const [urlPath, shot] of [['/admin/', 'overview-narrow'], ['/admin/cache', 'cache-narrow'],
-        [`/admin/users/${evil.id}`, 'user-narrow']]) {
+        [`/admin/users/${evil.id}`, 'user-narrow'], ['/admin/learning', 'learning-narrow']]) {
         const resp = await p.goto(BASE + urlPath);
         check(resp.status() === 200, `${urlPath}: HTTP ${resp.status()}`);
         await p.screenshot({ path: path.join(SHOTS, shot + '.png'), fullPage: true });
