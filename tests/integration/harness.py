@@ -14,7 +14,10 @@ URL = os.environ.get("TALLY_URL", "http://127.0.0.1:18080")
 CONF = os.environ.get("TALLY_CONF", "")
 PG = os.environ.get("TALLY_PG_CONNINFO", "")
 VAR = os.environ.get("TALLY_VAR", os.path.join(ROOT, "var", "test"))
-CTL = os.path.join(ROOT, "app", "tallyctl")
+# scripts/test exports TALLY_BIN_DIR (the sanitizer build): tallyctl comes from there.
+BIN_DIR = os.environ.get("TALLY_BIN_DIR") or os.path.join(ROOT, "app")
+CTL = os.path.join(BIN_DIR, "tallyctl")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 _parsed = urllib.parse.urlparse(URL)
 HOST, PORT = _parsed.hostname, _parsed.port or 80
@@ -71,9 +74,18 @@ def ctl(*args, check=True, env=None, input=None):
     e = dict(os.environ)
     e.update(env or {})
     p = subprocess.run(cmd, capture_output=True, text=True, env=e, input=input, timeout=300)
+    assert_no_sanitizer_report(p.stderr, "tallyctl %s" % (args,))
     if check and p.returncode != 0:
         raise AssertionError("tallyctl %s failed (%d): %s %s" % (args, p.returncode, p.stdout, p.stderr))
     return p
+
+
+def assert_no_sanitizer_report(stderr, what):
+    """A sanitizer build reports on stderr and may still exit 0: any report
+    fails the test that ran the command."""
+    for mark in SANITIZER_MARKS:
+        if mark in (stderr or ""):
+            raise AssertionError("sanitizer report from %s:\n%s" % (what, stderr[-4000:]))
 
 
 def psql(sql, conninfo=None):
