@@ -117,6 +117,45 @@ def wait_for(pred, timeout=15.0, interval=0.1, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
+LOG = os.path.join(VAR, "log", "tallyd.log")
+
+
+def log_request(request_id, timeout=5.0):
+    """The request-log line (a dict) tallyd wrote for X-Request-Id
+    request_id; it is written after the response, so this polls."""
+    needle = '"id":"%s"' % request_id
+
+    def find():
+        if not os.path.exists(LOG):
+            return None
+        with open(LOG, "rb") as f:
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                if needle in line and '"type":"request"' in line:
+                    return json.loads(line)
+        return None
+    return wait_for(find, timeout=timeout, interval=0.05, what="request log line %s" % request_id)
+
+
+_rid = [0]
+
+
+def unique_request_id(prefix="t"):
+    _rid[0] += 1
+    return "%s-%d-%d-%d" % (prefix, os.getpid(), int(time.time() * 1000), _rid[0])
+
+
+def conf_value(key, default=None):
+    """A key of the running tallyd.conf (the last assignment wins), as a string."""
+    value = default
+    if CONF and os.path.exists(CONF):
+        with open(CONF) as f:
+            for line in f:
+                k, sep, v = line.partition("=")
+                if sep and k.strip() == key:
+                    value = v.strip()
+    return value
+
+
 _admin = None
 
 
