@@ -197,5 +197,21 @@ def test_summary():
         assert got == {k: (c, money(t)) for k, (c, t) in want.items()}, group_by
         totals = [abs(g["total"]) for g in groups]
         assert totals == sorted(totals, reverse=True)
-    r = get(base + "?group_by=month&from=2025-12-01&to=2025-12-31", token=tok)
-    assert [g["key"] for g in r.json["groups"]] in ([], ["2025-12"])
+    # A date range of one month that has transactions (the busiest one): one group, its exact count
+    # and total; the range's ends are inclusive.
+    import calendar
+    months = {}
+    for it in items:
+        months[it["date"][:7]] = months.get(it["date"][:7], 0) + 1
+    month = max(sorted(months), key=lambda m: months[m])
+    last = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+    inside = [it for it in items if it["date"][:7] == month]
+    assert len(inside) >= 2, months
+    r = get(base + "?group_by=month&from=%s-01&to=%s-%02d" % (month, month, last), token=tok)
+    assert r.status == 200, r
+    assert [(g["key"], g["count"], g["total"]) for g in r.json["groups"]] == \
+        [(month, len(inside), money(sum(it["_cents"] for it in inside)))], (month, r.json)
+    # One day short on both ends: the first and last days' transactions leave the group.
+    r = get(base + "?group_by=month&from=%s-02&to=%s-%02d" % (month, month, last - 1), token=tok)
+    inner = [it for it in inside if it["date"] not in (month + "-01", "%s-%02d" % (month, last))]
+    assert [(g["key"], g["count"]) for g in r.json["groups"]] == ([(month, len(inner))] if inner else []), r.json

@@ -61,6 +61,15 @@ def _log_since(offset):
         return f.read().decode("utf-8", "replace")
 
 
+def _age(pid):
+    """Seconds since process pid started (/proc/PID/stat field 22, clock ticks since boot)."""
+    with open("/proc/%d/stat" % pid) as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
 def _user():
     uid, tok = new_user("Process")
     return "/api/v1/users/%d/transactions?limit=5" % uid, tok
@@ -158,7 +167,8 @@ def test_crash_loop_guard_backs_off_and_resets():
     next spawn (200, 400, 800 ms ...); one that lived longer resets it."""
     import re
     full = len(worker_pids())
-    time.sleep(2.2)       # every worker has lived past the 2 s limit (earlier tests recycle them)
+    # Every worker has lived past the 2 s limit (earlier tests recycle them): polled on their ages.
+    wait_for(lambda: all(_age(p) > 2.1 for p in worker_pids()), timeout=10, interval=0.1, what="workers older than 2 s")
     offset = _log_size()
     # A long-lived worker dies: replaced at once, no backoff.
     def replaced(pid, others):   # the one new worker once the pool is full again without pid
@@ -182,7 +192,7 @@ def test_crash_loop_guard_backs_off_and_resets():
     for gap, wait in zip(gaps, waits):
         assert gap >= wait / 1000.0 * 0.9, (gaps, waits)
     # Lived past 2 s: the count starts over (no guard line, quick respawn).
-    time.sleep(2.3)
+    wait_for(lambda: _age(pid) > 2.1, timeout=10, interval=0.1, what="the worker older than 2 s")
     offset = _log_size()
     os.kill(pid, signal.SIGKILL)
     t0 = time.time()

@@ -154,11 +154,17 @@ def test_job_of_a_killed_runner_is_requeued_and_finished_by_another():
         victim.kill()                                             # SIGKILL mid-job
         victim.wait()
         assert _job(job_id)[0] == "running"
-        started = time.time()
         _wait_exit([_runner("t60-rescuer", "--drain", TALLY_JOB_LOCK_TIMEOUT_S=2)], timeout=30)
-        assert time.time() - started >= 1.0                      # it had to wait for the lock to expire
     status, attempts, _, _ = _job(job_id)
     assert (status, attempts) == ("succeeded", "2")
+    # The rescuer had to wait for the lock to expire: the lost attempt is closed (its job_runs row
+    # written by the rescuer) no earlier than job_lock_timeout_s (2 s) after it started (heartbeats
+    # only push that later), and the second attempt starts after that. Database clock throughout.
+    lost, redo = psql("SELECT extract(epoch FROM finished_at - started_at),"
+                      " extract(epoch FROM (SELECT started_at FROM job_runs WHERE job_id = %d AND attempt = 2)"
+                      " - finished_at) FROM job_runs WHERE job_id = %d AND attempt = 1" % (job_id, job_id))[0]
+    assert float(lost) >= 2.0 - 0.01, lost
+    assert float(redo) >= 0, redo
     runs = psql("SELECT attempt, runner, ok, coalesce(error, '') FROM job_runs WHERE job_id = %d ORDER BY attempt"
                 % job_id)
     assert [r[:3] for r in runs] == [["1", "t60-victim", "f"], ["2", "t60-rescuer", "t"]], runs
