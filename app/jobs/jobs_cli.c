@@ -78,7 +78,7 @@ static int jobs_cli_enqueue(const struct config *cfg, struct db *db, int argc, c
         return 2;
     }
     const char *kind = argv[2];
-    if (jobs_kind_index(kind) < 0) {
+    if (jobs_kind_index(cfg, kind) < 0) {
         fprintf(stderr, "tallyctl: unknown job kind \"%s\"\n", kind);
         return 2;
     }

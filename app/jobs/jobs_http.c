@@ -75,7 +75,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
     int rc;
     bool wrong = false;
     const char *kind = jsonx_get_string(body, "kind", &wrong);
-    if (kind == NULL || wrong || jobs_kind_index(kind) < 0) {
+    if (kind == NULL || wrong || jobs_kind_index(req->ctx->cfg, kind) < 0) {
         rc = request_fail(req, ERR_UNPROCESSABLE, "kind", "kind must be a known job kind");
         goto out;
     }
@@ -146,4 +146,12 @@ const struct tally_module jobs_module = {
     .route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]),
     .jobs = jobs_builtin_kinds,
     .job_count = JOBS_BUILTIN_KINDS,
+};
+
+/* sleep and fail: test-only kinds, there only with debug_routes = 1. */
+const struct tally_module jobs_debug_module = {
+    .name = "jobs_debug",
+    .jobs = jobs_debug_kinds,
+    .job_count = JOBS_DEBUG_KINDS,
+    .debug_only = true,
 };

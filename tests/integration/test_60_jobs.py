@@ -252,6 +252,71 @@ def test_supervised_runner_runs_api_jobs_counts_them_and_is_restarted():
     assert psql("SELECT runner FROM job_runs WHERE job_id = %d" % j)[0][0].split(":")[-2] == str(new)
 
 
+def test_unknown_kind_and_non_object_payload_are_dead_at_once():
+    """docs/jobs.md: unknown kinds and payloads that are not a JSON object
+    are dead at once (one attempt, however many are allowed); the
+    supervised runner counts an unknown kind under kind="other"."""
+    _reset()
+    before = scrape()[0]
+    with paused_supervised_runner():
+        ids = [int(psql("INSERT INTO jobs (kind, payload, max_attempts) VALUES ('%s', '%s', 5) RETURNING id"
+                        % (kind, payload))[0][0])
+               for kind, payload in (("t60_no_such_kind", "{}"), ("noop", "[1]"), ("noop", '"text"'))]
+    wait_for(lambda: all(_job(i)[0] == "dead" for i in ids), what="dead jobs")
+    for i, want in zip(ids, ('unknown job kind "t60_no_such_kind"', "payload is not a JSON object",
+                             "payload is not a JSON object")):
+        status, attempts, _, last_error = _job(i)
+        assert (status, attempts) == ("dead", "1") and want in last_error, (i, _job(i))
+        runs = psql("SELECT attempt, ok, coalesce(retry_at::text, '') FROM job_runs WHERE job_id = %d" % i)
+        assert runs == [["1", "f", ""]], runs
+    after = scrape()[0]
+    for key, n in (('tally_jobs_total{kind="other",status="dead"}', 1),
+                   ('tally_jobs_total{kind="noop",status="dead"}', 2),
+                   ('tally_jobs_total{kind="other",status="failed"}', 0)):
+        assert after[key] - before.get(key, 0) == n, (key, before.get(key), after[key])
+
+
+def test_test_only_kinds_exist_only_with_debug_routes():
+    """sleep and fail are test-only kinds (jobs_debug_module, debug_only):
+    with debug_routes = 0 tallyctl refuses them like any unknown kind and a
+    runner finds such a row dead at once; noop and the domains' kinds stay."""
+    _reset()
+    nodebug = {"TALLY_DEBUG_ROUTES": "0"}
+    with paused_supervised_runner():
+        for kind in ("sleep", "fail"):
+            p = ctl("jobs", "enqueue", kind, "--payload", "{}", check=False, env=nodebug)
+            assert p.returncode == 2 and 'unknown job kind "%s"' % kind in p.stderr, (kind, p.returncode, p.stderr)
+            assert ctl("jobs", "enqueue", kind, "--payload", '{"ms": 1}' if kind == "sleep" else "{}").returncode == 0
+        for kind in ("noop", "cleanup_expired_metrics"):
+            assert ctl("jobs", "enqueue", kind, check=False, env=nodebug).returncode == 0, kind
+        _wait_exit([_runner("t60-nodebug", "--drain", TALLY_DEBUG_ROUTES=0)])
+    rows = psql("SELECT kind, status, attempts, coalesce(last_error, '') FROM jobs ORDER BY id")
+    assert [r[:3] for r in rows] == [["sleep", "dead", "1"], ["fail", "dead", "1"], ["noop", "succeeded", "1"],
+                                     ["cleanup_expired_metrics", "succeeded", "1"]], rows
+    assert 'unknown job kind "sleep"' in rows[0][3] and 'unknown job kind "fail"' in rows[1][3], rows
+
+
+def test_retention_deletes_old_succeeded_jobs_and_runs_only():
+    """docs/jobs.md: runners delete succeeded jobs and job_runs rows older
+    than job_retention_days (7); dead jobs stay, whatever their age."""
+    _reset()
+    days = {"old_ok": 8, "new_ok": 6, "old_dead": 30}
+    ids = {}
+    for name, age in days.items():
+        status = "dead" if "dead" in name else "succeeded"
+        ids[name] = int(psql("INSERT INTO jobs (kind, status, attempts, finished_at) VALUES ('noop', '%s', 1,"
+                             " now() - interval '%d days') RETURNING id" % (status, age))[0][0])
+        psql("INSERT INTO job_runs (job_id, attempt, runner, ok, started_at, finished_at) VALUES (%d, 1, 't60-ret',"
+             " %s, now() - interval '%d days', now() - interval '%d days')"
+             % (ids[name], "true" if status == "succeeded" else "false", age, age))
+    with paused_supervised_runner():
+        _wait_exit([_runner("t60-retention", "--drain")])
+    left = {int(r[0]) for r in psql("SELECT id FROM jobs")}
+    assert left == {ids["new_ok"], ids["old_dead"]}, (left, ids)
+    runs = {int(r[0]) for r in psql("SELECT job_id FROM job_runs WHERE runner = 't60-ret'")}
+    assert runs == {ids["new_ok"]}, (runs, ids)       # the dead job's 30-day-old run row goes too
+
+
 def test_admin_api_shapes_auth_and_errors():
     _reset()
     admin = admin_token()
