@@ -61,6 +61,66 @@ def request(method, path, body=None, token=None, headers=None, content_type=None
         conn.close()
 
 
+def fcgi_request(socket_path, method, path, body=b"", headers=None, token=None, timeout=30):
+    """One request straight to a tallyd FastCGI socket (no nginx): for a
+    second tallyd master the stack's nginx does not know. Returns a Response."""
+    import socket
+    import struct
+    path_only, _, query = path.partition("?")
+    params = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path_only, "REQUEST_URI": path,
+              "DOCUMENT_URI": path_only, "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1",
+              "REMOTE_ADDR": "127.0.0.1", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+              "CONTENT_LENGTH": str(len(body))}
+    if body:
+        params["CONTENT_TYPE"] = "application/json"
+    if token:
+        params["HTTP_AUTHORIZATION"] = "Bearer " + token
+    for k, v in (headers or {}).items():
+        params["HTTP_" + k.upper().replace("-", "_")] = v
+
+    def record(rtype, content):
+        return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
+
+    def nv(k, v):
+        k, v = k.encode(), v.encode()
+        ln = lambda n: struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+        return ln(len(k)) + ln(len(v)) + k + v
+    pairs = b"".join(nv(k, v) for k, v in params.items())
+    out = record(1, struct.pack("!HB5x", 1, 0)) + record(4, pairs) + record(4, b"")
+    for i in range(0, len(body), 65535):
+        out += record(5, body[i:i + 65535])
+    out += record(5, b"")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(socket_path)
+        sock.sendall(out)
+        data, stdout = b"", b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        while len(data) >= 8:
+            _, rtype, _, clen, plen = struct.unpack("!BBHHB", data[:7])
+            content, data = data[8:8 + clen], data[8 + clen + plen:]
+            if rtype == 6:
+                stdout += content
+            elif rtype == 3:
+                break
+    finally:
+        sock.close()
+    head, _, rest = stdout.partition(b"\r\n\r\n")
+    hdrs, status = [], 200
+    for line in head.decode("latin-1").split("\r\n"):
+        k, _, v = line.partition(":")
+        if k.lower() == "status":
+            status = int(v.strip().split()[0])
+        elif k:
+            hdrs.append((k, v.strip()))
+    return Response(status, hdrs, rest.decode("utf-8", "replace"))
+
+
 def get(path, **kw):
     return request("GET", path, **kw)
 
