@@ -67,6 +67,48 @@ def _job(job_id):
     return r[0] if r else None
 
 
+def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
+    """The nightly schedule (sql/005) enqueues precompute_all_users at 03:00
+    UTC; the job computes every active user's metrics and renews its lock
+    after each user: with job_lock_timeout_s = 1 and a run several times
+    longer, a second runner never takes it again."""
+    sched = psql("SELECT kind, cron, enabled FROM job_schedules WHERE name = 'nightly_precompute_all_users'")
+    assert sched == [["precompute_all_users", "0 3 * * *", "t"]], sched
+    _reset()
+    n = 400                                   # enough users that the run outlasts the lock timeout
+    ids = [int(r[0]) for r in psql("INSERT INTO users (name) SELECT 't60-pc-' || g FROM generate_series(1, %d) g"
+                                   " RETURNING id" % n)]
+    try:
+        psql("INSERT INTO transactions (user_id, date, amount_cents, currency, category, category_key)"
+             " SELECT id, '2026-07-10', -(1000 + id %% 977), 'EUR', 'Courses', 'courses' FROM users"
+             " WHERE id BETWEEN %d AND %d" % (min(ids), max(ids)))
+        with paused_supervised_runner():
+            job_id = int(ctl("jobs", "enqueue", "precompute_all_users", "--payload", '{"period": "2026-07"}')
+                         .stdout.strip())
+            long_runner = _runner("t60-pc", "--once", TALLY_JOB_LOCK_TIMEOUT_S=1)
+            wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
+            other = _runner("t60-pc-other", TALLY_JOB_LOCK_TIMEOUT_S=1)
+            _wait_exit([long_runner], timeout=120)
+            other.terminate()
+            other.wait(timeout=10)
+        assert _job(job_id)[:2] == ["succeeded", "1"], _job(job_id)
+        runs = psql("SELECT runner, ok, extract(epoch FROM finished_at - started_at) FROM job_runs WHERE job_id = %d"
+                    % job_id)
+        assert [r[:2] for r in runs] == [["t60-pc", "t"]], runs
+        assert float(runs[0][2]) >= 2.0, ("the run must outlast the 1 s lock several times to test anything", runs)
+        rows = psql("SELECT user_id, metric_type, period, metric_value->>'spending' FROM pre_computed_metrics"
+                    " WHERE user_id BETWEEN %d AND %d" % (min(ids), max(ids)))
+        assert len(rows) == 8 * n, len(rows)
+        for uid, mtype, period, spending in rows:
+            if mtype == "monthly_total" and period == "2026-07":
+                want = 1000 + int(uid) % 977
+                assert round(float(spending) * 100) == want, (uid, spending, want)
+            elif mtype == "monthly_total":
+                assert period == "2026-06" and float(spending) == 0, (uid, period, spending)
+    finally:
+        psql("DELETE FROM users WHERE id BETWEEN %d AND %d AND name LIKE 't60-pc-%%'" % (min(ids), max(ids)))
+
+
 def test_each_job_runs_exactly_once_with_three_runners():
     _reset()
     with paused_supervised_runner():
