@@ -180,6 +180,17 @@ def wait_for(pred, timeout=15.0, interval=0.1, what="condition"):
 LOG = os.path.join(VAR, "log", "tallyd.log")
 
 
+def log_size():
+    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
+
+
+def log_since(offset):
+    """tallyd.log from byte offset on (offset from log_size())."""
+    with open(LOG, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
 def log_request(request_id, timeout=5.0):
     """The request-log line (a dict) tallyd wrote for X-Request-Id
     request_id; it is written after the response, so this polls."""

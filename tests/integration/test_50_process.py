@@ -6,9 +6,8 @@ import signal
 import threading
 import time
 
-from harness import VAR, admin_token, get, new_user, stack, tallyd_pid, wait_for, worker_pids
-
-LOG = os.path.join(VAR, "log", "tallyd.log")
+from harness import admin_token, get, log_since as _log_since, log_size as _log_size, new_user, stack, \
+    tallyd_pid, wait_for, worker_pids
 
 
 class Load:
@@ -49,16 +48,6 @@ class Load:
         for t in self.workers:
             t.join()
         return self
-
-
-def _log_size():
-    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
-
-
-def _log_since(offset):
-    with open(LOG, "rb") as f:
-        f.seek(offset)
-        return f.read().decode("utf-8", "replace")
 
 
 def _age(pid):

@@ -14,8 +14,9 @@ import subprocess
 import tempfile
 import threading
 
-from harness import (BIN_DIR, CONF, LOG, VAR, admin_token, assert_no_sanitizer_report, fcgi_request, get, post,
-                     psql, stack, tallyd_pid, wait_for, worker_pids)
+from harness import (BIN_DIR, CONF, VAR, admin_token, assert_no_sanitizer_report, fcgi_request, get,
+                     log_since as _log_since, log_size as _log_size, post, psql, stack, tallyd_pid, wait_for,
+                     worker_pids)
 
 TALLYD = os.path.join(BIN_DIR, "tallyd")
 
@@ -64,16 +65,6 @@ def changed_conf(**values):
         yield
     finally:
         _write_conf(CONF, original)
-
-
-def _log_size():
-    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
-
-
-def _log_since(offset):
-    with open(LOG, "rb") as f:
-        f.seek(offset)
-        return f.read().decode("utf-8", "replace")
 
 
 def _alive(pid):
