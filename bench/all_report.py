@@ -116,10 +116,10 @@ def fmt(v, digits=0):
 def render(r, out):
     m = r["machine"]
     lines = ["Run `%s` (`%s/results.json`, raw wrk outputs in `%s/raw/`): %s; %s cores (%s), %s;"
-             " tallyd %s at %s." % (r["run"], out, out, m.get("settings"), m.get("nproc"), m.get("cpu"),
+             " %s at commit %s." % (r["run"], out, out, m.get("settings"), m.get("nproc"), m.get("cpu"),
                                      m.get("kernel"), m.get("tallyd"), m.get("git")),
-             "Load average at the end: %s (the machine is shared; absolute numbers move between runs, the"
-             " ratios to the references of the same run much less)." % m.get("loadavg_at_end"), "",
+             "Load average at the end: %s (a shared machine: read each scenario against the references"
+             " measured beside it)." % m.get("loadavg_at_end"), "",
              "| scenario | bytes | req/s | p50 ms | p95 ms | p99 ms | ceiling req/s | bare req/s | ÷ ceiling | ÷ bare"
              " | errors / non-2xx |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
