@@ -237,6 +237,10 @@ def test_second_host_follows_a_flush_and_never_an_older_generation():
         r = fcgi_request(sock, "POST", "/api/v1/admin/jobs", body=b'{"kind": "sleep", "payload": {"ms": 1}}',
                          token=admin)
         assert r.status == 422 and r.json["error"]["field"] == "kind", r
+        metrics_b, metrics_a = fcgi_request(sock, "GET", "/metrics").body, get("/metrics").body
+        assert 'tally_jobs_total{kind="noop",status="succeeded"}' in metrics_b, metrics_b[:2000]
+        assert 'kind="sleep"' not in metrics_b and 'kind="fail"' not in metrics_b
+        assert 'tally_jobs_total{kind="sleep",status="succeeded"}' in metrics_a
         assert post("/api/v1/admin/jobs", {"kind": "noop", "priority": "low"}, token=admin).status == 201
         # A flush on A: B's workers learn it from memcached within the refresh period.
         g_b = _admin_gens(sock, admin)

@@ -9,7 +9,8 @@ import time
 import unicodedata
 from decimal import Decimal, ROUND_HALF_UP
 
-from harness import (CONF, CTL, admin_token, assert_error, ctl, get, new_user, post, psql, stack, wait_for)
+from harness import (CONF, CTL, admin_token, assert_error, assert_no_sanitizer_report, ctl, get, new_user, post,
+                     psql, stack, wait_for)
 
 CATS = ["Alimentation", "Restaurant", "Transport", "Abonnements", "Santé", "Loisirs", "Shopping", "Logement"]
 
@@ -282,6 +283,7 @@ def test_precompute_all_twice_concurrently():
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, outs):
+        assert_no_sanitizer_report(err, "tallyctl precompute --all")
         assert p.returncode == 0, (out, err)
         assert "precomputed" in out and "0 failed" in out, out
     # Duplicates are impossible by schema (the UNIQUE constraint the upserts conflict on): check the
