@@ -83,6 +83,8 @@ struct config;
 /* -1 if unknown, or test-only (sleep, fail) while cfg->debug_routes is 0. */
 int jobs_kind_index(const struct config *cfg, const char *kind);
 int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", else -1 */
+/* queued, running, succeeded, failed or dead (API and tallyctl filters). */
+bool jobs_status_valid(const char *status);
 const char *jobs_priority_name(int priority);
 
 /* The columns every job listing uses, in jobs_row_json's order. */
@@ -111,6 +113,10 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
 /* Latest minute start <= now (Unix s) matching c, not before not_before and
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
+
+/* First minute start > after matching c, within horizon_min minutes; 0 if none. */
+int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min);
+#define JOBS_NEXT_HORIZON_MIN (366 * 1440)    /* a yearly schedule still shows its next run */
 
 /* The runner loop (jobs_runner.c). True once a stop signal arrived: long
  * handlers stop at their next slice. */
