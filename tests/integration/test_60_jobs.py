@@ -75,7 +75,7 @@ def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
     sched = psql("SELECT kind, cron, enabled FROM job_schedules WHERE name = 'nightly_precompute_all_users'")
     assert sched == [["precompute_all_users", "0 3 * * *", "t"]], sched
     _reset()
-    n = 400                                   # enough users that the run outlasts the lock timeout
+    n = 1200                                  # enough users that the run outlasts the lock timeout
     ids = [int(r[0]) for r in psql("INSERT INTO users (name) SELECT 't60-pc-' || g FROM generate_series(1, %d) g"
                                    " RETURNING id" % n)]
     try:
