@@ -29,6 +29,7 @@ const struct tally_module *const tally_modules[] = {
     &assistant_module,
     &metrics_module,
     &jobs_module,
+    &jobs_debug_module,
     &profiles_module,
     &precompute_module,
     &context_module,
