@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "admin/admin_auth.h"
 #include "assistant/assistant.h"
+#include "datasets/datasets_http.h"
 #include "learning/learning.h"
 #include "modules/auth.h"
 #include "modules/context.h"
@@ -28,6 +29,7 @@ const struct tally_module *const tally_modules[] = {
     &assistant_module,
     &metrics_module,
     &jobs_module,
+    &jobs_debug_module,
     &profiles_module,
     &precompute_module,
     &context_module,
@@ -35,6 +37,7 @@ const struct tally_module *const tally_modules[] = {
     &admin_auth_module,
     &admin_module,
     &opportunities_module,
+    &datasets_module,
     &debug_module,
     &seed_module,
     NULL,

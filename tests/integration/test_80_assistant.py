@@ -8,7 +8,7 @@ import random
 import statistics
 import unicodedata
 
-from harness import admin_token, assert_error, new_user, post, psql, request
+from harness import admin_token, assert_error, get, new_user, post, psql, request
 
 NOW = datetime.date(2026, 11, 15)          # a Sunday
 HDR = {"X-Tally-Now": NOW.isoformat()}
@@ -312,11 +312,20 @@ def test_comparison():
         before = -sum(r["cents"] for r in select(rows, "2026-10-01", "2026-10-15"))
         after = -sum(r["cents"] for r in select(rows, "2026-11-01", "2026-11-15"))
         assert bars[0]["chart"]["data"]["datasets"][0]["data"] == [money(before), money(after)]
-        for ins in (i for i in a["insights"] if i["type"] == "category_change"):
-            cat = ins["category"]
-            b = -sum(r["cents"] for r in select(rows, "2026-10-01", "2026-10-15", category=cat))
-            f = -sum(r["cents"] for r in select(rows, "2026-11-01", "2026-11-15", category=cat))
-            assert abs(ins["change_pct"] - round(100 * (f - b) / b, 1)) <= 0.05, (ins, b, f)
+        # docs/assistant.md: up to 3 category_change insights, categories with >= 10.00 spent
+        # before and something spent now, largest |%| first. Computed here from the rows.
+        before_by, after_by = {}, {}
+        for r in select(rows, "2026-10-01", "2026-10-15"):
+            before_by[fold(r["category"])] = before_by.get(fold(r["category"]), 0) - r["cents"]
+        for r in select(rows, "2026-11-01", "2026-11-15"):
+            after_by[fold(r["category"])] = after_by.get(fold(r["category"]), 0) - r["cents"]
+        want = sorted(((k, 100 * (after_by[k] - b) / b) for k, b in before_by.items()
+                       if b >= 1000 and after_by.get(k, 0) > 0), key=lambda kv: -abs(kv[1]))[:3]
+        got = [(fold(i["category"]), i["change_pct"]) for i in a["insights"] if i["type"] == "category_change"]
+        assert len(want) >= 2, ("the data set must exercise the insight", want)
+        assert [k for k, _ in got] == [k for k, _ in want], (got, want)
+        for (_, g), (_, w) in zip(got, want):
+            assert abs(g - round(w, 1)) <= 0.05, (got, want)
 
 
 def test_edge_cases():
@@ -349,6 +358,19 @@ def test_conversations_are_stored():
     assert got[0][1] == "transaction_search.by_merchant"
     r = post("/api/v1/conversation/chat", {"user_id": uid, "message": "x", "conversation_id": "c-nope"}, token=tok)
     assert_error(r, 404, "not_found", "conversation_id")
+    # Another user's conversation: refused in chat (404, as if it did not exist), nothing stored
+    # under it; their context does not show it (null history).
+    other, other_tok = new_user("Conversation Thief")
+    count = psql("SELECT count(*) FROM conversation_messages WHERE conversation_id = '%s'" % cid)
+    r = post("/api/v1/conversation/chat", {"user_id": other, "message": "Mes dépenses chez Carrefour",
+                                           "conversation_id": cid}, token=other_tok)
+    assert_error(r, 404, "not_found", "conversation_id")
+    assert psql("SELECT count(*) FROM conversation_messages WHERE conversation_id = '%s'" % cid) == count
+    c = get("/api/v1/users/%d/context?conversation_id=%s" % (other, cid), token=other_tok)
+    assert c.status == 200 and c.json["conversation_history"] is None and c.json["user_id"] == other, c
+    # The owner still sees it.
+    c = get("/api/v1/users/%d/context?conversation_id=%s" % (uid, cid), token=tok)
+    assert c.status == 200 and len(c.json["conversation_history"]) == 4, c
 
 
 def test_malformed_requests():
@@ -364,7 +386,6 @@ def test_malformed_requests():
     assert_error(post(url, {"user_id": 999999999, "message": "x"}, token=admin_token()), 404, "not_found", "user_id")
     assert_error(post(url, {"user_id": uid, "message": "x"}, token=tok, headers={"X-Tally-Now": "2026-13-01"}),
                  400, "invalid_argument", "X-Tally-Now")
-    assert len(SEARCHES) + 2 + 3 + 2 + 8 >= 40
 
 
 def test_random_messages_never_500():
