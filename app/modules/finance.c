@@ -353,10 +353,8 @@ static int finance_txn_insert(struct request *req, struct response *res)
     }
     int64_t inserted = db_int64(r, 0, 0);
     db_clear(r);
-    if (inserted > 0) {   /* derived data of the user is now out of date */
-        precompute_invalidate_user(req->worker, user_id);
+    if (inserted > 0)   /* the insert's trigger moved the user's generations: metrics and profile */
         profiles_invalidate(req->worker, user_id);
-    }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "inserted", json_object_new_int64(inserted));
     json_object_object_add(o, "duplicates", json_object_new_int64((int64_t)count - inserted));

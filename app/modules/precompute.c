@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "precompute.h"
 #include "../cache/cache.h"
+#include "../cache/cachegen.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
 #include "../core/jsonx.h"
@@ -25,7 +26,6 @@
 #include <time.h>
 
 #define PC_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
-#define PC_TOKEN_BYTES 17              /* 16 hex + NUL */
 #define PC_KEY_BYTES 96
 #define PC_TS_BYTES 32
 #define PC_PERIOD_BYTES 16
@@ -351,138 +351,13 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
 
 /* ---- cache layer -------------------------------------------------------- */
 
-/* Two kinds of entries per user: the generation token "g:<uid>" (16 hex,
- * replaced by precompute_invalidate) and one entry per metric
- * "<uid>:<type>:<period>" holding "<token>\n<tail>". A metric entry counts
- * only when its token is the current one, so bumping the token orphans every
- * metric of the user at once (memcached cannot delete by pattern). A read
- * asks for both keys in one round trip (cache_mget). A missing token (never
- * set, evicted, memcached restarted) is replaced by a fresh random one.
- * The token is read before PostgreSQL, so a value computed from rows older
- * than an insert always carries a token that the insert has since replaced. */
-
-static size_t pc_token_key(char out[32], int64_t user_id)
-{
-    return (size_t)snprintf(out, 32, "g:%" PRId64, user_id);
-}
+/* One entry per metric "<uid>:<type>:<period>", tagged with the user's
+ * generation it was computed from; it counts only while that equals the
+ * user's token, read in the same round trip (app/cache/cachegen.h). */
 
 static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
 {
     return (size_t)snprintf(out, PC_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
-}
-
-static void pc_new_token(char token[PC_TOKEN_BYTES])
-{
-    unsigned char raw[(PC_TOKEN_BYTES - 1) / 2];
-    arc4random_buf(raw, sizeof(raw));
-    text_hex(raw, sizeof(raw), token);
-}
-
-/* Stores a fresh token; false = cache unusable. */
-static bool pc_token_replace(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
-{
-    char key[32];
-    size_t klen = pc_token_key(key, user_id);
-    pc_new_token(token);
-    return cache_set(cache, CACHE_NS_METRICS, key, klen, token, strlen(token), 0) == CACHE_OK;
-}
-
-/* The user's current token (created when missing). false = cache unusable. */
-static bool pc_cache_token(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
-{
-    if (cache == NULL || !cache_enabled(cache))
-        return false;
-    char key[32];
-    size_t klen = pc_token_key(key, user_id);
-    char *v = NULL;
-    size_t vlen = 0;
-    enum cache_result cr = cache_get(cache, CACHE_NS_METRICS, key, klen, &v, &vlen);
-    if (cr == CACHE_OK && vlen > 0 && vlen < PC_TOKEN_BYTES) {
-        memcpy(token, v, vlen);
-        token[vlen] = '\0';
-        free(v);
-        return true;
-    }
-    free(v);
-    return cr != CACHE_ERROR && pc_token_replace(cache, user_id, token);
-}
-
-/* "<token>\n<tail>", malloc'd. */
-static char *pc_cache_value(const char *token, const char *tail, size_t tail_len, size_t *len)
-{
-    size_t tlen = strlen(token);
-    char *v = malloc(tlen + 1 + tail_len);
-    if (v == NULL)
-        return NULL;
-    memcpy(v, token, tlen);
-    v[tlen] = '\n';
-    memcpy(v + tlen + 1, tail, tail_len);
-    *len = tlen + 1 + tail_len;
-    return v;
-}
-
-static void pc_cache_put(struct cache *cache, const char *key, size_t klen, const char *token, const char *tail,
-                         size_t tail_len)
-{
-    size_t vlen;
-    char *v = pc_cache_value(token, tail, tail_len, &vlen);
-    if (v != NULL)
-        cache_set(cache, CACHE_NS_METRICS, key, klen, v, vlen, PRECOMPUTE_CACHE_TTL_S);
-    free(v);
-}
-
-struct pc_lookup {
-    char token[PC_TOKEN_BYTES];    /* "" until found */
-    char *value;                   /* the metric entry, malloc'd */
-    size_t value_len;
-};
-
-static void pc_lookup_hit(void *arg, size_t index, const char *value, size_t value_len)
-{
-    struct pc_lookup *l = arg;
-    if (index == 0) {
-        if (value_len > 0 && value_len < PC_TOKEN_BYTES) {
-            memcpy(l->token, value, value_len);
-            l->token[value_len] = '\0';
-        }
-    } else if (l->value == NULL && (l->value = malloc(value_len + 1)) != NULL) {
-        memcpy(l->value, value, value_len);
-        l->value[value_len] = '\0';
-        l->value_len = value_len;
-    }
-}
-
-/* One round trip: the token and the metric entry. Returns 1 (hit: *tail
- * malloc'd), 0 (miss: token holds the token to write back with), -1 (cache
- * unusable). */
-static int pc_cache_lookup(struct cache *cache, int64_t user_id, const char *key, size_t klen,
-                           char token[PC_TOKEN_BYTES], char **tail, size_t *tail_len)
-{
-    if (cache == NULL || !cache_enabled(cache))
-        return -1;
-    char tkey[32];
-    const char *keys[2] = {tkey, key};
-    size_t lens[2] = {pc_token_key(tkey, user_id), klen};
-    struct pc_lookup l = {.token = ""};
-    if (cache_mget(cache, CACHE_NS_METRICS, keys, lens, 2, pc_lookup_hit, &l) < 0) {
-        free(l.value);
-        return -1;
-    }
-    if (l.token[0] == '\0') {
-        free(l.value);
-        return pc_token_replace(cache, user_id, token) ? 0 : -1;
-    }
-    memcpy(token, l.token, sizeof(l.token));
-    size_t tlen = strlen(token);
-    if (l.value != NULL && l.value_len > tlen && memcmp(l.value, token, tlen) == 0 && l.value[tlen] == '\n') {
-        *tail_len = l.value_len - tlen - 1;
-        memmove(l.value, l.value + tlen + 1, *tail_len);
-        l.value[*tail_len] = '\0';
-        *tail = l.value;
-        return 1;
-    }
-    free(l.value);
-    return 0;
 }
 
 /* ---- store layer -------------------------------------------------------- */
@@ -491,7 +366,7 @@ static int pc_cache_lookup(struct cache *cache, int64_t user_id, const char *key
 
 static const char PC_STORE_GET_SQL[] =
     "SELECT metric_value::text, " PC_TS("computed_at") ", " PC_TS("expires_at") ", computation_time_ms,"
-    " data_points_count FROM pre_computed_metrics"
+    " data_points_count, generation FROM pre_computed_metrics"
     " WHERE user_id = $1::bigint AND metric_type = $2 AND period = $3 AND expires_at > now()"
     " AND generation = coalesce((SELECT generation FROM metric_generations WHERE user_id = $1::bigint), 0)";
 
@@ -547,7 +422,8 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
                          enum precompute_type type, int year, int month, char **body, size_t *body_len)
 {
     int idx = pc_month_index(year, month);
-    char period[PC_PERIOD_BYTES], token[PC_TOKEN_BYTES], key[PC_KEY_BYTES];
+    char period[PC_PERIOD_BYTES], key[PC_KEY_BYTES];
+    uint64_t token = 0, generation = 0;
     pc_period_text(idx, period);
     *body = NULL;
     size_t klen = 0;
@@ -558,7 +434,9 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
 
     /* 1. memcached */
     klen = pc_cache_key(key, user_id, type, period);
-    int cached = pc_cache_lookup(cache, user_id, key, klen, token, &tail, &tail_len);
+    int cached = cachegen_trusted(db, cache, CACHE_NS_METRICS, user_id)
+                     ? cachegen_lookup(cache, CACHE_NS_METRICS, user_id, key, klen, &token, &tail, &tail_len)
+                     : -1;
     bool cache_ok = cached >= 0;
     if (cached == 1) {
         src = PRECOMPUTE_FROM_CACHE;
@@ -575,6 +453,7 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
     if (db_rows(r) > 0) {
         tail = pc_tail(db_value(r, 0, 0), db_value(r, 0, 1), db_value(r, 0, 2), strtod(db_value(r, 0, 3), NULL),
                        (long)db_int64(r, 0, 4), &tail_len);
+        generation = (uint64_t)db_int64(r, 0, 5);
         db_clear(r);
         if (tail == NULL)
             return ERR_INTERNAL;
@@ -614,10 +493,12 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
     if (tail == NULL)
         return ERR_INTERNAL;
     src = PRECOMPUTE_COMPUTED;
+    generation = (uint64_t)s.generation;
 
 write_cache:
     if (cache_ok)
-        pc_cache_put(cache, key, klen, token, tail, tail_len);
+        cachegen_put(cache, CACHE_NS_METRICS, user_id, key, klen, generation, token, tail, tail_len,
+                     PRECOMPUTE_CACHE_TTL_S);
 answer:
     *body = pc_answer(user_id, type, period, src, tail, tail_len, body_len);
     free(tail);
@@ -625,40 +506,6 @@ answer:
         return ERR_INTERNAL;
     pc_count(reads, src);
     return ERR_NONE;
-}
-
-/* ---- invalidation ------------------------------------------------------- */
-
-static const char PC_INVALIDATE_SQL[] =
-    "WITH g AS (INSERT INTO metric_generations (user_id, generation) VALUES ($1::bigint, 1)"
-    " ON CONFLICT (user_id) DO UPDATE SET generation = metric_generations.generation + 1 RETURNING 1)"
-    " UPDATE pre_computed_metrics SET expires_at = now()"
-    " WHERE user_id = $1::bigint AND expires_at > now() AND EXISTS (SELECT 1 FROM g)";
-
-static void pc_invalidate(struct db *db, struct cache *cache, int64_t user_id)
-{
-    char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    const char *params[1] = {uid};
-    if (db_exec(db, 0, PC_INVALIDATE_SQL, 1, params) != ERR_NONE) {
-        log_warn("precompute: invalidating the stored metrics of user %" PRId64 " failed", user_id);
-    }
-    if (cache != NULL && cache_enabled(cache)) {
-        char key[32], token[PC_TOKEN_BYTES];
-        size_t klen = pc_token_key(key, user_id);
-        if (!pc_token_replace(cache, user_id, token)) {
-            /* Unreachable memcached: deleting the token is the second chance
-             * (a missing token also orphans the entries); if that fails too,
-             * cache_delete orphans the whole namespace. */
-            if (cache_delete(cache, CACHE_NS_METRICS, key, klen) != CACHE_OK)
-                log_warn("precompute: memcached generation of user %" PRId64 " not bumped", user_id);
-        }
-    }
-}
-
-void precompute_invalidate_user(struct worker *w, int64_t user_id)
-{
-    pc_invalidate(w->db, w->cache, user_id);
 }
 
 /* ---- batch -------------------------------------------------------------- */
@@ -688,10 +535,11 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     db_clear(s.cats);
     double ms = (pc_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
     time_t now = time(NULL);
-    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES], token[PC_TOKEN_BYTES];
+    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
     pc_now_text(now, computed_at);
     pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
-    bool cache_ok = pc_cache_token(cache, user_id, token);
+    bool cache_ok = cachegen_trusted(db, cache, CACHE_NS_METRICS, user_id);
+    uint64_t token = 0;
     struct json_object *rows = json_object_new_array();
     for (int p = 0; p < 2; p++) {
         char period[PC_PERIOD_BYTES];
@@ -703,8 +551,11 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
                                      computed_at, expires_at, ms, points[p][t], &tail_len);
                 char key[PC_KEY_BYTES];
                 size_t klen = pc_cache_key(key, user_id, (enum precompute_type)t, period);
-                if (tail != NULL)
-                    pc_cache_put(cache, key, klen, token, tail, tail_len);
+                if (tail != NULL) {   /* the first put raises the token; UINT64_MAX: done */
+                    cachegen_put(cache, CACHE_NS_METRICS, user_id, key, klen, (uint64_t)s.generation, token, tail,
+                                 tail_len, PRECOMPUTE_CACHE_TTL_S);
+                    token = UINT64_MAX;
+                }
                 free(tail);
             }
             json_object_array_add(rows, pc_store_row((enum precompute_type)t, period, values[p][t], ms, points[p][t]));

@@ -1,9 +1,10 @@
 /* profiles: see profiles.h. Every write is one upsert statement (the row is
- * created by whichever write comes first), followed by the deletion of the
- * cached rendering. */
+ * created by whichever write comes first), followed by raising the user's
+ * memcached generation (cachegen_sync_user). */
 #define _GNU_SOURCE
 #include "profiles.h"
 #include "../cache/cache.h"
+#include "../cache/cachegen.h"
 #include "../core/jsonx.h"
 #include "../core/log.h"
 #include "../core/parse.h"
@@ -31,10 +32,7 @@ static size_t pf_key(char out[32], int64_t user_id)
 
 void profiles_invalidate(struct worker *w, int64_t user_id)
 {
-    char key[32];
-    size_t klen = pf_key(key, user_id);
-    if (cache_enabled(w->cache) && cache_delete(w->cache, CACHE_NS_PROFILES, key, klen) != CACHE_OK)
-        log_warn("profiles: cached profile of user %" PRId64 " not deleted", user_id);
+    cachegen_sync_user(w->db, w->cache, user_id);   /* the write's trigger moved the generation */
 }
 
 /* An id or intent name: 1..PROFILES_ID_BYTES bytes of UTF-8 without control characters. */
@@ -101,7 +99,8 @@ static const char PF_GET_SQL[] =
     " p.dismissed_recommendations::text, p.total_queries, p.total_sessions,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_seconds_sum / p.total_sessions, 3) ELSE 0 END,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_queries_sum::numeric / p.total_sessions, 3) ELSE 0 END,"
-    " " PF_TS("p.last_active") ", u.currency, u.language"
+    " " PF_TS("p.last_active") ", u.currency, u.language,"
+    " coalesce((SELECT profile_generation FROM metric_generations WHERE user_id = $1::bigint), 0)"
     " FROM p JOIN users u ON u.id = p.user_id LIMIT 1";
 
 /* Spending per category ('c') and merchant ('m'), and the number of months
@@ -131,7 +130,8 @@ static struct json_object *pf_number_text(const char *text)
     return json_object_new_double_s(strtod(text, NULL), text);
 }
 
-static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t *len)
+/* *gen: the profile generation in the snapshot of the first query. */
+static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t *len, uint64_t *gen)
 {
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
@@ -144,6 +144,7 @@ static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t
         db_clear(r);
         return ERR_NOT_FOUND;
     }
+    *gen = (uint64_t)db_int64(r, 0, 14);
     db_result *sp = db_query(w->db, &e, DB_RETRY_ON_RECONNECT, PF_SPENDING_SQL, 1, params);
     if (sp == NULL) {
         db_clear(r);
@@ -233,11 +234,15 @@ enum err profiles_get_json(struct worker *w, int64_t user_id, char **json, size_
     char key[32];
     size_t klen = pf_key(key, user_id);
     *json = NULL;
-    if (cache_get(w->cache, CACHE_NS_PROFILES, key, klen, json, len) == CACHE_OK)
+    uint64_t token = 0, gen = 0;
+    int cached = cachegen_trusted(w->db, w->cache, CACHE_NS_PROFILES, user_id)
+                     ? cachegen_lookup(w->cache, CACHE_NS_PROFILES, user_id, key, klen, &token, json, len)
+                     : -1;
+    if (cached == 1)
         return ERR_NONE;
-    enum err e = pf_render(w, user_id, json, len);
-    if (e == ERR_NONE)
-        cache_set(w->cache, CACHE_NS_PROFILES, key, klen, *json, *len, PROFILES_CACHE_TTL_S);
+    enum err e = pf_render(w, user_id, json, len, &gen);
+    if (e == ERR_NONE && cached == 0)
+        cachegen_put(w->cache, CACHE_NS_PROFILES, user_id, key, klen, gen, token, *json, *len, PROFILES_CACHE_TTL_S);
     return e;
 }
 
