@@ -214,6 +214,11 @@ static bool finance_text_field(struct json_object *item, struct json_object *row
         finance_reject(rj, index, field, "%s is %s", field, problem);
         return false;
     }
+    if (s[0] == '\0' && strcmp(field, "external_id") == 0) {
+        /* "" would be stored as no id, so never deduplicated: say so instead */
+        finance_reject(rj, index, field, "external_id must not be empty (leave it out for a transaction without id)");
+        return false;
+    }
     if (s[0] == '\0')
         return true;                      /* empty means absent */
     json_object_object_add(row, field, json_object_new_string(s));

@@ -146,3 +146,65 @@ def test_a_stall_costs_the_writing_user_only():
         m = metric(b, btok)
         assert m["source"] == "cache" and m["value"]["spending"] == D("7.00"), m
     assert metric(a, atok)["value"]["spending"] == D("6.00")
+
+
+# ---- no silent change of input (the JSON body reader) ----------------------
+
+def raw_post(path, text, tok):
+    return post(path, text.encode("utf-8", "surrogatepass"), token=tok, content_type="application/json")
+
+
+def test_nul_in_text_is_refused_not_cut():
+    """"bank\\u0000-A" and "bank\\u0000-B" used to become one row "bank"."""
+    uid, tok = new_user("NUL")
+    path = "/api/v1/users/%d/transactions" % uid
+    for field in ("external_id", "merchant", "category", "description"):
+        item = {"external_id": "x-%s" % field, "date": "2026-02-03", "amount": "-1.00", "currency": "EUR"}
+        item[field] = "bank\u0000-A"
+        assert_error(post(path, [item], token=tok), 422, "invalid_argument", "[0].%s" % field)
+    # a raw (unescaped) NUL too is not let through silently
+    r = raw_post(path, '[{"external_id":"raw\u0000","date":"2026-02-03","amount":"-1.00"}]', tok)
+    assert r.status in (400, 422), r
+    # nothing was stored
+    assert psql("SELECT count(*) FROM transactions WHERE user_id = %d" % uid) == [["0"]]
+    # the same reader serves every route: chat, profile feedback, sessions
+    assert_error(post("/api/v1/conversation/chat", {"user_id": uid, "message": "a\u0000b"}, token=tok),
+                 422, "invalid_argument", "message")
+    assert_error(post("/api/v1/users", {"name": "Eve\u0000Admin"}, token=admin_token()),
+                 422, "invalid_argument", "name")
+
+
+def test_lone_surrogates_and_noncharacters_are_refused():
+    uid, tok = new_user("Surrogates")
+    path = "/api/v1/users/%d/transactions" % uid
+    base = '[{"external_id":"s","date":"2026-02-03","amount":"-1.00","merchant":"%s"}]'
+    for bad in ("\\ud800", "x\\udfff", "\\ud800\\u0041", "\\ufffe", "\\ufdd0"):
+        assert_error(raw_post(path, base % bad, tok), 422, "invalid_argument", "[0].merchant")
+    # a proper pair is fine and stored as that character
+    r = raw_post(path, base % "\\ud83d\\ude00 ok", tok)
+    assert r.status == 201, r
+    assert psql("SELECT merchant FROM transactions WHERE user_id = %d" % uid) == [["\U0001F600 ok"]]
+
+
+def test_duplicate_keys_are_refused():
+    uid, tok = new_user("Dup keys")
+    path = "/api/v1/users/%d/transactions" % uid
+    r = raw_post(path, '[{"external_id":"d","date":"2026-02-03","amount":"-1.00","amount":"-900.00"}]', tok)
+    assert_error(r, 400, "invalid_argument", "[0].amount")
+    assert "duplicate" in r.json["error"]["message"]
+    r = raw_post("/api/v1/users", '{"name":"a","name":"b"}', admin_token())
+    assert_error(r, 400, "invalid_argument", "name")
+    r = raw_post("/api/v1/users", '{"name":"a","\\u006eame":"b"}', admin_token())
+    assert_error(r, 400, "invalid_argument", "name")
+    assert psql("SELECT count(*) FROM transactions WHERE user_id = %d" % uid) == [["0"]]
+
+
+def test_empty_external_id_is_refused():
+    uid, tok = new_user("Empty id")
+    path = "/api/v1/users/%d/transactions" % uid
+    item = {"external_id": "", "date": "2026-02-03", "amount": "-1.00"}
+    r = post(path, [item], token=tok)
+    assert_error(r, 422, "invalid_argument", "external_id")
+    # leaving it out is the way to say "no id"
+    del item["external_id"]
+    assert post(path, [item], token=tok).status == 201

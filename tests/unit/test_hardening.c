@@ -1,0 +1,93 @@
+/* Unit tests of the hardening checks: jsonx_scan (what json-c would
+ * silently change in a request body). */
+#include "../../app/core/jsonx.h"
+#include "check.h"
+
+#include <json-c/json.h>
+
+static int scan(const char *text, struct jsonx_problem *p)
+{
+    return jsonx_scan(text, strlen(text), p);
+}
+
+/* Every case is also parsed by json-c first, as the body reader does. */
+static void expect(const char *text, enum err e, const char *field)
+{
+    struct jsonx_problem p;
+    struct json_tokener *tok = json_tokener_new();
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+    CHECK(o != NULL && json_tokener_get_error(tok) == json_tokener_success);
+    json_object_put(o);
+    json_tokener_free(tok);
+    int rc = scan(text, &p);
+    CHECK_INT(rc, e == ERR_NONE ? 0 : -1);
+    CHECK_INT(p.err, e);
+    if (field != NULL)
+        CHECK_STR(p.field, field);
+    if (rc != 0 && (int)p.err != (int)e)
+        fprintf(stderr, "  in %s\n", text);
+}
+
+static void test_clean(void)
+{
+    expect("{}", ERR_NONE, NULL);
+    expect("[]", ERR_NONE, NULL);
+    expect("\"x\"", ERR_NONE, NULL);
+    expect("{\"a\":1,\"b\":{\"a\":2},\"c\":[{\"a\":1},{\"a\":2}]}", ERR_NONE, NULL);
+    expect("{\"a\":\"\\u00e9\\ud83d\\ude00 caf\xc3\xa9 \\n\\t\\\\\\\"\"}", ERR_NONE, NULL);
+    expect("{\"A\":1,\"a\":1,\"a \":1,\"\":2}", ERR_NONE, NULL);   /* keys differ */
+    expect("{\"\\u0001\":\"\\u001f\\u007f\"}", ERR_NONE, NULL);     /* controls: the handlers decide */
+    expect("[\"\\ufffd\", \"\\uffef\"]", ERR_NONE, NULL);
+}
+
+static void test_nul(void)
+{
+    expect("{\"external_id\":\"bank\\u0000-A\"}", ERR_UNPROCESSABLE, "external_id");
+    expect("[{\"merchant\":\"ok\"},{\"merchant\":\"a\\u0000b\"}]", ERR_UNPROCESSABLE, "[1].merchant");
+    expect("{\"a\":{\"b\":[1,\"x\",\"\\u0000\"]}}", ERR_UNPROCESSABLE, "a.b[2]");
+    expect("{\"ke\\u0000y\":1}", ERR_UNPROCESSABLE, "ke");
+    expect("\"\\u0000\"", ERR_UNPROCESSABLE, "body");
+}
+
+static void test_surrogates_and_nonchars(void)
+{
+    expect("{\"m\":\"\\ud800\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\\ud800x\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\\udc00\\ud800\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\\ud800\\u0041\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\\uDBFF\\uDFFF\"}", ERR_UNPROCESSABLE, "m");   /* U+10FFFF: a noncharacter */
+    expect("{\"m\":\"\\uD83D\\uDE00\"}", ERR_NONE, NULL);
+    expect("{\"m\":\"\\ufdd0\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\\uFFFE\"}", ERR_UNPROCESSABLE, "m");
+    expect("{\"m\":\"\xef\xbf\xbf\"}", ERR_UNPROCESSABLE, "m");       /* raw U+FFFF */
+    expect("{\"m\":\"\xef\xb7\xaf\"}", ERR_UNPROCESSABLE, "m");       /* raw U+FDEF */
+    expect("{\"m\":\"\xef\xb7\xb0\"}", ERR_NONE, NULL);              /* raw U+FDF0 */
+}
+
+static void test_duplicates(void)
+{
+    expect("{\"a\":1,\"a\":2}", ERR_BAD_REQUEST, "a");
+    expect("{\"a\":null,\"b\":1,\"a\":null}", ERR_BAD_REQUEST, "a");
+    expect("{\"x\":{\"k\":1,\"j\":{},\"k\":2}}", ERR_BAD_REQUEST, "x.k");
+    expect("[{\"a\":1},{\"b\":1,\"b\":1}]", ERR_BAD_REQUEST, "[1].b");
+    expect("{\"\\u0061\":1,\"a\":2}", ERR_BAD_REQUEST, "a");          /* same key, spelt two ways */
+    expect("{\"a\":{\"a\":1},\"b\":{\"a\":1}}", ERR_NONE, NULL);     /* one per object */
+    /* many keys: sorted, not compared pairwise */
+    char big[200000];
+    size_t n = 0;
+    big[n++] = '{';
+    for (int i = 0; i < 10000; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    snprintf(big + n, sizeof(big) - n, ",\"k7777\":0}");
+    expect(big, ERR_BAD_REQUEST, "k7777");
+}
+
+int main(void)
+{
+    test_clean();
+    test_nul();
+    test_surrogates_and_nonchars();
+    test_duplicates();
+    CHECK_DONE();
+}
