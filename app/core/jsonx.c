@@ -381,6 +381,13 @@ struct json_object *jsonx_money(int64_t cents)
     return json_object_new_double_s((double)cents / 100.0, text);
 }
 
+struct json_object *jsonx_money_wide(__int128 cents)
+{
+    char text[PARSE_WIDE_CENTS_BYTES];
+    parse_format_cents_wide(cents, text);
+    return json_object_new_double_s((double)cents / 100.0, text);
+}
+
 struct json_object *jsonx_string_or_null(const char *s)
 {
     return s != NULL ? json_object_new_string(s) : NULL;

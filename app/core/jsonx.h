@@ -35,6 +35,8 @@ struct jsonx_problem {
 int jsonx_scan(const char *text, size_t len, struct jsonx_problem *p);
 /* Money as a JSON number with exactly the 2-decimal text ("-42.50" prints as -42.50). */
 struct json_object *jsonx_money(int64_t cents);
+/* The same for a sum of any number of amounts (exact, never wrapped). */
+struct json_object *jsonx_money_wide(__int128 cents);
 /* A JSON string, or JSON null for NULL. */
 struct json_object *jsonx_string_or_null(const char *s);
 /* Field of obj if it is a string; NULL if absent or JSON null; sets *wrong_type if it is another type. */

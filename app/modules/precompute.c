@@ -87,8 +87,8 @@ static double pc_now_ms(void)
 /* ---- fetch: what every metric is computed from ------------------------ */
 
 struct pc_month {
-    int64_t spending;              /* cents, positive = money out */
-    int64_t income;
+    __int128 spending;             /* cents, positive = money out; sums: exact at any row count */
+    __int128 income;
     int64_t count;
 };
 
@@ -163,8 +163,8 @@ static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n
         int k = pc_month_index(y, m) - first;
         if (k < 0 || k >= n)
             continue;
-        s->months[k].spending = db_int64(r, i, 3);
-        s->months[k].income = db_int64(r, i, 4);
+        s->months[k].spending = parse_wide(db_value(r, i, 3));
+        s->months[k].income = parse_wide(db_value(r, i, 4));
         s->months[k].count = db_int64(r, i, 5);
     }
     db_clear(r);
@@ -195,15 +195,15 @@ static struct json_object *pc_monthly_json(const struct pc_month *m, const char 
     struct json_object *o = json_object_new_object();
     if (period != NULL)
         json_object_object_add(o, "period", json_object_new_string(period));
-    json_object_object_add(o, "spending", jsonx_money(m->spending));
-    json_object_object_add(o, "income", jsonx_money(m->income));
-    json_object_object_add(o, "net", jsonx_money(m->income - m->spending));
+    json_object_object_add(o, "spending", jsonx_money_wide(m->spending));
+    json_object_object_add(o, "income", jsonx_money_wide(m->income));
+    json_object_object_add(o, "net", jsonx_money_wide(m->income - m->spending));
     json_object_object_add(o, "count", json_object_new_int64(m->count));
     return o;
 }
 
 /* (cur - prev) / |prev| in percent, 2 decimals; null when prev is 0. */
-static struct json_object *pc_pct(int64_t cur, int64_t prev)
+static struct json_object *pc_pct(__int128 cur, __int128 prev)
 {
     if (prev == 0)
         return NULL;
@@ -223,22 +223,24 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
     case PRECOMPUTE_CATEGORY_BREAKDOWN: {
         char period[PC_PERIOD_BYTES];
         pc_period_text(idx, period);
-        int64_t all = 0, others = 0, others_n = 0;
+        __int128 all = 0, others = 0;
+        int64_t others_n = 0;
         long n = 0, ncat = 0;
         int rows = s->cats ? db_rows(s->cats) : 0;
         for (int i = 0; i < rows; i++)
             if (!db_is_null(s->cats, i, 2) && strcmp(db_value(s->cats, i, 2), period) == 0)
-                all += db_int64(s->cats, i, 4);
+                all += parse_wide(db_value(s->cats, i, 4));
         struct json_object *list = json_object_new_array();
         for (int i = 0; i < rows; i++) {
             if (db_is_null(s->cats, i, 2) || strcmp(db_value(s->cats, i, 2), period) != 0)
                 continue;
-            int64_t total = db_int64(s->cats, i, 4), cnt = db_int64(s->cats, i, 5);
+            __int128 total = parse_wide(db_value(s->cats, i, 4));
+            int64_t cnt = db_int64(s->cats, i, 5);
             n += (long)cnt;
             if (ncat++ < PRECOMPUTE_TOP_CATEGORIES) {
                 struct json_object *c = json_object_new_object();
                 json_object_object_add(c, "category", json_object_new_string(db_value(s->cats, i, 3)));
-                json_object_object_add(c, "total", jsonx_money(total));
+                json_object_object_add(c, "total", jsonx_money_wide(total));
                 json_object_object_add(c, "share", pc_ratio(all ? (double)total / (double)all : 0, 4));
                 json_object_object_add(c, "count", json_object_new_int64(cnt));
                 json_object_array_add(list, c);
@@ -250,13 +252,13 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         if (ncat > PRECOMPUTE_TOP_CATEGORIES) {
             struct json_object *c = json_object_new_object();
             json_object_object_add(c, "category", json_object_new_string("Others"));
-            json_object_object_add(c, "total", jsonx_money(others));
+            json_object_object_add(c, "total", jsonx_money_wide(others));
             json_object_object_add(c, "share", pc_ratio(all ? (double)others / (double)all : 0, 4));
             json_object_object_add(c, "count", json_object_new_int64(others_n));
             json_object_array_add(list, c);
         }
         json_object_object_add(v, "categories", list);
-        json_object_object_add(v, "total_spending", jsonx_money(all));
+        json_object_object_add(v, "total_spending", jsonx_money_wide(all));
         *points = n;
         return v;
     }
@@ -267,10 +269,10 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         json_object_object_add(change, "income_pct", pc_pct(cur->income, prev->income));
         json_object_object_add(change, "net_pct",
                                pc_pct(cur->income - cur->spending, prev->income - prev->spending));
-        json_object_object_add(change, "spending", jsonx_money(cur->spending - prev->spending));
-        json_object_object_add(change, "income", jsonx_money(cur->income - prev->income));
+        json_object_object_add(change, "spending", jsonx_money_wide(cur->spending - prev->spending));
+        json_object_object_add(change, "income", jsonx_money_wide(cur->income - prev->income));
         json_object_object_add(change, "net",
-                               jsonx_money((cur->income - cur->spending) - (prev->income - prev->spending)));
+                               jsonx_money_wide((cur->income - cur->spending) - (prev->income - prev->spending)));
         json_object_object_add(v, "current", pc_monthly_json(cur, NULL));
         json_object_object_add(v, "previous", pc_monthly_json(prev, NULL));
         json_object_object_add(v, "change", change);
@@ -279,7 +281,7 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
     }
     case PRECOMPUTE_TRENDS_6M: {
         struct json_object *list = json_object_new_array();
-        int64_t slope_num = 0, income_num = 0;
+        __int128 slope_num = 0, income_num = 0;
         long n = 0;
         for (int x = 0; x < PRECOMPUTE_TREND_MONTHS; x++) {
             const struct pc_month *mm = &s->months[k - (PRECOMPUTE_TREND_MONTHS - 1) + x];
@@ -287,13 +289,13 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
             pc_period_text(idx - (PRECOMPUTE_TREND_MONTHS - 1) + x, period);
             json_object_array_add(list, pc_monthly_json(mm, period));
             /* least squares over x = 0..5: slope = sum((2x - 5) * y) / 35, exact in cents */
-            slope_num += (int64_t)(2 * x - 5) * mm->spending;
-            income_num += (int64_t)(2 * x - 5) * mm->income;
+            slope_num += (__int128)(2 * x - 5) * mm->spending;
+            income_num += (__int128)(2 * x - 5) * mm->income;
             n += (long)mm->count;
         }
         json_object_object_add(v, "months", list);
-        json_object_object_add(v, "spending_slope", jsonx_money(parse_round_div(slope_num, 35)));
-        json_object_object_add(v, "income_slope", jsonx_money(parse_round_div(income_num, 35)));
+        json_object_object_add(v, "spending_slope", jsonx_money_wide(parse_round_div_wide(slope_num, 35)));
+        json_object_object_add(v, "income_slope", jsonx_money_wide(parse_round_div_wide(income_num, 35)));
         *points = n;
         return v;
     }

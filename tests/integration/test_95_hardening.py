@@ -208,3 +208,51 @@ def test_empty_external_id_is_refused():
     # leaving it out is the way to say "no id"
     del item["external_id"]
     assert post(path, [item], token=tok).status == 201
+
+
+# ---- exact money at any size ------------------------------------------------
+
+def exact(r):
+    """The body with every JSON number as a Decimal (floats would round)."""
+    import json
+    assert r.status == 200, r
+    return json.loads(r.body, parse_float=Decimal, parse_int=Decimal)
+
+
+def limit(name):
+    """A limit from app/core/limits.h (the one place limits are written)."""
+    import re
+    from harness import ROOT
+    with open(os.path.join(ROOT, "app", "core", "limits.h")) as f:
+        return int(re.search(r"#define\s+%s\s+(\d+)" % name, f.read()).group(1))
+
+
+def test_sums_are_exact_past_int64():
+    """100 000 rows of 999 999 999 999.99 (the largest amount accepted) sum to
+    more than 2^63 cents: the list aggregates, /summary and the metric give
+    the exact sums and average (computed here with Decimal)."""
+    uid, tok = new_user("Big sums")
+    path = "/api/v1/users/%d/transactions" % uid
+    big = Decimal("999999999999.99")
+    per_post = limit("LIMIT_TRANSACTIONS_PER_POST")
+    amounts = []
+    for i in range(100000):
+        amounts.append(-Decimal("0.01") * (i % 3 + 1) if i % 14281 == 0 else big)
+    for start in range(0, len(amounts), per_post):
+        chunk = [{"external_id": "big-%d" % i, "date": "%s-%02d" % (PERIOD, i % 28 + 1), "amount": str(a)}
+                 for i, a in enumerate(amounts[start:start + per_post], start)]
+        r = post(path, chunk, token=tok)
+        assert r.status == 201 and r.json["inserted"] == len(chunk), r
+    income = sum(a for a in amounts if a > 0)
+    spent = -sum(a for a in amounts if a < 0)
+    total = sum(amounts)
+    assert income * 100 > 2 ** 63          # the case: past int64 cents
+    average = (total / len(amounts)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    agg = exact(get(path + "?limit=1", token=tok))["aggregates"]
+    assert agg == {"count": len(amounts), "total_spent": spent, "total_income": income, "average": average}, agg
+    groups = exact(get(path + "/summary?group_by=month", token=tok))["groups"]
+    assert [(g["key"], g["count"], g["total"]) for g in groups] == [(PERIOD, len(amounts), total)], groups
+    m = exact(get("/api/v1/users/%d/metrics/monthly_total?period=%s" % (uid, PERIOD), token=tok))
+    assert m["value"] == {"spending": spent, "income": income, "net": income - spent, "count": len(amounts)}, m
+    mom = exact(get("/api/v1/users/%d/metrics/mom_comparison?period=%s" % (uid, PERIOD), token=tok))["value"]
+    assert mom["change"]["income"] == income and mom["current"]["net"] == income - spent, mom

@@ -1,6 +1,7 @@
 /* Unit tests of the hardening checks: jsonx_scan (what json-c would
  * silently change in a request body). */
 #include "../../app/core/jsonx.h"
+#include "../../app/core/parse.h"
 #include "check.h"
 
 #include <json-c/json.h>
@@ -83,8 +84,37 @@ static void test_duplicates(void)
     expect(big, ERR_BAD_REQUEST, "k7777");
 }
 
+static const char *wide(__int128 v, char out[PARSE_WIDE_CENTS_BYTES])
+{
+    parse_format_cents_wide(v, out);
+    return out;
+}
+
+static void test_wide_cents(void)
+{
+    char out[PARSE_WIDE_CENTS_BYTES];
+    CHECK_STR(wide(0, out), "0.00");
+    CHECK_STR(wide(5, out), "0.05");
+    CHECK_STR(wide(-5, out), "-0.05");
+    CHECK_STR(wide(-123456, out), "-1234.56");
+    /* 100 000 x 999 999 999 999.99 */
+    __int128 big = parse_wide("9999999999999900000");
+    CHECK_STR(wide(big, out), "99999999999999000.00");
+    CHECK(big > (__int128)INT64_MAX);
+    CHECK_STR(wide(parse_wide("-170141183460469231731687303715884105"), out),
+              "-1701411834604692317316873037158841.05");
+    CHECK(parse_wide("12a") == 0 && parse_wide("") == 0 && parse_wide("-") == 0);
+    CHECK(parse_wide("999999999999999999999999999999999999999999") == 0);   /* does not fit */
+    CHECK_STR(wide(parse_round_div_wide(big, 100000), out), "999999999999.99");
+    CHECK_STR(wide(parse_round_div_wide(big + 50000, 100000), out), "1000000000000.00");   /* ...99.5 -> up */
+    CHECK_STR(wide(parse_round_div_wide(big + 49999, 100000), out), "999999999999.99");
+    CHECK_STR(wide(parse_round_div_wide(-7, 2), out), "-0.04");                          /* half away from zero */
+    CHECK_STR(wide(parse_round_div_wide(7, 0), out), "0.00");
+}
+
 int main(void)
 {
+    test_wide_cents();
     test_clean();
     test_nul();
     test_surrogates_and_nonchars();
