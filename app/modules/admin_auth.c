@@ -207,21 +207,31 @@ static int admin_auth_login_page(struct request *req, struct response *res)
     return admin_auth_login_form(req, res, 200, NULL, NULL);
 }
 
-/* Recent failures for this username and this address. */
-static enum err admin_auth_failures(struct request *req, const char *username, const char *address, long *by_user,
-                                    long *by_address)
+/* Counts this attempt for the username and the address and returns the
+ * counts in the window, in one statement: the upsert locks each counter
+ * row and sees the latest committed count, so parallel attempts are
+ * counted exactly (the old check-then-record let 8 of 16 parallel ones
+ * reach the password check against a limit of 5). */
+#define ADMIN_AUTH_WINDOW "interval '" ADMIN_AUTH_STR(ADMIN_AUTH_FAIL_WINDOW_MIN) " minutes'"
+static enum err admin_auth_attempt(struct request *req, const char *username, const char *address, long *by_user,
+                                   long *by_address)
 {
     const char *params[] = {username, address};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT count(*) FILTER (WHERE username = $1), count(*) FILTER (WHERE address = $2) "
-                            "FROM admin_login_failures WHERE (username = $1 OR address = $2) "
-                            "AND failed_at > now() - interval '" ADMIN_AUTH_STR(ADMIN_AUTH_FAIL_WINDOW_MIN) " minutes'",
+    db_result *r = db_query(req->worker->db, &e, 0,
+                            "INSERT INTO admin_login_attempts AS a (key, window_start, attempts)"
+                            " VALUES ('u:' || $1, now(), 1), ('a:' || $2, now(), 1)"
+                            " ON CONFLICT (key) DO UPDATE SET"
+                            " attempts = CASE WHEN a.window_start > now() - " ADMIN_AUTH_WINDOW
+                            " THEN a.attempts + 1 ELSE 1 END,"
+                            " window_start = CASE WHEN a.window_start > now() - " ADMIN_AUTH_WINDOW
+                            " THEN a.window_start ELSE now() END"
+                            " RETURNING left(key, 1), attempts",
                             2, params);
     if (r == NULL)
         return e;
-    *by_user = (long)db_int64(r, 0, 0);
-    *by_address = (long)db_int64(r, 0, 1);
+    for (int i = 0; i < db_rows(r); i++)
+        *(db_value(r, i, 0)[0] == 'u' ? by_user : by_address) = (long)db_int64(r, i, 1);
     db_clear(r);
     return ERR_NONE;
 }
@@ -257,10 +267,10 @@ static int admin_auth_login(struct request *req, struct response *res)
     if (address == NULL)
         address = "";
     long by_user = 0, by_address = 0;
-    enum err e = admin_auth_failures(req, username, address, &by_user, &by_address);
+    enum err e = admin_auth_attempt(req, username, address, &by_user, &by_address);
     if (e != ERR_NONE)
         return admin_auth_error_page(req, res, 503, "The database is unavailable.");
-    if (by_user >= ADMIN_AUTH_FAIL_PER_USER || by_address >= ADMIN_AUTH_FAIL_PER_ADDRESS) {
+    if (by_user > ADMIN_AUTH_FAIL_PER_USER || by_address > ADMIN_AUTH_FAIL_PER_ADDRESS) {
         log_warn("admin login throttled for user \"%s\" from %s", username, address);
         response_header(res, "Retry-After", arena_sprintf(req->arena, "%d", ADMIN_AUTH_FAIL_WINDOW_MIN * 60));
         return admin_auth_login_form(req, res, 429, username,
@@ -282,6 +292,12 @@ static int admin_auth_login(struct request *req, struct response *res)
         log_warn("admin login failed for user \"%s\" from %s", username, address);
         return admin_auth_login_form(req, res, 401, username, "Wrong username or password.");
     }
+    /* a success clears the username's count and does not count against the address */
+    const char *sparams[] = {username, address};
+    db_exec(req->worker->db, 0,
+            "WITH u AS (DELETE FROM admin_login_attempts WHERE key = 'u:' || $1)"
+            " UPDATE admin_login_attempts SET attempts = greatest(attempts - 1, 0) WHERE key = 'a:' || $2",
+            2, sparams);
     db_exec(req->worker->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
     char id[65];
     if (admin_auth_session_create(req, admin_id, id) != ERR_NONE)

@@ -256,3 +256,38 @@ def test_sums_are_exact_past_int64():
     assert m["value"] == {"spending": spent, "income": income, "net": income - spent, "count": len(amounts)}, m
     mom = exact(get("/api/v1/users/%d/metrics/mom_comparison?period=%s" % (uid, PERIOD), token=tok))["value"]
     assert mom["change"]["income"] == income and mom["current"]["net"] == income - spent, mom
+
+
+# ---- atomic login limiter -----------------------------------------------------
+
+def test_parallel_wrong_passwords_are_counted_exactly():
+    """16, then 40 wrong passwords at once: exactly the limit (5) of them
+    reach the password check (401), the others are throttled (429)."""
+    import re
+    import threading
+    from test_90_admin import ADMIN_USER, Browser, _ensure_admin, csrf_of
+    per_user = int(re.search(r"#define\s+ADMIN_AUTH_FAIL_PER_USER\s+(\d+)",
+                             open(os.path.join(os.path.dirname(__file__), "..", "..", "app", "modules",
+                                               "admin_auth.h")).read()).group(1))
+    try:
+        for n in (16, 40):
+            _ensure_admin()
+            browsers = [Browser() for _ in range(n)]
+            tokens = [csrf_of(b.req("GET", "/admin/login").body) for b in browsers]
+            barrier = threading.Barrier(n)
+            statuses = [None] * n
+
+            def attempt(i):
+                barrier.wait()
+                statuses[i] = browsers[i].req("POST", "/admin/login", {"username": ADMIN_USER,
+                                                                       "password": "wrong-%d" % i,
+                                                                       "csrf_token": tokens[i]}).status
+
+            threads = [threading.Thread(target=attempt, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(statuses) == [401] * per_user + [429] * (n - per_user), (n, statuses)
+    finally:
+        psql("DELETE FROM admin_login_failures; DELETE FROM admin_login_attempts")

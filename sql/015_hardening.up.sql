@@ -41,3 +41,12 @@ END $$;
 
 CREATE TRIGGER user_profiles_generation AFTER UPDATE ON user_profiles
     FOR EACH ROW EXECUTE FUNCTION tally_profile_generation();
+
+-- Login throttling counted before the password is checked, in one
+-- statement (app/modules/admin_auth.c): one row per username ('u:...') and
+-- per client address ('a:...'), a fixed window of attempts.
+CREATE TABLE admin_login_attempts (
+    key           text PRIMARY KEY,
+    window_start  timestamptz NOT NULL DEFAULT now(),
+    attempts      integer NOT NULL DEFAULT 0
+);

@@ -1,3 +1,4 @@
+DROP TABLE admin_login_attempts;
 DROP TRIGGER user_profiles_generation ON user_profiles;
 DROP FUNCTION tally_profile_generation();
 DROP TRIGGER transactions_generation_delete ON transactions;
