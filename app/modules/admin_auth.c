@@ -183,12 +183,27 @@ bool admin_auth_post(struct request *req, struct response *res, struct admin_ses
 
 /* ---- login / logout ---------------------------------------------------------- */
 
+/* The login form's CSRF field: HMAC(csrf_secret, cookie value), so a value an
+ * attacker plants in both the cookie and the field does not pass (plain
+ * double submit did); only this server's pages hand out matching pairs. */
+static void admin_auth_login_token(const struct request *req, const char *cookie, char out[65])
+{
+    static const char label[] = "tally login csrf:";
+    char msg[sizeof(label) + 64];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "%s%.64s", label, cookie);
+    const char *secret = req->worker->cfg->csrf_secret;
+    uint8_t mac[32];
+    sha256_hmac(secret, strlen(secret), msg, n, mac);
+    text_hex(mac, sizeof(mac), out);
+}
+
 static int admin_auth_login_form(struct request *req, struct response *res, int status, const char *username,
                                  const char *error)
 {
-    char token[65];
-    admin_auth_random_hex(token);
-    admin_auth_set_cookie(req, res, ADMIN_AUTH_LOGIN_COOKIE, arena_strndup(req->arena, token, 64), 3600);
+    char nonce[65], token[65];
+    admin_auth_random_hex(nonce);
+    admin_auth_login_token(req, nonce, token);
+    admin_auth_set_cookie(req, res, ADMIN_AUTH_LOGIN_COOKIE, arena_strndup(req->arena, nonce, 64), 3600);
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "title", json_object_new_string("Log in"));
     json_object_object_add(d, "csrf_token", json_object_new_string(token));
@@ -255,7 +270,11 @@ static enum err admin_auth_session_create(struct request *req, int64_t admin_id,
 static int admin_auth_login(struct request *req, struct response *res)
 {
     const char *form_csrf = admin_auth_form(req, ADMIN_AUTH_CSRF_FIELD);
-    if (!admin_auth_equal(form_csrf, admin_auth_cookie(req, ADMIN_AUTH_LOGIN_COOKIE)))
+    const char *cookie = admin_auth_cookie(req, ADMIN_AUTH_LOGIN_COOKIE);
+    char want[65] = "";
+    if (cookie != NULL && strlen(cookie) == 64)
+        admin_auth_login_token(req, cookie, want);
+    if (!admin_auth_equal(form_csrf, want))
         return admin_auth_error_page(req, res, 403, "Invalid or missing CSRF token: reload the login page.");
     const char *username = admin_auth_form(req, "username");
     const char *password = admin_auth_form(req, "password");

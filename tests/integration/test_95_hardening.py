@@ -291,3 +291,123 @@ def test_parallel_wrong_passwords_are_counted_exactly():
             assert sorted(statuses) == [401] * per_user + [429] * (n - per_user), (n, statuses)
     finally:
         psql("DELETE FROM admin_login_failures; DELETE FROM admin_login_attempts")
+
+
+# ---- the edges: nginx's own errors, the socket, X-Tally-Now, login CSRF -------
+
+def raw_http(data):
+    """Bytes on a fresh connection to nginx; the whole answer as (status, headers, body)."""
+    import socket
+    from harness import HOST, PORT
+    s = socket.create_connection((HOST, PORT), timeout=10)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    head, _, body = out.partition(b"\r\n\r\n")
+    lines = head.decode("latin1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return int(lines[0].split()[1]), headers, body.decode("utf-8", "replace")
+
+
+def test_nginx_own_errors_are_json():
+    import json
+    close = b"Host: x\r\nConnection: close\r\n"
+    cases = [
+        (414, b"GET /api/v1/health?q=" + b"a" * 9000 + b" HTTP/1.1\r\n" + close + b"\r\n"),
+        (400, b"GET /api/v1/users/1%00/transactions HTTP/1.1\r\n" + close + b"\r\n"),
+        (400, b"GET /api/v1/health HTTP/1.1\r\n" + close + b"X-Big: " + b"b" * 40000 + b"\r\n\r\n"),
+        (400, b"POST /api/v1/users HTTP/1.1\r\n" + close +
+         b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        (501, b"POST /api/v1/users HTTP/1.1\r\n" + close + b"Transfer-Encoding: xchunked\r\n\r\n"),
+        # raised inside /api/ (the body is read there): a broken chunk
+        (400, b"POST /api/v1/users HTTP/1.1\r\n" + close + b"Content-Type: application/json\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"),
+    ]
+    for want, data in cases:
+        status, headers, body = raw_http(data)
+        assert status == want, (want, status, body[:200])
+        assert headers.get("content-type", "").startswith("application/json"), (want, headers)
+        err = json.loads(body)["error"]
+        assert err["code"] == "invalid_argument" and err["message"], body
+        assert "<html" not in body.lower()
+    # the internal locations are not reachable from outside
+    assert get("/_nginx_error/400").status == 404
+
+
+def test_fastcgi_socket_is_not_world_accessible():
+    import grp
+    import stat
+    st = os.stat(os.environ["TALLY_SOCKET"])
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+    if os.geteuid() == 0:     # the stack gives the socket nginx's group (its workers run as nobody:nogroup)
+        assert st.st_gid == grp.getgrnam("nogroup").gr_gid
+    assert get("/api/v1/health").status == 200   # and nginx still reaches tallyd
+
+
+def with_extra_conf(lines, fn):
+    """Runs fn with lines appended to the stack's tallyd.extra.conf (later
+    keys win), tallyd restarted; restores the file and tallyd afterwards."""
+    from harness import VAR
+    path = os.path.join(VAR, "tallyd.extra.conf")
+    old = open(path).read() if os.path.exists(path) else None
+    try:
+        with open(path, "a") as f:
+            f.write("\n".join(lines) + "\n")
+        restart_tallyd()
+        return fn()
+    finally:
+        if old is None:
+            os.unlink(path)
+        else:
+            with open(path, "w") as f:
+                f.write(old)
+        restart_tallyd()
+
+
+def test_now_header_only_when_enabled():
+    uid, tok = new_user("Now header")
+    path = "/api/v1/users/%d/metrics/monthly_total" % uid
+    # the test stack enables it: "now" moves to the header's month
+    assert get(path, token=tok, headers={"X-Tally-Now": "2020-05-17"}).json["period"] == "2020-05"
+
+    def disabled():
+        today = time.strftime("%Y-%m", time.gmtime())
+        r = get(path, token=tok, headers={"X-Tally-Now": "2020-05-17"})
+        assert r.status == 200 and r.json["period"] in (today, time.strftime("%Y-%m", time.gmtime())), r
+        # ignored entirely, even when malformed
+        assert get(path, token=tok, headers={"X-Tally-Now": "garbage"}).status == 200
+
+    with_extra_conf(["now_header = 0"], disabled)
+
+
+def test_login_csrf_token_is_bound_to_the_server():
+    """Double submit alone (cookie == field) is not enough: the field must be
+    the server's HMAC of the cookie."""
+    from test_90_admin import ADMIN_PASSWORD, ADMIN_USER, Browser, _ensure_admin, csrf_of
+    _ensure_admin()
+    b = Browser()
+    token = csrf_of(b.req("GET", "/admin/login").body)
+    cookie = b.cookies["tally_login_csrf"]
+    assert token != cookie
+    # an attacker who can plant a cookie picks both values
+    forged = Browser()
+    forged.cookies["tally_login_csrf"] = "a" * 64
+    r = forged.req("POST", "/admin/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": "a" * 64})
+    assert r.status == 403, r
+    # the cookie's own value as the field: refused too
+    r = b.req("POST", "/admin/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": cookie})
+    assert r.status == 403, r
+    # a token of another cookie: refused
+    other = csrf_of(Browser().req("GET", "/admin/login").body)
+    r = b.req("POST", "/admin/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": other})
+    assert r.status == 403, r
+    r = b.req("POST", "/admin/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token})
+    assert r.status == 303, r

@@ -1,7 +1,10 @@
 /* Unit tests of the hardening checks: jsonx_scan (what json-c would
  * silently change in a request body). */
 #include "../../app/core/jsonx.h"
+#include "../../app/core/config.h"
 #include "../../app/core/parse.h"
+#include "../../app/core/sha256.h"
+#include "../../app/core/text.h"
 #include "check.h"
 
 #include <json-c/json.h>
@@ -112,8 +115,49 @@ static void test_wide_cents(void)
     CHECK_STR(wide(parse_round_div_wide(7, 0), out), "0.00");
 }
 
+static void test_hmac(void)
+{
+    /* RFC 4231 test cases 1 and 2, and 6 (a key longer than the block) */
+    uint8_t mac[32], key[131];
+    char hex[65];
+    memset(key, 0x0b, 20);
+    sha256_hmac(key, 20, "Hi There", 8, mac);
+    text_hex(mac, 32, hex);
+    CHECK_STR(hex, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    sha256_hmac("Jefe", 4, "what do ya want for nothing?", 28, mac);
+    text_hex(mac, 32, hex);
+    CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(key, 0xaa, sizeof(key));
+    const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    sha256_hmac(key, sizeof(key), m6, strlen(m6), mac);
+    text_hex(mac, 32, hex);
+    CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void test_config_edges(void)
+{
+    struct config cfg;
+    char err[256];
+    config_defaults(&cfg);
+    CHECK_INT(cfg.listen_mode, 0660);       /* not world-accessible */
+    CHECK_INT(cfg.now_header, 0);           /* X-Tally-Now off unless enabled */
+    CHECK_STR(cfg.listen_group, "");
+    CHECK_STR(cfg.csrf_secret, "");
+    CHECK_INT(config_set(&cfg, "listen_mode", "0600", err, sizeof(err)), 0);
+    CHECK_INT(cfg.listen_mode, 0600);
+    CHECK_INT(config_set(&cfg, "listen_mode", "660", err, sizeof(err)), 0);   /* octal with or without 0 */
+    CHECK_INT(cfg.listen_mode, 0660);
+    CHECK_INT(config_set(&cfg, "listen_mode", "0998", err, sizeof(err)), -1);
+    CHECK_INT(config_set(&cfg, "listen_mode", "01777", err, sizeof(err)), -1);
+    CHECK_INT(config_set(&cfg, "now_header", "2", err, sizeof(err)), -1);
+    CHECK_INT(config_set(&cfg, "now_header", "1", err, sizeof(err)), 0);
+    CHECK_INT(cfg.now_header, 1);
+}
+
 int main(void)
 {
+    test_hmac();
+    test_config_edges();
     test_wide_cents();
     test_clean();
     test_nul();
