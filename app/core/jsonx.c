@@ -325,9 +325,12 @@ static int jsonx_walk_all(struct jsonx_walk *w)
 
 int jsonx_scan(const char *text, size_t len, struct jsonx_problem *p)
 {
-    struct jsonx_walk w = {.s = text, .n = len, .p = p};
+    struct jsonx_walk w = {.s = text, .n = len, .p = p, .kbuf_cap = 256, .keys_cap = 16};
     memset(p, 0, sizeof(*p));
-    int rc = jsonx_walk_all(&w);
+    /* never NULL, so that offsets into them are always defined */
+    w.kbuf = malloc(w.kbuf_cap);
+    w.keys = malloc(w.keys_cap * sizeof(*w.keys));
+    int rc = w.kbuf != NULL && w.keys != NULL ? jsonx_walk_all(&w) : -2;
     if (rc == -2) {
         p->err = ERR_INTERNAL;
         p->what = "out of memory";
