@@ -411,3 +411,105 @@ def test_login_csrf_token_is_bound_to_the_server():
     assert r.status == 403, r
     r = b.req("POST", "/admin/login", {"username": ADMIN_USER, "password": ADMIN_PASSWORD, "csrf_token": token})
     assert r.status == 303, r
+
+
+# ---- fault run ------------------------------------------------------------------
+
+def test_fault_run_loses_no_write_and_reads_fresh_afterwards():
+    """Bounded write and read load while workers are killed (-9), memcached
+    hangs, memcached restarts (losing everything) and PostgreSQL restarts.
+    Every acknowledged write must be stored; afterwards every metric and
+    profile read (from any worker) equals what PostgreSQL holds."""
+    import random
+    import threading
+    users = [new_user("Fault %d" % i) for i in range(4)]
+    acked = {uid: set() for uid, _ in users}
+    sessions_acked = {uid: 0 for uid, _ in users}
+    stop = threading.Event()
+    lock = threading.Lock()
+    errors = []
+
+    def writer(seed):
+        rnd = random.Random(seed)
+        n = 0
+        while not stop.is_set() and n < 400:      # bounded
+            uid, tok = rnd.choice(users)
+            n += 1
+            ext = "f-%d-%d" % (seed, n)
+            try:
+                if n % 5 == 0:
+                    r = post("/api/v1/users/%d/sessions" % uid, {"duration_s": 10, "queries": 1}, token=tok,
+                             timeout=10)
+                    if r.status in (200, 201):
+                        with lock:
+                            sessions_acked[uid] += 1
+                    continue
+                r = post("/api/v1/users/%d/transactions" % uid,
+                         [{"external_id": ext, "date": "%s-%02d" % (PERIOD, n % 28 + 1),
+                           "amount": "-%d.%02d" % (n % 7, n % 100 or 1)}], token=tok, timeout=10)
+            except OSError:
+                continue                           # not acknowledged
+            if r.status == 201:
+                with lock:
+                    acked[uid].add(ext)
+            elif r.status not in (503, 502):
+                errors.append(r)
+            time.sleep(0.01)                       # pacing: bounded load, not an assertion
+
+    def reader(seed):
+        rnd = random.Random(seed)
+        while not stop.is_set():
+            uid, tok = rnd.choice(users)
+            try:
+                for path in ("/metrics/monthly_total?period=" + PERIOD, "/profile"):
+                    r = get("/api/v1/users/%d%s" % (uid, path), token=tok, timeout=10)
+                    if r.status >= 500 and r.status not in (502, 503):
+                        errors.append(r)
+            except OSError:
+                pass
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (1, 2)] + \
+              [threading.Thread(target=reader, args=(s,)) for s in (3, 4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        os.kill(worker_pids_now()[0], signal.SIGKILL)
+        time.sleep(0.5)
+        mc = int(stack("pid", "memcached"))
+        os.kill(mc, signal.SIGSTOP)
+        time.sleep(1.5)
+        os.kill(mc, signal.SIGCONT)
+        time.sleep(0.5)
+        stack("restart", "memcached")
+        time.sleep(0.5)
+        os.kill(worker_pids_now()[-1], signal.SIGKILL)
+        time.sleep(0.5)
+        stack("restart", "pg")
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors[:5]
+    wait_for(lambda: get("/api/v1/health").status == 200, timeout=30, what="healthy after the faults")
+    assert sum(len(v) for v in acked.values()) > 20, acked
+    for uid, tok in users:
+        rows = psql("SELECT external_id, amount_cents FROM transactions WHERE user_id = %d" % uid)
+        stored = {r[0]: int(r[1]) for r in rows}
+        missing = acked[uid] - set(stored)
+        assert not missing, (uid, sorted(missing)[:10])
+        want = Decimal(-sum(c for c in stored.values() if c < 0)) / 100
+        sessions = int(psql("SELECT coalesce((SELECT total_sessions FROM user_profiles WHERE user_id = %d), 0)"
+                            % uid)[0][0])
+        assert sessions >= sessions_acked[uid]
+        for _ in range(8):     # every worker, whichever serves: nothing stale
+            m = metric(uid, tok)
+            assert m["value"]["spending"] == want and m["value"]["count"] == len(stored), (uid, m, want)
+            assert profile(uid, tok)["stats"]["total_sessions"] == sessions
+
+
+def worker_pids_now():
+    from harness import worker_pids
+    return wait_for(lambda: worker_pids(), timeout=10, what="workers")
