@@ -6,5 +6,5 @@ DROP TRIGGER transactions_generation_update ON transactions;
 DROP TRIGGER transactions_generation_insert ON transactions;
 DROP FUNCTION tally_transactions_generation();
 DROP INDEX metric_generations_unsynced;
-ALTER TABLE metric_generations DROP COLUMN profiles_synced, DROP COLUMN metrics_synced,
+ALTER TABLE metric_generations DROP COLUMN transaction_count, DROP COLUMN profiles_synced, DROP COLUMN metrics_synced,
     DROP COLUMN profile_generation;

@@ -513,3 +513,22 @@ def test_fault_run_loses_no_write_and_reads_fresh_afterwards():
 def worker_pids_now():
     from harness import worker_pids
     return wait_for(lambda: worker_pids(), timeout=10, what="workers")
+
+
+def test_dashboard_counts_come_from_maintained_counters():
+    """The overview's and users page's transaction counts are the per-user
+    counters the trigger maintains (no scan of the table): exact after
+    API inserts, a duplicate, a psql insert and a psql delete."""
+    uid, tok = new_user("Counted")
+    path = "/api/v1/users/%d/transactions" % uid
+    items = [{"external_id": "c-%d" % i, "date": "2026-02-0%d" % (i + 1), "amount": "-1.00"} for i in range(5)]
+    assert post(path, items, token=tok).status == 201
+    assert post(path, items[:2], token=tok).status == 200          # duplicates: not counted
+    psql("INSERT INTO transactions (user_id, external_id, date, amount_cents, currency)"
+         " VALUES (%d, 'c-psql', '2026-02-09', -5, 'EUR')" % uid)
+    psql("DELETE FROM transactions WHERE user_id = %d AND external_id IN ('c-0', 'c-1')" % uid)
+    assert psql("SELECT transaction_count FROM metric_generations WHERE user_id = %d" % uid) == [["4"]]
+    r = get("/api/v1/admin/overview", token=admin_token())
+    assert r.status == 200, r
+    total = int(psql("SELECT count(*) FROM transactions")[0][0])
+    assert r.json["counts"]["transactions"] == total, (r.json["counts"], total)
