@@ -106,9 +106,9 @@ static const char PF_GET_SQL[] =
 /* Spending per category ('c') and merchant ('m'), and the number of months
  * with any transaction ('n'). */
 static const char PF_SPENDING_SQL[] =
-    "SELECT 'c', coalesce(min(category), 'Uncategorized'), sum(-amount_cents)::bigint FROM transactions"
+    "SELECT 'c', coalesce(min(category), 'Uncategorized'), sum(-amount_cents) FROM transactions"
     "  WHERE user_id = $1::bigint AND amount_cents < 0 GROUP BY category_key"
-    " UNION ALL SELECT 'm', min(merchant), sum(-amount_cents)::bigint FROM transactions"
+    " UNION ALL SELECT 'm', min(merchant), sum(-amount_cents) FROM transactions"
     "  WHERE user_id = $1::bigint AND amount_cents < 0 AND merchant_key IS NOT NULL AND merchant_key <> ''"
     "  GROUP BY merchant_key"
     " UNION ALL SELECT 'n', '', count(DISTINCT date_trunc('month', date))::bigint FROM transactions"
@@ -160,7 +160,8 @@ static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t
         char kind = db_value(sp, i, 0)[0];
         const char *name = db_value(sp, i, 1);
         if (kind == 'c') {
-            json_object_object_add(avg, name, jsonx_money(parse_round_div(db_int64(sp, i, 2), months)));
+            json_object_object_add(avg, name,   /* a numeric sum: exact, never "bigint out of range" */
+                                   jsonx_money_wide(parse_round_div_wide(parse_wide(db_value(sp, i, 2)), months)));
             if (json_object_array_length(top_cats) < PROFILES_TOP_PREFERRED)
                 json_object_array_add(top_cats, json_object_new_string(name));
         } else if (kind == 'm' && json_object_array_length(top_merchants) < PROFILES_TOP_PREFERRED) {

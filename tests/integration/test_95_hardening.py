@@ -256,6 +256,14 @@ def test_sums_are_exact_past_int64():
     assert m["value"] == {"spending": spent, "income": income, "net": income - spent, "count": len(amounts)}, m
     mom = exact(get("/api/v1/users/%d/metrics/mom_comparison?period=%s" % (uid, PERIOD), token=tok))["value"]
     assert mom["change"]["income"] == income and mom["current"]["net"] == income - spent, mom
+    # the assistant's KPIs and text, and the profile, from the same sums
+    r = post("/api/v1/conversation/chat", {"user_id": uid, "message": "transactions de février 2026"}, token=tok,
+             headers={"X-Tally-Now": "2026-03-15"})
+    chat = exact(r)
+    kpis = {v["title"]: v["value"] for v in chat["data_visualizations"] if v["type"] == "kpi_card"}
+    assert kpis == {"Total": total, "Nombre": len(amounts), "Moyenne": average}, kpis
+    assert str(total).replace(".", ",") in chat["response_text"], chat["response_text"]
+    assert get("/api/v1/users/%d/profile" % uid, token=tok).status == 200
 
 
 # ---- atomic login limiter -----------------------------------------------------
