@@ -275,8 +275,12 @@ static int jsonx_walk_all(struct jsonx_walk *w)
             }
             continue;
         }
+        if (c == '\'') /* json-c takes 'single quotes' even when strict; RFC 8259 does not */
+            return jsonx_fail(w, ERR_BAD_REQUEST, "is malformed JSON (a single-quoted string)", false, NULL, 0);
         if (c == '}' || c == ']') {
-            if (top != NULL && top->object && jsonx_object_end(w) != 0)
+            if (top == NULL)
+                return jsonx_fail(w, ERR_BAD_REQUEST, "is malformed JSON", false, NULL, 0);
+            if (top->object && jsonx_object_end(w) != 0)
                 return -1;
             w->depth--;
             w->pos++;
@@ -300,6 +304,11 @@ static int jsonx_walk_all(struct jsonx_walk *w)
         w->pos++;                        /* a number, true, false, null, or ':' */
         continue;
     key: {
+            if (w->depth == 0 || !w->frames[w->depth - 1].object || w->pos >= w->n || w->s[w->pos] != '"')
+                return jsonx_fail(w, ERR_BAD_REQUEST,
+                                  w->pos < w->n && w->s[w->pos] == '\'' ? "is malformed JSON (a single-quoted key)"
+                                                                        : "is malformed JSON",
+                                  false, NULL, 0);
             struct jsonx_frame *f = &w->frames[w->depth - 1];
             size_t off = 0, len = 0;
             /* The key's own problems are named by the key's path. */

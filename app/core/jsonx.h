@@ -29,7 +29,9 @@ struct jsonx_problem {
  * a key given twice in one object (json-c keeps the last) -> ERR_BAD_REQUEST;
  * in any string, key or value, escaped or raw: U+0000 (json-c cuts the
  * string there), a lone surrogate escape (json-c makes it U+FFFD), a
- * noncharacter (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF) -> ERR_UNPROCESSABLE.
+ * noncharacter (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF) -> ERR_UNPROCESSABLE;
+ * a 'single-quoted' string or key (json-c accepts them even when strict)
+ * or anything else that is not RFC 8259 -> ERR_BAD_REQUEST.
  * Returns 0, or -1 with *p filled. Pure; bounded by len (and depth 64:
  * deeper text is refused, json-c allows 32). */
 int jsonx_scan(const char *text, size_t len, struct jsonx_problem *p);

