@@ -38,9 +38,12 @@ static double cachegen_now_ms(void)
     return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
+/* "t:", not the random-token scheme's "g:": a token left by an older tallyd
+ * (16 hex digits, sometimes all decimal) must never pass for a generation,
+ * nor sit above the real one where cache_set_max could not lower it. */
 static size_t cachegen_token_key(char out[32], int64_t user_id)
 {
-    return (size_t)snprintf(out, 32, "g:%" PRId64, user_id);
+    return (size_t)snprintf(out, 32, "t:%" PRId64, user_id);
 }
 
 /* ---- sync: PostgreSQL generations -> memcached tokens ---------------------- */
@@ -211,8 +214,9 @@ int cachegen_lookup(struct cache *cache, enum cache_ns ns, int64_t user_id, cons
     }
     *token = f.have_token ? f.token : 0;
     const char *nl = f.value != NULL ? memchr(f.value, '\n', f.value_len) : NULL;
-    uint64_t gen;
-    if (f.have_token && nl != NULL && cachegen_number(f.value, (size_t)(nl - f.value), &gen) && gen == f.token) {
+    uint64_t gen;   /* "g<generation>\n": the 'g' tells it from an older tallyd's "<hex token>\n" */
+    if (f.have_token && nl != NULL && f.value[0] == 'g' &&
+        cachegen_number(f.value + 1, (size_t)(nl - f.value) - 1, &gen) && gen == f.token) {
         size_t head = (size_t)(nl - f.value) + 1;
         *value_len = f.value_len - head;
         memmove(f.value, f.value + head, *value_len);
@@ -227,8 +231,8 @@ int cachegen_lookup(struct cache *cache, enum cache_ns ns, int64_t user_id, cons
 void cachegen_put(struct cache *cache, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
                   uint64_t gen, uint64_t token, const char *value, size_t value_len, unsigned ttl_s)
 {
-    char head[24];
-    size_t hlen = (size_t)snprintf(head, sizeof(head), "%" PRIu64 "\n", gen);
+    char head[32];
+    size_t hlen = (size_t)snprintf(head, sizeof(head), "g%" PRIu64 "\n", gen);
     char *v = malloc(hlen + value_len);
     if (v == NULL)
         return;

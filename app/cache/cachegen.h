@@ -8,9 +8,9 @@
  * update, delete; user_profiles update), whoever writes: tallyd, tallyctl,
  * psql, a second tallyd on the same pool.
  *
- * memcached: per user and namespace a token `g:<uid>` holding the
+ * memcached: per user and namespace a token `t:<uid>` holding the
  * generation (raised only, never lowered: cache_set_max), and entries
- * `"<generation>\n<value>"`. An entry is served only when its generation
+ * `"g<generation>\n<value>"`. An entry is served only when its generation
  * equals the token, read in the same round trip (cache_mget).
  *
  * The gap: a writer that cannot reach memcached (or dies) after its commit

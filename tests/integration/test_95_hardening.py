@@ -571,3 +571,33 @@ def test_dashboard_counts_come_from_maintained_counters():
     assert r.status == 200, r
     total = int(psql("SELECT count(*) FROM transactions")[0][0])
     assert r.json["counts"]["transactions"] == total, (r.json["counts"], total)
+
+
+def test_entries_of_the_random_token_scheme_are_never_served():
+    """An older tallyd left per-user tokens `g:<uid>` of 16 hex digits (some
+    all decimal) and entries "<token>\\n<tail>" in memcached: none of them
+    may pass for a current entry after the upgrade."""
+    import socket
+    uid, tok = new_user("Upgrade")
+    add_txn(uid, tok, "u-1", "-2.00")
+    stats = get("/api/v1/admin/cache/stats", token=admin_token()).json
+    gen = [n["generation"] for n in stats["namespaces"] if n["namespace"] == "metrics"][0]
+    prefix = "tally:metrics:" if gen == 0 else "tally:metrics.%d:" % gen
+    token = "1234567890123456"
+    fake = ('%s\n"value":{"spending":999.00,"income":0.00,"net":-999.00,"count":7},'
+            '"computed_at":"2020-01-01T00:00:00Z","expires_at":"2030-01-01T00:00:00Z",'
+            '"computation_time_ms":0.1,"data_points_count":7}' % token)
+    host, port = os.environ["TALLY_MEMCACHED_SERVERS"].split(",")[0].split(":")
+    s = socket.create_connection((host, int(port)), timeout=5)
+    try:
+        for key, value in (("%sg:%d" % (prefix, uid), token),
+                           ("%st:%d" % (prefix, uid), token),          # even a huge number as the new token
+                           ("%s%d:monthly_total:%s" % (prefix, uid, PERIOD), fake)):
+            data = value.encode()
+            s.sendall(b"set %s 0 0 %d\r\n%s\r\n" % (key.encode(), len(data), data))
+            assert s.recv(100).startswith(b"STORED")
+    finally:
+        s.close()
+    for _ in range(8):
+        m = metric(uid, tok)
+        assert m["value"]["spending"] == D("2.00") and m["value"]["count"] == 1, m
