@@ -26,9 +26,9 @@ struct cachegen_state {
 
 static struct cachegen_state cachegen_state;
 
-static int cachegen_kind(enum cache_ns ns)
+static int cachegen_kind(const char *ns)
 {
-    return ns == CACHE_NS_METRICS ? CG_METRICS : ns == CACHE_NS_PROFILES ? CG_PROFILES : -1;
+    return strcmp(ns, "metrics") == 0 ? CG_METRICS : strcmp(ns, "profiles") == 0 ? CG_PROFILES : -1;
 }
 
 static double cachegen_now_ms(void)
@@ -58,7 +58,7 @@ static const char CACHEGEN_MARK_SQL[] =
  * raised; a generation bumped meanwhile stays unsynced. true = all synced. */
 static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, const db_result *r, int row, int col)
 {
-    static const enum cache_ns ns[CG_KINDS] = {CACHE_NS_METRICS, CACHE_NS_PROFILES};
+    static const char *const ns[CG_KINDS] = {"metrics", "profiles"};
     bool done[CG_KINDS], any = false;
     char key[32], uid[24], gen[CG_KINDS][24];
     size_t klen = cachegen_token_key(key, user_id);
@@ -150,7 +150,7 @@ static int cachegen_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-bool cachegen_trusted(struct db *db, struct cache *cache, enum cache_ns ns, int64_t user_id)
+bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id)
 {
     struct cachegen_state *st = &cachegen_state;
     int k = cachegen_kind(ns);
@@ -198,7 +198,7 @@ static void cachegen_hit(void *arg, size_t index, const char *value, size_t valu
     }
 }
 
-int cachegen_lookup(struct cache *cache, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+int cachegen_lookup(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
                     uint64_t *token, char **value, size_t *value_len)
 {
     *token = 0;
@@ -228,7 +228,7 @@ int cachegen_lookup(struct cache *cache, enum cache_ns ns, int64_t user_id, cons
     return 0;
 }
 
-void cachegen_put(struct cache *cache, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+void cachegen_put(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
                   uint64_t gen, uint64_t token, const char *value, size_t value_len, unsigned ttl_s)
 {
     char head[32];

@@ -45,20 +45,20 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id);
 
 /* false: the user's copies in namespace ns (CACHE_NS_METRICS or
  * CACHE_NS_PROFILES) may be stale, or the cache is unusable; do not read or
- * write them. May poll PostgreSQL (see above). */
-bool cachegen_trusted(struct db *db, struct cache *cache, enum cache_ns ns, int64_t user_id);
+ * write them. ns: "metrics" or "profiles". May poll PostgreSQL (see above). */
+bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id);
 
 /* One round trip for the user's token and the entry at key. 1: hit, *value
  * (malloc'd, NUL-terminated) is the entry without its generation; 0: miss,
  * *token is the generation memcached holds (0 if none); -1: cache
  * unusable. */
-int cachegen_lookup(struct cache *cache, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+int cachegen_lookup(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
                     uint64_t *token, char **value, size_t *value_len);
 
 /* Writes the entry computed from generation gen (read in the same snapshot
  * as the data) and raises the token to gen when token (from the lookup) is
  * lower. */
-void cachegen_put(struct cache *cache, enum cache_ns ns, int64_t user_id, const char *key, size_t key_len,
+void cachegen_put(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
                   uint64_t gen, uint64_t token, const char *value, size_t value_len, unsigned ttl_s);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #define CONFIG_STR_BYTES 512
+#define CONFIG_MODULE_VALUE_BYTES 256
+#define LIMIT_MODULE_CONFIG_KEYS 64
 
 struct config {
     char listen[CONFIG_STR_BYTES];            /* unix socket path or host:port */
@@ -41,12 +43,25 @@ struct config {
     int job_backoff_max_ms;                   /* cap of the retry delay */
     int job_max_attempts;                     /* default max_attempts of an enqueued job */
     int job_retention_days;                   /* succeeded jobs and job_runs rows kept this long */
+    /* Keys the modules bring (module_config_key_at order), as text. */
+    char module_values[LIMIT_MODULE_CONFIG_KEYS][CONFIG_MODULE_VALUE_BYTES];
 };
 
 void config_defaults(struct config *cfg);
+/* Which file tallyd and tallyctl read, the same way: -c FILE, else
+ * $TALLY_CONF, else the installed default (sysconfdir/tally/tallyd.conf)
+ * if it exists, else none (built-in defaults). */
+enum config_source { CONFIG_FROM_OPTION, CONFIG_FROM_ENV, CONFIG_FROM_DEFAULT_PATH, CONFIG_BUILT_IN };
+const char *config_discover(const char *given, enum config_source *source);
+const char *config_source_text(enum config_source source);
 /* Loads path (NULL = no file) then the environment. Returns 0, or -1 with a
  * message in err. */
 int config_load(struct config *cfg, const char *path, char *err, size_t err_cap);
+/* A module's key (struct module_config_key in its table): its value as an
+ * integer (validated against min/max when set) or as text. Unknown keys
+ * give 0 / "" and are logged: a module reads only the keys it declared. */
+long config_module_int(const struct config *cfg, const char *key);
+const char *config_module_str(const struct config *cfg, const char *key);
 /* Applies one key = value; used by the loader and by tests. */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t err_cap);
 

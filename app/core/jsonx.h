@@ -35,6 +35,11 @@ struct jsonx_problem {
  * Returns 0, or -1 with *p filled. Pure; bounded by len (and depth 64:
  * deeper text is refused, json-c allows 32). */
 int jsonx_scan(const char *text, size_t len, struct jsonx_problem *p);
+/* The whole body step of a JSON handler: Content-Type application/json,
+ * strict parse, and a value of the given json-c type (json_type_object or
+ * json_type_array); "expected a JSON object/array" (400, field "body")
+ * otherwise. On success *out is owned by the caller. */
+enum err jsonx_body_of(struct request *req, int json_type, struct json_object **out);
 /* Money as a JSON number with exactly the 2-decimal text ("-42.50" prints as -42.50). */
 struct json_object *jsonx_money(int64_t cents);
 /* The same for a sum of any number of amounts (exact, never wrapped). */

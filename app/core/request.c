@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
 #include <strings.h>
 #include <time.h>
 
@@ -42,10 +43,14 @@ static bool request_id_char_ok(char c)
            c == '-' || c == '_' || c == '.' || c == ':';
 }
 
-/* Echo the client's X-Request-Id when it is short and plain; else make one. */
+/* nginx's REQUEST_ID (the id of its access log line: the client's
+ * X-Request-Id when plain, else its own), else the client's X-Request-Id
+ * when it is short and plain (tallyd without nginx), else a new one. */
 static void request_set_id(struct request *req)
 {
-    const char *given = request_header(req, "HTTP_X_REQUEST_ID");
+    const char *given = request_param(req, "REQUEST_ID");
+    if (given == NULL || given[0] == '\0')
+        given = request_header(req, "HTTP_X_REQUEST_ID");
     if (given != NULL) {
         size_t n = strlen(given);
         bool ok = n > 0 && n < sizeof(req->request_id);
@@ -72,6 +77,7 @@ void request_init(struct request *req, struct worker *w, struct arena *a, char *
 {
     memset(req, 0, sizeof(*req));
     req->worker = w;
+    req->ctx = w != NULL ? &w->ctx : NULL;
     req->arena = a;
     req->envp = envp;
     req->start_us = request_now_us();
@@ -164,6 +170,29 @@ enum err request_path_id(struct request *req, const char *name, int64_t *out)
         return request_fail(req, ERR_BAD_REQUEST, name, "path parameter %s must be a positive integer",
                             name);
     return ERR_NONE;
+}
+
+enum err request_query_int(struct request *req, const char *name, int64_t min, int64_t max, int64_t dflt,
+                           int64_t *out)
+{
+    const char *v = request_query(req, name);
+    *out = dflt;
+    if (v == NULL || v[0] == '\0')
+        return ERR_NONE;
+    if (parse_int64(v, strlen(v), min, max, out) != 0) {
+        *out = dflt;
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be an integer from %" PRId64 " to %" PRId64, name,
+                            min, max);
+    }
+    return ERR_NONE;
+}
+
+enum err request_limit(struct request *req, int64_t max, int64_t dflt, int *out)
+{
+    int64_t n;
+    enum err e = request_query_int(req, "limit", 1, max, dflt, &n);
+    *out = (int)n;
+    return e;
 }
 
 enum err request_require_content_type(struct request *req, const char *want)

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "limits.h"
+#include "module.h"
+#include "stats.h"
 #include "../cache/cache.h"
 
 enum shm_worker_state { SHM_WORKER_FREE = 0, SHM_WORKER_STARTING, SHM_WORKER_IDLE, SHM_WORKER_BUSY, SHM_WORKER_STOPPING };
@@ -33,27 +35,15 @@ struct shm_worker {
 #define SHM_STATUS_CODES 18
 extern const int shm_status_codes[SHM_STATUS_CODES];   /* last entry 0 = other */
 
-/* Request duration histogram buckets, upper bounds in microseconds (+Inf last). */
-#define SHM_DURATION_BUCKETS 14
-extern const uint64_t shm_duration_bucket_us[SHM_DURATION_BUCKETS];
-
 struct shm_route_stats {
     uint64_t by_status[SHM_STATUS_CODES];
     uint64_t duration_buckets[SHM_DURATION_BUCKETS];   /* non-cumulative */
     uint64_t duration_sum_us;
 };
 
-struct shm_db_stats {
-    uint64_t queries;
-    uint64_t errors;
-    uint64_t reconnects;
-    uint64_t duration_buckets[SHM_DURATION_BUCKETS];
-    uint64_t duration_sum_us;
-};
-
 /* Job runner counters (app/modules/jobs.c): attempts by kind index (the
  * handlers table order; the last index is "other") and outcome. */
-#define SHM_JOB_KINDS 16
+#define SHM_JOB_KINDS 32
 enum shm_job_outcome { SHM_JOB_SUCCEEDED = 0, SHM_JOB_FAILED, SHM_JOB_DEAD, SHM_JOB_OUTCOMES };
 
 struct shm_jobs_stats {
@@ -63,9 +53,11 @@ struct shm_jobs_stats {
     int32_t runner_pid;                    /* supervised runner, 0 if none */
 };
 
-/* Pre-computed metric reads by the layer that answered (app/modules/precompute.c). */
-struct shm_metric_reads {
-    uint64_t cache, store, computed;
+/* One second of request counts in the last-minute ring (shm_rate_*). */
+#define SHM_RATE_SLOTS 64
+struct shm_rate_slot {
+    uint64_t second;                       /* wall-clock second the slot holds */
+    uint64_t requests, errors_5xx;
 };
 
 struct shm {
@@ -80,22 +72,25 @@ struct shm {
     uint64_t all_busy_events;              /* times a request found no idle worker */
     struct shm_worker workers[LIMIT_WORKER_SLOTS];
     struct shm_route_stats routes[LIMIT_ROUTES];
+    struct shm_rate_slot request_rate[SHM_RATE_SLOTS];
     struct shm_db_stats db;
     struct cache_shared cache;
     struct shm_jobs_stats jobs;
-    struct shm_metric_reads metric_reads;
     uint64_t listen_queue_max;             /* largest accept-queue length seen (admin status reads) */
+    size_t module_offset[MODULE_MAX];      /* module i's area in modules[] (module_shm) */
+    _Alignas(64) uint8_t modules[LIMIT_MODULE_SHM_BYTES];
 };
 
 struct shm *shm_create(void);
+/* Counts one finished request in the current second's ring slot. */
+void shm_rate_count(struct shm *shm, int status);
+/* Requests and 5xx answers in the last `seconds` whole seconds before now
+ * (<= SHM_RATE_SLOTS - 2). Approximate: a slot being recycled can lose the
+ * counts of that instant; the since-start counters are exact. */
+void shm_rate_recent(const struct shm *shm, unsigned seconds, uint64_t *requests, uint64_t *errors_5xx);
 void shm_destroy(struct shm *shm);
 int shm_status_index(int status);
-int shm_duration_bucket(uint64_t us);
 uint64_t shm_now_mono_ms(void);
 uint64_t shm_now_wall_ms(void);
-
-#define shm_add(ptr, n) __atomic_fetch_add((ptr), (n), __ATOMIC_RELAXED)
-#define shm_load(ptr) __atomic_load_n((ptr), __ATOMIC_RELAXED)
-#define shm_store(ptr, v) __atomic_store_n((ptr), (v), __ATOMIC_RELAXED)
 
 #endif

@@ -14,9 +14,6 @@
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
-#include "../modules/admin.h"
-#include "../modules/auth.h"
-#include "../modules/templates.h"
 #include "../store/db.h"
 
 #include <errno.h>
@@ -125,7 +122,7 @@ static int worker_dispatch(struct worker *w, struct request *req, struct respons
     enum err e = request_parse_query(req);
     if (e != ERR_NONE)
         return e;
-    e = auth_check(req, req->match.route->auth);
+    e = module_filter_request(req, res);
     if (e != ERR_NONE)
         return e;
     if (worker_has_body(req)) {
@@ -143,6 +140,7 @@ static void worker_count(struct worker *w, const struct request *req, int status
     shm_add(&rs->by_status[shm_status_index(status)], 1);
     shm_add(&rs->duration_buckets[shm_duration_bucket(us)], 1);
     shm_add(&rs->duration_sum_us, us);
+    shm_rate_count(w->shm, status);
 }
 
 static void worker_log_request(const struct worker *w, const struct request *req, int status, uint64_t us,
@@ -150,7 +148,9 @@ static void worker_log_request(const struct worker *w, const struct request *req
 {
     char line[LIMIT_LOG_LINE_BYTES];
     size_t pos = 0;
-    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", w->pid);
+    char ts[40];
+    log_timestamp(ts, sizeof(ts));
+    int n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"type\":\"request\",\"pid\":%d,\"id\":\"", ts, w->pid);
     pos = (size_t)n;
     log_json_escape(line, sizeof(line) - 512, &pos, req->request_id);
     pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"method\":\"");
@@ -182,8 +182,12 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
     shm_store(&w->me->state, SHM_WORKER_BUSY);
 
     int e = worker_dispatch(w, &req, &res, fcgx->in);
-    if (e != ERR_NONE)
-        response_error(&res, &req, (enum err)e);
+    if (e != ERR_NONE) {
+        const struct err_entry *entry = err_lookup((enum err)e);
+        const char *message = req.error_message[0] ? req.error_message : entry->default_message;
+        if (!module_error_page(&req, &res, entry->status, message))
+            response_error(&res, &req, (enum err)e);
+    }
 
     size_t out_len = 0;
     char *out = response_serialize(&res, req.request_id, &out_len);
@@ -192,7 +196,7 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
         free(out);
     }
     uint64_t us = request_now_us() - req.start_us;
-    double db_ms = db_take_request_ms(w->db);
+    double db_ms = db_take_request_ms(w->ctx.db);
     worker_count(w, &req, res.status, us);
     worker_log_request(w, &req, res.status, us, db_ms);
 
@@ -239,18 +243,22 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     sigset_t stop_set;
     worker_signals_install(&stop_set);   /* after FCGX_Init, which installs its own */
 
-    w.db = db_create(cfg->pg_conninfo, &shm->db);
-    w.cache = cache_create(cfg->memcached_servers, &shm->cache);
-    w.auth_cache = auth_cache_create();
-    if (w.db == NULL || w.auth_cache == NULL) {
+    w.ctx.kind = TALLY_CTX_WORKER;
+    w.ctx.cfg = cfg;
+    w.ctx.shm = shm;
+    w.ctx.arena = &w.arena;
+    w.ctx.router = router;
+    w.ctx.worker_slot = slot;
+    w.ctx.listen_fd = listen_fd;
+    w.ctx.db = db_create(cfg->pg_conninfo, &shm->db);
+    w.ctx.cache = cache_create(cfg->memcached_servers, &shm->cache);
+    if (w.ctx.db == NULL || w.ctx.cache == NULL) {
         log_error("worker %d: out of memory at start", slot);
         _exit(3);
     }
-    db_set_timeout(w.db, cfg->db_timeout_ms);
-    char terr[256];
-    w.templates = templates_load(cfg->templates_dir, terr, sizeof(terr));
-    if (w.templates == NULL)   /* the API still works; dashboard pages answer 500 */
-        log_error("worker %d: templates: %s", slot, terr);
+    db_set_timeout(w.ctx.db, cfg->db_timeout_ms);
+    if (module_init_children(&w.ctx) != 0)
+        _exit(3);
 
     FCGX_Request fcgx;
     if (FCGX_InitRequest(&fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -289,11 +297,9 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     if (served >= w.max_requests)
         log_info("worker %d: recycling after %llu requests", slot, (unsigned long long)served);
     FCGX_Free(&fcgx, 0);
-    admin_state_free(w.admin);
-    templates_free(w.templates);
-    auth_cache_destroy(w.auth_cache);
-    cache_destroy(w.cache);
-    db_destroy(w.db);
+    module_free_children(&w.ctx);
+    cache_destroy(w.ctx.cache);
+    db_destroy(w.ctx.db);
     arena_free(&w.arena);
     _exit(0);
 }

@@ -15,7 +15,7 @@
 #include "../core/response.h"
 #include "../core/shm.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "../jobs/jobs.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -411,7 +411,12 @@ static struct json_object *pc_store_row(enum precompute_type t, const char *peri
 
 /* ---- read path ---------------------------------------------------------- */
 
-static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
+/* Reads by the layer that answered, in the module's shared area. */
+struct precompute_shared {
+    uint64_t cache, store, computed;
+};
+
+static void pc_count(struct precompute_shared *reads, enum precompute_source src)
 {
     if (reads == NULL)
         return;
@@ -420,9 +425,12 @@ static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
             1);
 }
 
-enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
-                         enum precompute_type type, int year, int month, char **body, size_t *body_len)
+enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute_type type, int year, int month,
+                         char **body, size_t *body_len)
 {
+    struct db *db = ctx->db;
+    struct cache *cache = ctx->cache;
+    struct precompute_shared *reads = module_shm(ctx->shm, "precompute");
     int idx = pc_month_index(year, month);
     char period[PC_PERIOD_BYTES], key[PC_KEY_BYTES];
     uint64_t token = 0, generation = 0;
@@ -436,8 +444,8 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
 
     /* 1. memcached */
     klen = pc_cache_key(key, user_id, type, period);
-    int cached = cachegen_trusted(db, cache, CACHE_NS_METRICS, user_id)
-                     ? cachegen_lookup(cache, CACHE_NS_METRICS, user_id, key, klen, &token, &tail, &tail_len)
+    int cached = cachegen_trusted(db, cache, "metrics", user_id)
+                     ? cachegen_lookup(cache, "metrics", user_id, key, klen, &token, &tail, &tail_len)
                      : -1;
     bool cache_ok = cached >= 0;
     if (cached == 1) {
@@ -499,7 +507,7 @@ enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_r
 
 write_cache:
     if (cache_ok)
-        cachegen_put(cache, CACHE_NS_METRICS, user_id, key, klen, generation, token, tail, tail_len,
+        cachegen_put(cache, "metrics", user_id, key, klen, generation, token, tail, tail_len,
                      PRECOMPUTE_CACHE_TTL_S);
 answer:
     *body = pc_answer(user_id, type, period, src, tail, tail_len, body_len);
@@ -508,6 +516,16 @@ answer:
         return ERR_INTERNAL;
     pc_count(reads, src);
     return ERR_NONE;
+}
+
+/* ---- invalidation ------------------------------------------------------- */
+
+/* The insert's trigger already moved the user's generations (sql/015) in
+ * its transaction; this pushes them to memcached (app/cache/cachegen.h). */
+static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
+{
+    if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED)
+        cachegen_sync_user(ctx->db, ctx->cache, ev->user_id);
 }
 
 /* ---- batch -------------------------------------------------------------- */
@@ -540,7 +558,7 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
     pc_now_text(now, computed_at);
     pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
-    bool cache_ok = cachegen_trusted(db, cache, CACHE_NS_METRICS, user_id);
+    bool cache_ok = cachegen_trusted(db, cache, "metrics", user_id);
     uint64_t token = 0;
     struct json_object *rows = json_object_new_array();
     for (int p = 0; p < 2; p++) {
@@ -554,7 +572,7 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
                 char key[PC_KEY_BYTES];
                 size_t klen = pc_cache_key(key, user_id, (enum precompute_type)t, period);
                 if (tail != NULL) {   /* the first put raises the token; UINT64_MAX: done */
-                    cachegen_put(cache, CACHE_NS_METRICS, user_id, key, klen, (uint64_t)s.generation, token, tail,
+                    cachegen_put(cache, "metrics", user_id, key, klen, (uint64_t)s.generation, token, tail,
                                  tail_len, PRECOMPUTE_CACHE_TTL_S);
                     token = UINT64_MAX;
                 }
@@ -659,8 +677,7 @@ static int precompute_get(struct request *req, struct response *res)
         return e;
     char *body = NULL;
     size_t len = 0;
-    e = precompute_read(req->worker->db, req->worker->cache, &req->worker->shm->metric_reads, user_id, type, y, m,
-                        &body, &len);
+    e = precompute_read(req->ctx, user_id, type, y, m, &body, &len);
     if (e == ERR_NOT_FOUND)
         return request_fail(req, e, "id", "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)
@@ -669,7 +686,123 @@ static int precompute_get(struct request *req, struct response *res)
     return ERR_NONE;
 }
 
-const struct route precompute_routes[] = {
+/* ---- jobs ------------------------------------------------------------------ */
+
+/* The month a metric job is about: payload.period "YYYY-MM", else now (UTC). */
+static int precompute_job_month(struct jobs_ctx *ctx, struct json_object *payload, int *year, int *month)
+{
+    struct json_object *v = NULL;
+    if (json_object_object_get_ex(payload, "period", &v)) {
+        const char *p = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (parse_period(p, strlen(p), year, month) != 0) {
+            snprintf(ctx->error, sizeof(ctx->error), "payload.period must be YYYY-MM");
+            return -1;
+        }
+        return 0;
+    }
+    int d;
+    parse_today_utc(year, month, &d);
+    return 0;
+}
+
+/* payload {"user_id": N, "period": "YYYY-MM"?}: the four metrics of the
+ * month and the month before (precompute_user). */
+static int precompute_job_precompute_user(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    int year, month;
+    if (!json_object_object_get_ex(payload, "user_id", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) <= 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "payload.user_id must be a positive integer");
+        return -1;
+    }
+    if (precompute_job_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    int64_t user_id = json_object_get_int64(v);
+    if (precompute_user(ctx->db, ctx->cache, user_id, year, month) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute of user %" PRId64 " failed", user_id);
+        return -1;
+    }
+    return 0;
+}
+
+static void precompute_job_progress(void *arg, long done, long total, long failed)
+{
+    (void)done;
+    (void)total;
+    (void)failed;
+    jobs_heartbeat(arg);
+}
+
+/* payload {"period": "YYYY-MM"?}: every user active in the last 30 days. */
+static int precompute_job_precompute_all(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    int year, month;
+    long done = 0, failed = 0;
+    if (precompute_job_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    if (precompute_all(ctx->db, ctx->cache, year, month, precompute_job_progress, ctx, &done, &failed) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute: %ld of %ld users failed", failed, done);
+        return -1;
+    }
+    log_info("job %" PRId64 ": precomputed %ld users", ctx->job_id, done);
+    return 0;
+}
+
+static int precompute_job_cleanup_metrics(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    (void)payload;
+    long deleted = 0;
+    if (precompute_cleanup(ctx->db, &deleted) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "cleanup of expired metrics failed");
+        return -1;
+    }
+    log_info("job %" PRId64 ": deleted %ld expired metrics", ctx->job_id, deleted);
+    return 0;
+}
+
+void precompute_read_counts(const struct tally_ctx *ctx, uint64_t *cache, uint64_t *store, uint64_t *computed)
+{
+    const struct precompute_shared *r = module_shm(ctx->shm, "precompute");
+    *cache = r != NULL ? shm_load(&r->cache) : 0;
+    *store = r != NULL ? shm_load(&r->store) : 0;
+    *computed = r != NULL ? shm_load(&r->computed) : 0;
+}
+
+static void precompute_metrics(const struct tally_ctx *ctx, struct buf *b)
+{
+    const struct precompute_shared *r = module_shm(ctx->shm, "precompute");
+    if (r == NULL)
+        return;
+    buf_metric_header(b, "tally_metrics_reads_total", "counter",
+                      "Pre-computed metric reads by the layer that answered (cache, store, computed).");
+    buf_printf(b, "tally_metrics_reads_total{source=\"cache\"} %" PRIu64 "\n", shm_load(&r->cache));
+    buf_printf(b, "tally_metrics_reads_total{source=\"store\"} %" PRIu64 "\n", shm_load(&r->store));
+    buf_printf(b, "tally_metrics_reads_total{source=\"computed\"} %" PRIu64 "\n", shm_load(&r->computed));
+}
+
+static const struct route precompute_routes[] = {
     {"GET", "/api/v1/users/{id}/metrics/{type}", precompute_get, ROUTE_USER},
 };
-const size_t precompute_route_count = sizeof(precompute_routes) / sizeof(precompute_routes[0]);
+
+static const struct jobs_handler precompute_jobs[] = {
+    {"precompute_user_metrics", precompute_job_precompute_user},
+    {"precompute_all_users", precompute_job_precompute_all},
+    {"cleanup_expired_metrics", precompute_job_cleanup_metrics},
+};
+
+static const char *const precompute_cache_namespaces[] = {"metrics", NULL};
+
+const struct tally_module precompute_module = {
+    .name = "precompute",
+    .routes = precompute_routes,
+    .route_count = sizeof(precompute_routes) / sizeof(precompute_routes[0]),
+    .jobs = precompute_jobs,
+    .job_count = sizeof(precompute_jobs) / sizeof(precompute_jobs[0]),
+    .commands = precompute_cli_commands,
+    .command_count = PRECOMPUTE_CLI_COMMANDS,
+    .cache_namespaces = precompute_cache_namespaces,
+    .shm_bytes = sizeof(struct precompute_shared),
+    .metrics = precompute_metrics,
+    .on_event = precompute_on_event,
+};

@@ -23,6 +23,7 @@
 
 struct config;
 struct shm;
+struct tally_ctx;
 struct json_object;
 
 #define JOBS_CHANNEL            "tally_jobs"   /* NOTIFY channel of sql/004's trigger */
@@ -45,6 +46,7 @@ struct jobs_ctx {
     struct db *db;
     struct cache *cache;           /* may be disabled (no memcached configured or reachable) */
     const struct config *cfg;
+    struct tally_ctx *tally;       /* for module services: db, cache, cfg, arena, module states */
     int64_t job_id;
     int attempt;                   /* 1 for the first */
     const char *runner;            /* locked_by */
@@ -65,12 +67,18 @@ struct jobs_handler {
     jobs_handler_fn fn;
 };
 
-/* Kinds: index i in [0, jobs_kind_count()) is the handlers table order;
+/* The engine's own kinds (noop, sleep, fail): its line in the module table. */
+#define JOBS_BUILTIN_KINDS 3
+extern const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS];
+
+/* Kinds: index i in [0, jobs_kind_count()) is the module table order;
  * jobs_kind_name(jobs_kind_count()) is "other" (the shm counter of unknown kinds). */
 int jobs_kind_count(void);
 const char *jobs_kind_name(int index);
 int jobs_kind_index(const char *kind);           /* -1 if unknown */
-int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", else -1 */
+int jobs_priority_parse(const char *name);
+/* queued, running, succeeded, failed or dead (API and tallyctl filters). */
+bool jobs_status_valid(const char *status);       /* "high" | "normal" | "low", else -1 */
 const char *jobs_priority_name(int priority);
 
 /* The columns every job listing uses, in jobs_row_json's order. */
@@ -100,7 +108,13 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
 
-/* The runner loop. */
+/* First minute start > after matching c, within horizon_min minutes; 0 if none. */
+int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min);
+#define JOBS_NEXT_HORIZON_MIN (366 * 1440)    /* a yearly schedule still shows its next run */
+
+/* The runner loop (jobs_runner.c). True once a stop signal arrived: long
+ * handlers stop at their next slice. */
+bool jobs_runner_stopping(void);
 struct jobs_run_opts {
     bool once;                     /* run at most one ready job, then return */
     bool drain;                    /* return when no job is queued or waiting for a retry */

@@ -5,15 +5,18 @@
  * session and its CSRF token. */
 #define _GNU_SOURCE
 #include "admin_auth.h"
+#include "../core/module.h"
 #include "templates.h"
 #include "../core/arena.h"
+#include "../core/cli.h"
+#include "../core/config.h"
 #include "../core/log.h"
 #include "../core/mustache.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/sha256.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "admin.h"
 #include "../store/db.h"
 
 #include <json-c/json.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -114,7 +118,7 @@ int admin_auth_html(struct request *req, struct response *res, int status, const
 {
     struct mustache_out out;
     mustache_out_init(&out, 0);
-    int rc = templates_render(req->worker->templates, tpl, data, &out);
+    int rc = templates_render(admin_templates(req->ctx), tpl, data, &out);
     json_object_put(data);
     if (rc != 0) {
         mustache_out_free(&out);
@@ -146,7 +150,7 @@ enum err admin_auth_session(struct request *req, struct admin_session *s)
     sha256_hex(id, 64, hash);
     const char *params[] = {hash};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT s.admin_id, u.username, s.csrf_token FROM admin_sessions s "
                             "JOIN admin_users u ON u.id = s.admin_id WHERE s.id_hash = $1 AND s.expires_at > now()",
                             1, params);
@@ -191,7 +195,7 @@ static void admin_auth_login_token(const struct request *req, const char *cookie
     static const char label[] = "tally login csrf:";
     char msg[sizeof(label) + 64];
     size_t n = (size_t)snprintf(msg, sizeof(msg), "%s%.64s", label, cookie);
-    const char *secret = req->worker->cfg->csrf_secret;
+    const char *secret = req->ctx->cfg->csrf_secret;
     uint8_t mac[32];
     sha256_hmac(secret, strlen(secret), msg, n, mac);
     text_hex(mac, sizeof(mac), out);
@@ -233,7 +237,7 @@ static enum err admin_auth_attempt(struct request *req, const char *username, co
 {
     const char *params[] = {username, address};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, 0,
+    db_result *r = db_query(req->ctx->db, &e, 0,
                             "INSERT INTO admin_login_attempts AS a (key, window_start, attempts)"
                             " VALUES ('u:' || $1, now(), 1), ('a:' || $2, now(), 1)"
                             " ON CONFLICT (key) DO UPDATE SET"
@@ -259,8 +263,8 @@ static enum err admin_auth_session_create(struct request *req, int64_t admin_id,
     sha256_hex(id_out, 64, hash);
     snprintf(admin, sizeof(admin), "%lld", (long long)admin_id);
     const char *params[] = {hash, admin, csrf};
-    db_exec(req->worker->db, 0, "DELETE FROM admin_sessions WHERE expires_at < now()", 0, NULL);
-    return db_exec(req->worker->db, 0,
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_sessions WHERE expires_at < now()", 0, NULL);
+    return db_exec(req->ctx->db, 0,
                    "INSERT INTO admin_sessions (id_hash, admin_id, csrf_token, expires_at) "
                    "VALUES ($1, $2, $3, now() + interval '" ADMIN_AUTH_STR(ADMIN_AUTH_SESSION_HOURS) " hours')",
                    3, params);
@@ -297,7 +301,7 @@ static int admin_auth_login(struct request *req, struct response *res)
                                      " minutes.");
     }
     const char *params[] = {username, password};
-    db_result *r = db_query(req->worker->db, &e, 0,
+    db_result *r = db_query(req->ctx->db, &e, 0,
                             "SELECT id FROM admin_users WHERE username = $1 AND password_hash = crypt($2, password_hash)",
                             2, params);
     if (r == NULL)
@@ -306,18 +310,18 @@ static int admin_auth_login(struct request *req, struct response *res)
     db_clear(r);
     if (admin_id == 0) {
         const char *fparams[] = {username, address};
-        db_exec(req->worker->db, 0, "INSERT INTO admin_login_failures (username, address) VALUES ($1, $2)", 2,
+        db_exec(req->ctx->db, 0, "INSERT INTO admin_login_failures (username, address) VALUES ($1, $2)", 2,
                 fparams);
         log_warn("admin login failed for user \"%s\" from %s", username, address);
         return admin_auth_login_form(req, res, 401, username, "Wrong username or password.");
     }
     /* a success clears the username's count and does not count against the address */
     const char *sparams[] = {username, address};
-    db_exec(req->worker->db, 0,
+    db_exec(req->ctx->db, 0,
             "WITH u AS (DELETE FROM admin_login_attempts WHERE key = 'u:' || $1)"
             " UPDATE admin_login_attempts SET attempts = greatest(attempts - 1, 0) WHERE key = 'a:' || $2",
             2, sparams);
-    db_exec(req->worker->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
     char id[65];
     if (admin_auth_session_create(req, admin_id, id) != ERR_NONE)
         return admin_auth_error_page(req, res, 503, "The database is unavailable.");
@@ -338,7 +342,7 @@ static int admin_auth_logout(struct request *req, struct response *res)
     char hash[65];
     sha256_hex(id, strlen(id), hash);
     const char *params[] = {hash};
-    db_exec(req->worker->db, 0, "DELETE FROM admin_sessions WHERE id_hash = $1", 1, params);
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_sessions WHERE id_hash = $1", 1, params);
     admin_auth_set_cookie(req, res, ADMIN_AUTH_COOKIE, "", 0);
     return admin_auth_redirect(res, "/admin/login");
 }
@@ -355,9 +359,69 @@ enum err admin_auth_user_create(struct db *db, const char *username, const char 
                    2, params);
 }
 
-const struct route admin_auth_routes[] = {
+/* ---- tallyctl admin create ------------------------------------------------- */
+
+static const char admin_auth_create_syn[] = "admin create --username U [--replace]";
+static const struct cli_option admin_auth_create_opts[] = {
+    {"--username", NULL, CLI_VALUE, "U", "the login name (1 to 64 bytes)"},
+    {"--replace", NULL, CLI_FLAG, NULL, "set a new password if the user exists"},
+};
+static const struct cli_spec admin_auth_create_spec = {
+    .prog = "tallyctl admin create", .synopsis = admin_auth_create_syn,
+    .summary = "Creates a dashboard user. The password (8 to 1024 bytes) is one line of stdin,\n"
+               "prompted without echo on a terminal; never an argument (ps would show it).",
+    .options = admin_auth_create_opts, .option_count = 2};
+
+static int admin_auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
+{
+    const struct cli_spec *spec = &admin_auth_create_spec;
+    struct cli_args a;
+    int rc = cli_start(spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    const char *username = cli_value(spec, &a, "--username");
+    if (username == NULL || username[0] == '\0')
+        return cli_usage_error(spec, "--username is required");
+    if (strlen(username) > ADMIN_AUTH_USERNAME_BYTES)
+        return cli_usage_error(spec, "--username is at most %d bytes", ADMIN_AUTH_USERNAME_BYTES);
+    char line[ADMIN_AUTH_PASSWORD_BYTES + 2];
+    const char *password = NULL;
+    if (isatty(STDIN_FILENO)) {
+        password = getpass("Password: ");
+    } else if (fgets(line, sizeof(line), stdin) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        password = line;
+    }
+    if (password == NULL || strlen(password) < 8 || strlen(password) > ADMIN_AUTH_PASSWORD_BYTES)
+        return cli_usage_error(spec, "the password (one line of stdin) must be 8 to %d bytes",
+                               ADMIN_AUTH_PASSWORD_BYTES);
+    enum err e = admin_auth_user_create(ctx->db, username, password, cli_flag(spec, &a, "--replace"));
+    if (e == ERR_CONFLICT)
+        return cli_fail(spec, "admin user %s exists (use --replace to set a new password)", username);
+    if (e != ERR_NONE)
+        return cli_db_fail(spec, ctx->db, e);
+    printf("admin user %s ready\n", username);
+    return 0;
+}
+
+static const struct module_command admin_auth_commands[] = {
+    {"admin create", admin_auth_create_syn, "create a dashboard user (password on stdin)", admin_auth_cli_create},
+};
+
+/* "sessions": declared for the cache page; sessions live in PostgreSQL. */
+static const char *const admin_auth_cache_namespaces[] = {"sessions", NULL};
+
+static const struct route admin_auth_routes[] = {
     {"GET", "/admin/login", admin_auth_login_page, ROUTE_PUBLIC},
     {"POST", "/admin/login", admin_auth_login, ROUTE_PUBLIC},
     {"POST", "/admin/logout", admin_auth_logout, ROUTE_PUBLIC},
 };
-const size_t admin_auth_route_count = sizeof(admin_auth_routes) / sizeof(admin_auth_routes[0]);
+
+const struct tally_module admin_auth_module = {
+    .name = "admin_auth",
+    .routes = admin_auth_routes,
+    .route_count = sizeof(admin_auth_routes) / sizeof(admin_auth_routes[0]),
+    .commands = admin_auth_commands,
+    .command_count = sizeof(admin_auth_commands) / sizeof(admin_auth_commands[0]),
+    .cache_namespaces = admin_auth_cache_namespaces,
+};
