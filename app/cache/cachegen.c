@@ -159,8 +159,11 @@ bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_
     double now = cachegen_now_ms();
     if (st->polled_ms == 0 || now >= st->next_poll_ms || cache_unsynced_epoch(cache) != st->epoch_seen)
         cachegen_poll(db, cache, now);
-    if (st->polled_ms == 0 || st->overflow)
-        return false;                    /* never read the list, or too long to hold */
+    /* Never read the list (PostgreSQL down since this process started):
+     * trusted, as the entries are all there is while it is down (the
+     * degradation table); a miss would be 503 anyway. Too long a list: no one. */
+    if (st->overflow)
+        return false;
     return bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) == NULL;
 }
 

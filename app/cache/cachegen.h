@@ -21,7 +21,8 @@
  * write-back) until a process repairs the token and sets the flag. So a
  * memcached hiccup costs the users written meanwhile, not the namespace;
  * on another host (or after a tallyctl write) the window is one poll
- * period. */
+ * period. While PostgreSQL cannot be asked, the last list read is used (a
+ * process that never read one trusts memcached: it is all there is). */
 #ifndef TALLY_CACHEGEN_H
 #define TALLY_CACHEGEN_H
 
