@@ -9,6 +9,7 @@
 #include "templates.h"
 #include "../core/arena.h"
 #include "../core/cli.h"
+#include "../core/config.h"
 #include "../core/log.h"
 #include "../core/mustache.h"
 #include "../core/request.h"
@@ -186,12 +187,27 @@ bool admin_auth_post(struct request *req, struct response *res, struct admin_ses
 
 /* ---- login / logout ---------------------------------------------------------- */
 
+/* The login form's CSRF field: HMAC(csrf_secret, cookie value), so a value an
+ * attacker plants in both the cookie and the field does not pass (plain
+ * double submit did); only this server's pages hand out matching pairs. */
+static void admin_auth_login_token(const struct request *req, const char *cookie, char out[65])
+{
+    static const char label[] = "tally login csrf:";
+    char msg[sizeof(label) + 64];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "%s%.64s", label, cookie);
+    const char *secret = req->ctx->cfg->csrf_secret;
+    uint8_t mac[32];
+    sha256_hmac(secret, strlen(secret), msg, n, mac);
+    text_hex(mac, sizeof(mac), out);
+}
+
 static int admin_auth_login_form(struct request *req, struct response *res, int status, const char *username,
                                  const char *error)
 {
-    char token[65];
-    admin_auth_random_hex(token);
-    admin_auth_set_cookie(req, res, ADMIN_AUTH_LOGIN_COOKIE, arena_strndup(req->arena, token, 64), 3600);
+    char nonce[65], token[65];
+    admin_auth_random_hex(nonce);
+    admin_auth_login_token(req, nonce, token);
+    admin_auth_set_cookie(req, res, ADMIN_AUTH_LOGIN_COOKIE, arena_strndup(req->arena, nonce, 64), 3600);
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "title", json_object_new_string("Log in"));
     json_object_object_add(d, "csrf_token", json_object_new_string(token));
@@ -210,21 +226,31 @@ static int admin_auth_login_page(struct request *req, struct response *res)
     return admin_auth_login_form(req, res, 200, NULL, NULL);
 }
 
-/* Recent failures for this username and this address. */
-static enum err admin_auth_failures(struct request *req, const char *username, const char *address, long *by_user,
-                                    long *by_address)
+/* Counts this attempt for the username and the address and returns the
+ * counts in the window, in one statement: the upsert locks each counter
+ * row and sees the latest committed count, so parallel attempts are
+ * counted exactly (the old check-then-record let 8 of 16 parallel ones
+ * reach the password check against a limit of 5). */
+#define ADMIN_AUTH_WINDOW "interval '" ADMIN_AUTH_STR(ADMIN_AUTH_FAIL_WINDOW_MIN) " minutes'"
+static enum err admin_auth_attempt(struct request *req, const char *username, const char *address, long *by_user,
+                                   long *by_address)
 {
     const char *params[] = {username, address};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT count(*) FILTER (WHERE username = $1), count(*) FILTER (WHERE address = $2) "
-                            "FROM admin_login_failures WHERE (username = $1 OR address = $2) "
-                            "AND failed_at > now() - interval '" ADMIN_AUTH_STR(ADMIN_AUTH_FAIL_WINDOW_MIN) " minutes'",
+    db_result *r = db_query(req->ctx->db, &e, 0,
+                            "INSERT INTO admin_login_attempts AS a (key, window_start, attempts)"
+                            " VALUES ('u:' || $1, now(), 1), ('a:' || $2, now(), 1)"
+                            " ON CONFLICT (key) DO UPDATE SET"
+                            " attempts = CASE WHEN a.window_start > now() - " ADMIN_AUTH_WINDOW
+                            " THEN a.attempts + 1 ELSE 1 END,"
+                            " window_start = CASE WHEN a.window_start > now() - " ADMIN_AUTH_WINDOW
+                            " THEN a.window_start ELSE now() END"
+                            " RETURNING left(key, 1), attempts",
                             2, params);
     if (r == NULL)
         return e;
-    *by_user = (long)db_int64(r, 0, 0);
-    *by_address = (long)db_int64(r, 0, 1);
+    for (int i = 0; i < db_rows(r); i++)
+        *(db_value(r, i, 0)[0] == 'u' ? by_user : by_address) = (long)db_int64(r, i, 1);
     db_clear(r);
     return ERR_NONE;
 }
@@ -248,7 +274,11 @@ static enum err admin_auth_session_create(struct request *req, int64_t admin_id,
 static int admin_auth_login(struct request *req, struct response *res)
 {
     const char *form_csrf = admin_auth_form(req, ADMIN_AUTH_CSRF_FIELD);
-    if (!admin_auth_equal(form_csrf, admin_auth_cookie(req, ADMIN_AUTH_LOGIN_COOKIE)))
+    const char *cookie = admin_auth_cookie(req, ADMIN_AUTH_LOGIN_COOKIE);
+    char want[65] = "";
+    if (cookie != NULL && strlen(cookie) == 64)
+        admin_auth_login_token(req, cookie, want);
+    if (!admin_auth_equal(form_csrf, want))
         return admin_auth_error_page(req, res, 403, "Invalid or missing CSRF token: reload the login page.");
     const char *username = admin_auth_form(req, "username");
     const char *password = admin_auth_form(req, "password");
@@ -260,10 +290,10 @@ static int admin_auth_login(struct request *req, struct response *res)
     if (address == NULL)
         address = "";
     long by_user = 0, by_address = 0;
-    enum err e = admin_auth_failures(req, username, address, &by_user, &by_address);
+    enum err e = admin_auth_attempt(req, username, address, &by_user, &by_address);
     if (e != ERR_NONE)
         return admin_auth_error_page(req, res, 503, "The database is unavailable.");
-    if (by_user >= ADMIN_AUTH_FAIL_PER_USER || by_address >= ADMIN_AUTH_FAIL_PER_ADDRESS) {
+    if (by_user > ADMIN_AUTH_FAIL_PER_USER || by_address > ADMIN_AUTH_FAIL_PER_ADDRESS) {
         log_warn("admin login throttled for user \"%s\" from %s", username, address);
         response_header(res, "Retry-After", arena_sprintf(req->arena, "%d", ADMIN_AUTH_FAIL_WINDOW_MIN * 60));
         return admin_auth_login_form(req, res, 429, username,
@@ -285,6 +315,12 @@ static int admin_auth_login(struct request *req, struct response *res)
         log_warn("admin login failed for user \"%s\" from %s", username, address);
         return admin_auth_login_form(req, res, 401, username, "Wrong username or password.");
     }
+    /* a success clears the username's count and does not count against the address */
+    const char *sparams[] = {username, address};
+    db_exec(req->ctx->db, 0,
+            "WITH u AS (DELETE FROM admin_login_attempts WHERE key = 'u:' || $1)"
+            " UPDATE admin_login_attempts SET attempts = greatest(attempts - 1, 0) WHERE key = 'a:' || $2",
+            2, sparams);
     db_exec(req->ctx->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
     char id[65];
     if (admin_auth_session_create(req, admin_id, id) != ERR_NONE)

@@ -27,8 +27,8 @@ struct db;
 #define ADMIN_AUTH_CSRF_FIELD        "csrf_token"
 #define ADMIN_AUTH_SESSION_HOURS     8
 #define ADMIN_AUTH_FAIL_WINDOW_MIN   15
-#define ADMIN_AUTH_FAIL_PER_USER     5     /* failures per username in the window */
-#define ADMIN_AUTH_FAIL_PER_ADDRESS  20    /* failures per client address in the window */
+#define ADMIN_AUTH_FAIL_PER_USER     5     /* attempts per username in the window (a success resets it) */
+#define ADMIN_AUTH_FAIL_PER_ADDRESS  20    /* failed attempts per client address in the window */
 #define ADMIN_AUTH_USERNAME_BYTES    64
 #define ADMIN_AUTH_PASSWORD_BYTES    1024
 

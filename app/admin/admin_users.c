@@ -45,8 +45,8 @@ int admin_users_page(struct request *req, struct response *res)
     struct json_object *users = admin_page_query_json(
         req, &e,
         "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') FROM (SELECT u.id, u.name, u.currency, u.language, "
-        ADMIN_PAGE_TS("u.created_at") " AS created, (SELECT count(*) FROM transactions x WHERE x.user_id = u.id) "
-        "AS transactions FROM users u WHERE u.id > $2::bigint AND " ADMIN_USERS_FILTER " "
+        ADMIN_PAGE_TS("u.created_at") " AS created, coalesce((SELECT g.transaction_count FROM metric_generations g"
+        " WHERE g.user_id = u.id), 0) AS transactions FROM users u WHERE u.id > $2::bigint AND " ADMIN_USERS_FILTER " "
         "ORDER BY u.id LIMIT $3::int) t",
         3, params);
     struct json_object *total = admin_page_query_json(

@@ -49,7 +49,7 @@ struct chat {
     bool spending_only;         /* "dépenses", "spent": debits only */
     /* KPIs over the filtered period. */
     int64_t count;
-    int64_t total_cents;
+    __int128 total_cents;       /* a sum: exact at any row count */
     struct json_object *visualizations;
     struct json_object *insights;
     struct json_object *merchants_counted;   /* names behind a merchant filter */
@@ -63,10 +63,10 @@ static bool assistant_fr(const struct chat *c)
 }
 
 /* "1 234,50 €" (fr) or "€1,234.50" style kept simple: "1234.50 EUR" (en). */
-static void assistant_money_text(const struct chat *c, int64_t cents, char *out, size_t cap)
+static void assistant_money_text(const struct chat *c, __int128 cents, char *out, size_t cap)
 {
-    char num[PARSE_CENTS_BYTES];
-    parse_format_cents(cents, num);
+    char num[PARSE_WIDE_CENTS_BYTES];
+    parse_format_cents_wide(cents, num);
     if (assistant_fr(c)) {
         char *dot = strchr(num, '.');
         if (dot)
@@ -118,7 +118,7 @@ static enum err assistant_kpis(struct chat *c)
     if (r == NULL)
         return e;
     c->count = db_int64(r, 0, 0);
-    c->total_cents = db_int64(r, 0, 1);
+    c->total_cents = parse_wide(db_value(r, 0, 1));
     db_clear(r);
     return ERR_NONE;
 }
@@ -137,12 +137,12 @@ static struct json_object *assistant_kpi_card(const char *title, struct json_obj
 static void assistant_add_kpi_cards(struct chat *c)
 {
     bool fr = assistant_fr(c);
-    json_object_array_add(c->visualizations, assistant_kpi_card("Total", jsonx_money(c->total_cents), c->currency));
+    json_object_array_add(c->visualizations, assistant_kpi_card("Total", jsonx_money_wide(c->total_cents), c->currency));
     json_object_array_add(c->visualizations,
                           assistant_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
     json_object_array_add(c->visualizations,
                           assistant_kpi_card(fr ? "Moyenne" : "Average",
-                                        jsonx_money(parse_round_div(c->total_cents, c->count)), c->currency));
+                                        jsonx_money_wide(parse_round_div_wide(c->total_cents, c->count)), c->currency));
 }
 
 /* A Chart.js config: {type, data: {labels, datasets: [{label, data}]}}. */
@@ -195,18 +195,18 @@ static enum err assistant_pie(struct chat *c)
     if (rows > 0) {
         struct json_object *labels = json_object_new_array();
         struct json_object *values = json_object_new_array();
-        int64_t others = 0;
+        __int128 others = 0;
         for (int i = 0; i < rows; i++) {
             if (i < ASSISTANT_PIE_SLICES) {
                 json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-                json_object_array_add(values, jsonx_money(db_int64(r, i, 1)));
+                json_object_array_add(values, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
             } else {
-                others += db_int64(r, i, 1);
+                others += parse_wide(db_value(r, i, 1));
             }
         }
         if (rows > ASSISTANT_PIE_SLICES) {
             json_object_array_add(labels, json_object_new_string(assistant_fr(c) ? "Autres" : "Others"));
-            json_object_array_add(values, jsonx_money(others));
+            json_object_array_add(values, jsonx_money_wide(others));
         }
         struct json_object *datasets = json_object_new_array();
         json_object_array_add(datasets, assistant_dataset(assistant_fr(c) ? "Dépenses" : "Spending", values));
@@ -249,7 +249,7 @@ static enum err assistant_merchant_bar(struct chat *c)
     struct json_object *values = json_object_new_array();
     for (int i = 0; i < db_rows(r); i++) {
         json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-        json_object_array_add(values, jsonx_money(db_int64(r, i, 1)));
+        json_object_array_add(values, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
     }
     db_clear(r);
     struct json_object *datasets = json_object_new_array();
@@ -300,11 +300,11 @@ static enum err assistant_trend(struct chat *c, bool add_chart)
     struct json_object *spend = json_object_new_array();
     struct json_object *income = json_object_new_array();
     for (int i = 0; i < n; i++) {
-        spending[i] = (double)db_int64(r, i, 1) / 100.0;
+        spending[i] = (double)parse_wide(db_value(r, i, 1)) / 100.0;
         months_with_data += db_int64(r, i, 3) > 0;
         json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-        json_object_array_add(spend, jsonx_money(db_int64(r, i, 1)));
-        json_object_array_add(income, jsonx_money(db_int64(r, i, 2)));
+        json_object_array_add(spend, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
+        json_object_array_add(income, jsonx_money_wide(parse_wide(db_value(r, i, 2))));
     }
     db_clear(r);
     bool fr = assistant_fr(c);
@@ -373,7 +373,7 @@ static enum err assistant_anomalies(struct chat *c, bool with_entities, int *fou
         return e;
     *found = db_rows(r);
     for (int i = 0; i < db_rows(r); i++) {
-        char amount[48], usual[48], msg[400];
+        char amount[64], usual[64], msg[400];
         assistant_money_text(c, db_int64(r, i, 2), amount, sizeof(amount));
         assistant_money_text(c, (int64_t)llround(atof(db_value(r, i, 5))), usual, sizeof(usual));
         snprintf(msg, sizeof(msg),
@@ -412,12 +412,12 @@ static enum err assistant_comparison(struct chat *c)
                             7, params);
     if (r == NULL)
         return e;
-    int64_t before_total = 0, after_total = 0;
+    __int128 before_total = 0, after_total = 0;
     bool fr = assistant_fr(c);
-    struct { const char *name; double pct; int64_t before, after; } moves[32];
+    struct { const char *name; double pct; __int128 before, after; } moves[32];
     int nmoves = 0;
     for (int i = 0; i < db_rows(r); i++) {
-        int64_t b = db_int64(r, i, 1), a = db_int64(r, i, 2);
+        __int128 b = parse_wide(db_value(r, i, 1)), a = parse_wide(db_value(r, i, 2));
         before_total += b;
         after_total += a;
         if (b >= 1000 && a > 0 && nmoves < 32) {
@@ -433,8 +433,8 @@ static enum err assistant_comparison(struct chat *c)
     json_object_array_add(labels, json_object_new_string(arena_sprintf(c->req->arena, "%s → %s", prev_from, prev_to)));
     json_object_array_add(labels, json_object_new_string(arena_sprintf(c->req->arena, "%s → %s", c->nlu.from, c->nlu.to)));
     struct json_object *values = json_object_new_array();
-    json_object_array_add(values, jsonx_money(before_total));
-    json_object_array_add(values, jsonx_money(after_total));
+    json_object_array_add(values, jsonx_money_wide(before_total));
+    json_object_array_add(values, jsonx_money_wide(after_total));
     struct json_object *datasets = json_object_new_array();
     json_object_array_add(datasets, assistant_dataset(fr ? "Dépenses" : "Spending", values));
     json_object_array_add(c->visualizations,
@@ -470,7 +470,7 @@ static enum err assistant_comparison(struct chat *c)
                                 : "The current period has only just begun: comparing the last two whole periods. ")
                           : "";
     if (before_total > 0) {
-        char a[48], b[48];
+        char a[64], b[64];
         assistant_money_text(c, after_total, a, sizeof(a));
         assistant_money_text(c, before_total, b, sizeof(b));
         double pct = 100.0 * (double)(after_total - before_total) / (double)before_total;
@@ -536,9 +536,10 @@ static void assistant_search_text(struct chat *c, const char *counted)
     }
     if (c->nlu.merchant[0] && c->nlu.category[0])
         snprintf(what + strlen(what), sizeof(what) - strlen(what), fr ? ", en %s" : ", on %s", c->nlu.category);
-    char total[48], avg[48];
+    char total[64], avg[64];
     assistant_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
-    assistant_money_text(c, parse_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
+    assistant_money_text(c, parse_round_div_wide(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg,
+                    sizeof(avg));
     if (c->spending_only)
         snprintf(c->text, sizeof(c->text),
                  fr ? "Du %s au %s, vous avez dépensé %s%s en %" PRId64 " transaction%s (moyenne %s)."

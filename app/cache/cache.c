@@ -548,6 +548,82 @@ enum cache_result cache_delete(struct cache *c, const char *ns_name, const char 
     return CACHE_OK;
 }
 
+/* The number a cache_set_max key holds; false when absent or not a number. */
+static bool cache_fetch_number(struct cache *c, uint64_t *value, uint64_t *cas, bool *found, memcached_return_t *rc)
+{
+    bool number = false;
+    memcached_return_t frc;
+    memcached_result_st *res;
+    *found = false;
+    while ((res = memcached_fetch_result(c->memc, NULL, &frc)) != NULL) {
+        size_t len = memcached_result_length(res);
+        const char *v = memcached_result_value(res);
+        char text[24];
+        *found = true;
+        *cas = memcached_result_cas(res);
+        number = len > 0 && len < sizeof(text) && strspn(v, "0123456789") >= len;
+        if (number) {
+            memcpy(text, v, len);
+            text[len] = '\0';
+            *value = strtoull(text, NULL, 10);
+        }
+        memcached_result_free(res);
+    }
+    if (frc != MEMCACHED_END && frc != MEMCACHED_SUCCESS && frc != MEMCACHED_NOTFOUND)
+        *rc = frc;
+    return number;
+}
+
+enum cache_result cache_set_max(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint64_t value)
+{
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);
+    char k[LIMIT_CACHE_KEY_BYTES + 1], text[24];
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
+    size_t tlen = (size_t)snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
+    memcached_return_t rc = MEMCACHED_FAILURE;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        const char *keys[1] = {k};
+        size_t lens[1] = {klen};
+        uint64_t have = 0, cas = 0;
+        bool found = false, number = false;
+        /* `gets` only for this call: the other reads need no CAS ids. */
+        memcached_behavior_set(c->memc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+        rc = memcached_mget(c->memc, keys, lens, 1);
+        if (rc == MEMCACHED_SUCCESS)
+            number = cache_fetch_number(c, &have, &cas, &found, &rc);
+        memcached_behavior_set(c->memc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 0);
+        if (rc != MEMCACHED_SUCCESS)
+            break;
+        if (number && have >= value)
+            break;
+        rc = found ? memcached_cas(c->memc, k, klen, text, tlen, 0, 0, cas)
+                   : memcached_add(c->memc, k, klen, text, tlen, 0, 0);
+        if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_NOTFOUND)
+            break;                       /* stored, or a real failure; else someone raced us: again */
+    }
+    cache_server_outcome(c, server, rc);
+    if (rc != MEMCACHED_SUCCESS)
+        return cache_fail(c, ns, rc);
+    cache_ns_add(c, ns, sets, 1);
+    return CACHE_OK;
+}
+
+uint64_t cache_unsynced_epoch(const struct cache *c)
+{
+    return c != NULL ? __atomic_load_n(&c->shared->unsynced_epoch, __ATOMIC_ACQUIRE) : 0;
+}
+
+void cache_unsynced_announce(struct cache *c)
+{
+    if (c != NULL)
+        __atomic_fetch_add(&c->shared->unsynced_epoch, 1, __ATOMIC_RELEASE);
+}
+
 /* One cache_mget call: the caller's keys built, and which of them are sent
  * (not on a server whose breaker is open) and answered. */
 struct cache_mget_req {

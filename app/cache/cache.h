@@ -55,6 +55,7 @@ struct cache_shared {
     uint64_t ns_generation[CACHE_NS_MAX];   /* part of every key; bumped by a flush */
     uint64_t flushes;                          /* cache_flush_namespace calls */
     struct cache_rate_slot rate[CACHE_RATE_SLOTS];
+    uint64_t unsynced_epoch;             /* bumped when a per-user generation could not reach memcached */
 };
 
 enum cache_result { CACHE_OK = 0, CACHE_MISS, CACHE_ERROR };
@@ -89,6 +90,15 @@ enum cache_result cache_set(struct cache *c, const char *ns, const char *key, si
  * orphaned on this host), so a failed invalidation never leaves a stale
  * entry readable. */
 enum cache_result cache_delete(struct cache *c, const char *ns, const char *key, size_t key_len);
+/* Stores the decimal value under key unless the key already holds a
+ * number >= value (gets + cas/add, retried on a race; never lowers it, so
+ * two writers' sets cannot land in the wrong order). No expiry. CACHE_OK
+ * when the key holds >= value afterwards. */
+enum cache_result cache_set_max(struct cache *c, const char *ns, const char *key, size_t key_len, uint64_t value);
+/* This host's "a generation did not reach memcached" counter (shared
+ * memory): cachegen re-reads PostgreSQL's unsynced users when it moves. */
+uint64_t cache_unsynced_epoch(const struct cache *c);
+void cache_unsynced_announce(struct cache *c);
 /* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);
 /* Calls fn once per hit with the caller's index (never twice for one

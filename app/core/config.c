@@ -26,7 +26,7 @@
 #define TALLY_CONF_DEFAULT "/etc/tally/tallyd.conf"
 #endif
 
-enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_LONG };
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_LONG, CONFIG_OCTAL };
 
 struct config_key {
     const char *name;
@@ -38,10 +38,15 @@ struct config_key {
 #define CFG_STR(n)            {#n, CONFIG_STR, offsetof(struct config, n), 0, 0}
 #define CFG_INT(n, lo, hi)    {#n, CONFIG_INT, offsetof(struct config, n), lo, hi}
 #define CFG_LONG(n, lo, hi)   {#n, CONFIG_LONG, offsetof(struct config, n), lo, hi}
+#define CFG_OCTAL(n, lo, hi)  {#n, CONFIG_OCTAL, offsetof(struct config, n), lo, hi}
 
 static const struct config_key config_keys[] = {
     CFG_STR(listen),
     CFG_INT(listen_backlog, 1, 65535),
+    CFG_OCTAL(listen_mode, 0, 0777),
+    CFG_STR(listen_group),
+    CFG_INT(now_header, 0, 1),
+    CFG_STR(csrf_secret),
     CFG_INT(workers, 0, LIMIT_WORKERS_MAX),
     CFG_INT(max_requests, 0, INT_MAX),
     CFG_INT(max_requests_jitter, 0, INT_MAX),
@@ -74,6 +79,7 @@ void config_defaults(struct config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->listen, sizeof(cfg->listen), "%s", TALLY_LISTEN_DEFAULT);
     cfg->listen_backlog = 1024;
+    cfg->listen_mode = 0660;
     cfg->workers = 0;
     cfg->max_requests = 10000;
     cfg->max_requests_jitter = 1000;
@@ -183,13 +189,17 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
         }
         char *end = NULL;
         errno = 0;
-        long v = strtol(value, &end, 10);
+        long v = strtol(value, &end, k->type == CONFIG_OCTAL ? 8 : 10);
         if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
-            snprintf(err, err_cap, "%s: expected an integer in [%ld, %ld], got \"%s\"",
-                     key, k->min, k->max, value);
+            if (k->type == CONFIG_OCTAL)
+                snprintf(err, err_cap, "%s: expected an octal mode in [%lo, %lo], got \"%s\"", key, k->min,
+                         k->max, value);
+            else
+                snprintf(err, err_cap, "%s: expected an integer in [%ld, %ld], got \"%s\"",
+                         key, k->min, k->max, value);
             return -1;
         }
-        if (k->type == CONFIG_INT)
+        if (k->type == CONFIG_INT || k->type == CONFIG_OCTAL)
             *(int *)(void *)field = (int)v;
         else
             *(long *)(void *)field = v;

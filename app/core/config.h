@@ -13,6 +13,10 @@
 
 struct config {
     char listen[CONFIG_STR_BYTES];            /* unix socket path or host:port */
+    int listen_mode;                          /* unix socket permissions (octal in the file) */
+    char listen_group[CONFIG_STR_BYTES];      /* unix socket group (name or gid); "" = tallyd's */
+    int now_header;                           /* 1 = honour X-Tally-Now (tests, dev stack) */
+    char csrf_secret[CONFIG_STR_BYTES];       /* login CSRF HMAC key; "" = random per tallyd start */
     int listen_backlog;
     int workers;                              /* 0 = number of CPUs */
     int max_requests;                         /* recycle a worker after this many */

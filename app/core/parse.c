@@ -109,6 +109,55 @@ void parse_format_cents(int64_t cents, char out[PARSE_CENTS_BYTES])
              magnitude / 100, (unsigned)(magnitude % 100));
 }
 
+__int128 parse_wide(const char *text)
+{
+    const char *p = text;
+    bool neg = *p == '-';
+    if (neg || *p == '+')
+        p++;
+    if (*p == '\0')
+        return 0;
+    unsigned __int128 v = 0, limit = ((unsigned __int128)1 << 126);   /* well inside 127 bits */
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || v > limit / 10)
+            return 0;
+        v = v * 10 + (unsigned)(*p - '0');
+    }
+    return neg ? -(__int128)v : (__int128)v;
+}
+
+void parse_format_cents_wide(__int128 cents, char out[PARSE_WIDE_CENTS_BYTES])
+{
+    unsigned __int128 m = cents < 0 ? -(unsigned __int128)cents : (unsigned __int128)cents;
+    char digits[PARSE_WIDE_CENTS_BYTES];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + (int)(m % 10));
+        m /= 10;
+    } while (m != 0 && n < (int)sizeof(digits) - 1);
+    while (n < 3)
+        digits[n++] = '0';               /* at least "0.0x" */
+    size_t len = 0;
+    if (cents < 0)
+        out[len++] = '-';
+    for (int i = n - 1; i >= 0; i--) {
+        out[len++] = digits[i];
+        if (i == 2)
+            out[len++] = '.';
+    }
+    out[len] = '\0';
+}
+
+__int128 parse_round_div_wide(__int128 num, __int128 den)
+{
+    if (den == 0)
+        return 0;
+    __int128 q = num / den, r = num % den;
+    if (2 * (r < 0 ? -r : r) >= (den < 0 ? -den : den))
+        q += (num < 0) != (den < 0) ? -1 : 1;
+    return q;
+}
+
 static bool parse_is_leap_year(int y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;

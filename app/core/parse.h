@@ -63,6 +63,13 @@ int parse_money_double(double v, int64_t *cents);
 /* Cents -> "-42.50", "0.07", "-0.07", "1234.00": always two decimals, no
  * thousands separator, '-' only when negative. Safe for INT64_MIN. */
 void parse_format_cents(int64_t cents, char out[PARSE_CENTS_BYTES]);
+/* Sums of cents (a bigint column summed over any number of rows fits in
+ * 127 bits): decimal integer text as PostgreSQL's numeric prints it, and
+ * back. parse_wide: 0 for text that is not an integer or does not fit. */
+#define PARSE_WIDE_CENTS_BYTES  48    /* parse_format_cents_wide output, incl. NUL */
+__int128 parse_wide(const char *text);
+void parse_format_cents_wide(__int128 cents, char out[PARSE_WIDE_CENTS_BYTES]);
+__int128 parse_round_div_wide(__int128 num, __int128 den);
 
 /* Strict YYYY-MM-DD, a real day. 0 or PARSE_ERR_DATE, PARSE_ERR_RANGE (year
  * outside 1900..2999), PARSE_ERR_CALENDAR. Outputs are written only on 0. */

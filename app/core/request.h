@@ -67,7 +67,8 @@ const char *request_query(const struct request *req, const char *name);      /* 
  * or ERR_BAD_REQUEST with the error set. */
 enum err request_parse_query(struct request *req);
 /* "Today" for the request: the X-Tally-Now header (YYYY-MM-DD, tests and
- * replays) or the UTC clock. ERR_BAD_REQUEST naming the header if malformed. */
+ * replays; only when the config's now_header = 1, else ignored) or the UTC
+ * clock. ERR_BAD_REQUEST naming the header if malformed. */
 enum err request_today(struct request *req, int *y, int *m, int *d);
 /* Query parameter ?name= as an integer in [min, max]; dflt when absent or
  * empty. ERR_BAD_REQUEST naming it otherwise. */

@@ -8,12 +8,14 @@
 #include "limits.h"
 #include "log.h"
 #include "shm.h"
+#include "text.h"
 #include "worker.h"
 #include "module.h"
 #include "../jobs/jobs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -64,7 +66,26 @@ struct server {
     pid_t runner_old[SERVER_OLD_RUNNERS];  /* replaced on reload, finishing their job */
 };
 
-static int server_listen_unix(const char *path, int backlog)
+/* The gid of group (a name or a number); -1 if unknown. "" = keep tallyd's. */
+static int server_group_id(const char *group, gid_t *gid)
+{
+    char *end = NULL;
+    long n = strtol(group, &end, 10);
+    if (end != group && *end == '\0' && n >= 0) {
+        *gid = (gid_t)n;
+        return 0;
+    }
+    struct group gr, *found = NULL;
+    char buf[4096];
+    if (getgrnam_r(group, &gr, buf, sizeof(buf), &found) != 0 || found == NULL)
+        return -1;
+    *gid = found->gr_gid;
+    return 0;
+}
+
+/* Created with no permissions for anyone else (umask), then given its group
+ * and mode, before listen(): nothing can connect in between. */
+static int server_listen_unix(const char *path, int backlog, int mode, const char *group)
 {
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof(addr));
@@ -78,7 +99,16 @@ static int server_listen_unix(const char *path, int backlog)
     if (fd < 0)
         return -1;
     unlink(path);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || chmod(path, 0666) != 0 ||
+    gid_t gid = (gid_t)-1;
+    if (group[0] != '\0' && server_group_id(group, &gid) != 0) {
+        log_error("listen on %s: unknown group \"%s\" (listen_group)", path, group);
+        close(fd);
+        return -1;
+    }
+    mode_t old_umask = umask(0177);
+    int bound = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+    umask(old_umask);
+    if (bound != 0 || chown(path, (uid_t)-1, gid) != 0 || chmod(path, (mode_t)mode) != 0 ||
         listen(fd, backlog) != 0) {
         log_error("listen on %s: %s", path, strerror(errno));
         close(fd);
@@ -386,6 +416,9 @@ static void server_reload(struct server *s)
                  s->cfg->listen, fresh.listen);
         memcpy(fresh.listen, s->cfg->listen, sizeof(fresh.listen));
     }
+    if (fresh.csrf_secret[0] == '\0') {   /* keep the generated one: open login forms stay valid */
+        memcpy(fresh.csrf_secret, s->cfg->csrf_secret, sizeof(fresh.csrf_secret));
+    }
     enum log_level lvl;
     if (log_level_parse(fresh.log_level, &lvl) == 0)
         log_set_level(lvl);
@@ -439,7 +472,8 @@ static int server_open_listen(struct server *s)
 {
     const char *l = s->cfg->listen;
     s->listen_is_unix = strchr(l, '/') != NULL || strchr(l, ':') == NULL;
-    s->listen_fd = s->listen_is_unix ? server_listen_unix(l, s->cfg->listen_backlog)
+    s->listen_fd = s->listen_is_unix ? server_listen_unix(l, s->cfg->listen_backlog, s->cfg->listen_mode,
+                                                          s->cfg->listen_group)
                                      : server_listen_tcp(l, s->cfg->listen_backlog);
     if (s->listen_fd < 0)
         return -1;
@@ -457,6 +491,11 @@ int server_run(const char *config_path, struct config *cfg, const struct router 
     s.router = router;
     s.generation = 1;
     int rc = 1;
+    if (cfg->csrf_secret[0] == '\0') {   /* one per tallyd start, shared by its workers (fork) */
+        unsigned char raw[32];
+        arc4random_buf(raw, sizeof(raw));
+        text_hex(raw, sizeof(raw), cfg->csrf_secret);
+    }
 
     sigset_t set;
     sigemptyset(&set);

@@ -106,3 +106,25 @@ void sha256_hex(const void *data, size_t len, char out[65])
     sha256(data, len, d);
     text_hex(d, sizeof(d), out);
 }
+
+void sha256_hmac(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32])
+{
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    if (key_len > sizeof(k))
+        sha256(key, key_len, k);
+    else
+        memcpy(k, key, key_len);
+    struct sha256_ctx c;
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    sha256_init(&c);
+    sha256_update(&c, pad, sizeof(pad));
+    sha256_update(&c, msg, msg_len);
+    sha256_final(&c, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    sha256_init(&c);
+    sha256_update(&c, pad, sizeof(pad));
+    sha256_update(&c, inner, sizeof(inner));
+    sha256_final(&c, out);
+}

@@ -17,6 +17,8 @@ void sha256_init(struct sha256_ctx *c);
 void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
 void sha256_final(struct sha256_ctx *c, uint8_t out[32]);
 void sha256(const void *data, size_t len, uint8_t out[32]);
+/* HMAC-SHA256 (RFC 2104). */
+void sha256_hmac(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[32]);
 /* Lower-case hex digest, NUL-terminated. */
 void sha256_hex(const void *data, size_t len, char out[65]);
 

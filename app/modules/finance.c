@@ -225,6 +225,11 @@ static bool finance_text_field(struct json_object *item, struct json_object *row
         finance_reject(rj, index, field, "%s is %s", field, problem);
         return false;
     }
+    if (s[0] == '\0' && strcmp(field, "external_id") == 0) {
+        /* "" would be stored as no id, so never deduplicated: say so instead */
+        finance_reject(rj, index, field, "external_id must not be empty (leave it out for a transaction without id)");
+        return false;
+    }
     if (s[0] == '\0')
         return true;                      /* empty means absent */
     json_object_object_add(row, field, json_object_new_string(s));
@@ -563,9 +568,10 @@ static struct json_object *finance_aggregates(struct request *req, const struct 
     int64_t count = db_int64(r, 0, 0);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "count", json_object_new_int64(count));
-    json_object_object_add(o, "total_spent", jsonx_money(db_int64(r, 0, 1)));
-    json_object_object_add(o, "total_income", jsonx_money(db_int64(r, 0, 2)));
-    json_object_object_add(o, "average", jsonx_money(parse_round_div(db_int64(r, 0, 3), count)));
+    /* sums of bigint are numeric in PostgreSQL: exact at any row count */
+    json_object_object_add(o, "total_spent", jsonx_money_wide(parse_wide(db_value(r, 0, 1))));
+    json_object_object_add(o, "total_income", jsonx_money_wide(parse_wide(db_value(r, 0, 2))));
+    json_object_object_add(o, "average", jsonx_money_wide(parse_round_div_wide(parse_wide(db_value(r, 0, 3)), count)));
     db_clear(r);
     return o;
 }
@@ -680,7 +686,7 @@ static int finance_txn_summary(struct request *req, struct response *res)
         struct json_object *g = json_object_new_object();
         json_object_object_add(g, "key", db_is_null(r, i, 0) ? NULL : json_object_new_string(db_value(r, i, 0)));
         json_object_object_add(g, "count", json_object_new_int64(db_int64(r, i, 1)));
-        json_object_object_add(g, "total", jsonx_money(db_int64(r, i, 2)));
+        json_object_object_add(g, "total", jsonx_money_wide(parse_wide(db_value(r, i, 2))));
         json_object_array_add(groups, g);
     }
     db_clear(r);

@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "precompute.h"
 #include "../cache/cache.h"
-#include "../cache/usergen.h"
+#include "../cache/cachegen.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
 #include "../core/jsonx.h"
@@ -26,7 +26,6 @@
 #include <time.h>
 
 #define PC_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
-#define PC_TOKEN_BYTES USERGEN_TOKEN_BYTES
 #define PC_KEY_BYTES 96
 #define PC_TS_BYTES 32
 #define PC_PERIOD_BYTES 16
@@ -88,8 +87,8 @@ static double pc_now_ms(void)
 /* ---- fetch: what every metric is computed from ------------------------ */
 
 struct pc_month {
-    int64_t spending;              /* cents, positive = money out */
-    int64_t income;
+    __int128 spending;             /* cents, positive = money out; sums: exact at any row count */
+    __int128 income;
     int64_t count;
 };
 
@@ -164,8 +163,8 @@ static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n
         int k = pc_month_index(y, m) - first;
         if (k < 0 || k >= n)
             continue;
-        s->months[k].spending = db_int64(r, i, 3);
-        s->months[k].income = db_int64(r, i, 4);
+        s->months[k].spending = parse_wide(db_value(r, i, 3));
+        s->months[k].income = parse_wide(db_value(r, i, 4));
         s->months[k].count = db_int64(r, i, 5);
     }
     db_clear(r);
@@ -196,15 +195,15 @@ static struct json_object *pc_monthly_json(const struct pc_month *m, const char 
     struct json_object *o = json_object_new_object();
     if (period != NULL)
         json_object_object_add(o, "period", json_object_new_string(period));
-    json_object_object_add(o, "spending", jsonx_money(m->spending));
-    json_object_object_add(o, "income", jsonx_money(m->income));
-    json_object_object_add(o, "net", jsonx_money(m->income - m->spending));
+    json_object_object_add(o, "spending", jsonx_money_wide(m->spending));
+    json_object_object_add(o, "income", jsonx_money_wide(m->income));
+    json_object_object_add(o, "net", jsonx_money_wide(m->income - m->spending));
     json_object_object_add(o, "count", json_object_new_int64(m->count));
     return o;
 }
 
 /* (cur - prev) / |prev| in percent, 2 decimals; null when prev is 0. */
-static struct json_object *pc_pct(int64_t cur, int64_t prev)
+static struct json_object *pc_pct(__int128 cur, __int128 prev)
 {
     if (prev == 0)
         return NULL;
@@ -224,22 +223,24 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
     case PRECOMPUTE_CATEGORY_BREAKDOWN: {
         char period[PC_PERIOD_BYTES];
         pc_period_text(idx, period);
-        int64_t all = 0, others = 0, others_n = 0;
+        __int128 all = 0, others = 0;
+        int64_t others_n = 0;
         long n = 0, ncat = 0;
         int rows = s->cats ? db_rows(s->cats) : 0;
         for (int i = 0; i < rows; i++)
             if (!db_is_null(s->cats, i, 2) && strcmp(db_value(s->cats, i, 2), period) == 0)
-                all += db_int64(s->cats, i, 4);
+                all += parse_wide(db_value(s->cats, i, 4));
         struct json_object *list = json_object_new_array();
         for (int i = 0; i < rows; i++) {
             if (db_is_null(s->cats, i, 2) || strcmp(db_value(s->cats, i, 2), period) != 0)
                 continue;
-            int64_t total = db_int64(s->cats, i, 4), cnt = db_int64(s->cats, i, 5);
+            __int128 total = parse_wide(db_value(s->cats, i, 4));
+            int64_t cnt = db_int64(s->cats, i, 5);
             n += (long)cnt;
             if (ncat++ < PRECOMPUTE_TOP_CATEGORIES) {
                 struct json_object *c = json_object_new_object();
                 json_object_object_add(c, "category", json_object_new_string(db_value(s->cats, i, 3)));
-                json_object_object_add(c, "total", jsonx_money(total));
+                json_object_object_add(c, "total", jsonx_money_wide(total));
                 json_object_object_add(c, "share", pc_ratio(all ? (double)total / (double)all : 0, 4));
                 json_object_object_add(c, "count", json_object_new_int64(cnt));
                 json_object_array_add(list, c);
@@ -251,13 +252,13 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         if (ncat > PRECOMPUTE_TOP_CATEGORIES) {
             struct json_object *c = json_object_new_object();
             json_object_object_add(c, "category", json_object_new_string("Others"));
-            json_object_object_add(c, "total", jsonx_money(others));
+            json_object_object_add(c, "total", jsonx_money_wide(others));
             json_object_object_add(c, "share", pc_ratio(all ? (double)others / (double)all : 0, 4));
             json_object_object_add(c, "count", json_object_new_int64(others_n));
             json_object_array_add(list, c);
         }
         json_object_object_add(v, "categories", list);
-        json_object_object_add(v, "total_spending", jsonx_money(all));
+        json_object_object_add(v, "total_spending", jsonx_money_wide(all));
         *points = n;
         return v;
     }
@@ -268,10 +269,10 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         json_object_object_add(change, "income_pct", pc_pct(cur->income, prev->income));
         json_object_object_add(change, "net_pct",
                                pc_pct(cur->income - cur->spending, prev->income - prev->spending));
-        json_object_object_add(change, "spending", jsonx_money(cur->spending - prev->spending));
-        json_object_object_add(change, "income", jsonx_money(cur->income - prev->income));
+        json_object_object_add(change, "spending", jsonx_money_wide(cur->spending - prev->spending));
+        json_object_object_add(change, "income", jsonx_money_wide(cur->income - prev->income));
         json_object_object_add(change, "net",
-                               jsonx_money((cur->income - cur->spending) - (prev->income - prev->spending)));
+                               jsonx_money_wide((cur->income - cur->spending) - (prev->income - prev->spending)));
         json_object_object_add(v, "current", pc_monthly_json(cur, NULL));
         json_object_object_add(v, "previous", pc_monthly_json(prev, NULL));
         json_object_object_add(v, "change", change);
@@ -280,7 +281,7 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
     }
     case PRECOMPUTE_TRENDS_6M: {
         struct json_object *list = json_object_new_array();
-        int64_t slope_num = 0, income_num = 0;
+        __int128 slope_num = 0, income_num = 0;
         long n = 0;
         for (int x = 0; x < PRECOMPUTE_TREND_MONTHS; x++) {
             const struct pc_month *mm = &s->months[k - (PRECOMPUTE_TREND_MONTHS - 1) + x];
@@ -288,13 +289,13 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
             pc_period_text(idx - (PRECOMPUTE_TREND_MONTHS - 1) + x, period);
             json_object_array_add(list, pc_monthly_json(mm, period));
             /* least squares over x = 0..5: slope = sum((2x - 5) * y) / 35, exact in cents */
-            slope_num += (int64_t)(2 * x - 5) * mm->spending;
-            income_num += (int64_t)(2 * x - 5) * mm->income;
+            slope_num += (__int128)(2 * x - 5) * mm->spending;
+            income_num += (__int128)(2 * x - 5) * mm->income;
             n += (long)mm->count;
         }
         json_object_object_add(v, "months", list);
-        json_object_object_add(v, "spending_slope", jsonx_money(parse_round_div(slope_num, 35)));
-        json_object_object_add(v, "income_slope", jsonx_money(parse_round_div(income_num, 35)));
+        json_object_object_add(v, "spending_slope", jsonx_money_wide(parse_round_div_wide(slope_num, 35)));
+        json_object_object_add(v, "income_slope", jsonx_money_wide(parse_round_div_wide(income_num, 35)));
         *points = n;
         return v;
     }
@@ -352,26 +353,13 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
 
 /* ---- cache layer -------------------------------------------------------- */
 
-/* Per-user generations of app/cache/usergen.h. Two kinds of entries per
- * user: the generation token "g:<uid>" (16 hex, replaced by
- * precompute_invalidate) and one entry per metric
- * "<uid>:<type>:<period>" holding "<token>\n<tail>". A metric entry counts
- * only when its token is the current one, so bumping the token orphans every
- * metric of the user at once (memcached cannot delete by pattern). A read
- * asks for both keys in one round trip (cache_mget). A missing token (never
- * set, evicted, memcached restarted) is replaced by a fresh random one.
- * The token is read before PostgreSQL, so a value computed from rows older
- * than an insert always carries a token that the insert has since replaced. */
+/* One entry per metric "<uid>:<type>:<period>", tagged with the user's
+ * generation it was computed from; it counts only while that equals the
+ * user's token, read in the same round trip (app/cache/cachegen.h). */
 
 static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
 {
     return (size_t)snprintf(out, PC_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
-}
-
-static void pc_cache_put(struct cache *cache, const char *key, size_t klen, const char *token, const char *tail,
-                         size_t tail_len)
-{
-    usergen_put(cache, "metrics", key, klen, token, tail, tail_len, PRECOMPUTE_CACHE_TTL_S);
 }
 
 /* ---- store layer -------------------------------------------------------- */
@@ -380,7 +368,7 @@ static void pc_cache_put(struct cache *cache, const char *key, size_t klen, cons
 
 static const char PC_STORE_GET_SQL[] =
     "SELECT metric_value::text, " PC_TS("computed_at") ", " PC_TS("expires_at") ", computation_time_ms,"
-    " data_points_count FROM pre_computed_metrics"
+    " data_points_count, generation FROM pre_computed_metrics"
     " WHERE user_id = $1::bigint AND metric_type = $2 AND period = $3 AND expires_at > now()"
     " AND generation = coalesce((SELECT generation FROM metric_generations WHERE user_id = $1::bigint), 0)";
 
@@ -444,7 +432,8 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     struct cache *cache = ctx->cache;
     struct precompute_shared *reads = module_shm(ctx->shm, "precompute");
     int idx = pc_month_index(year, month);
-    char period[PC_PERIOD_BYTES], token[PC_TOKEN_BYTES], key[PC_KEY_BYTES];
+    char period[PC_PERIOD_BYTES], key[PC_KEY_BYTES];
+    uint64_t token = 0, generation = 0;
     pc_period_text(idx, period);
     *body = NULL;
     size_t klen = 0;
@@ -455,7 +444,9 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
 
     /* 1. memcached */
     klen = pc_cache_key(key, user_id, type, period);
-    int cached = usergen_lookup(cache, "metrics", user_id, key, klen, token, &tail, &tail_len);
+    int cached = cachegen_trusted(db, cache, "metrics", user_id)
+                     ? cachegen_lookup(cache, "metrics", user_id, key, klen, &token, &tail, &tail_len)
+                     : -1;
     bool cache_ok = cached >= 0;
     if (cached == 1) {
         src = PRECOMPUTE_FROM_CACHE;
@@ -472,6 +463,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     if (db_rows(r) > 0) {
         tail = pc_tail(db_value(r, 0, 0), db_value(r, 0, 1), db_value(r, 0, 2), strtod(db_value(r, 0, 3), NULL),
                        (long)db_int64(r, 0, 4), &tail_len);
+        generation = (uint64_t)db_int64(r, 0, 5);
         db_clear(r);
         if (tail == NULL)
             return ERR_INTERNAL;
@@ -511,10 +503,12 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     if (tail == NULL)
         return ERR_INTERNAL;
     src = PRECOMPUTE_COMPUTED;
+    generation = (uint64_t)s.generation;
 
 write_cache:
     if (cache_ok)
-        pc_cache_put(cache, key, klen, token, tail, tail_len);
+        cachegen_put(cache, "metrics", user_id, key, klen, generation, token, tail, tail_len,
+                     PRECOMPUTE_CACHE_TTL_S);
 answer:
     *body = pc_answer(user_id, type, period, src, tail, tail_len, body_len);
     free(tail);
@@ -526,27 +520,12 @@ answer:
 
 /* ---- invalidation ------------------------------------------------------- */
 
-static const char PC_INVALIDATE_SQL[] =
-    "WITH g AS (INSERT INTO metric_generations (user_id, generation) VALUES ($1::bigint, 1)"
-    " ON CONFLICT (user_id) DO UPDATE SET generation = metric_generations.generation + 1 RETURNING 1)"
-    " UPDATE pre_computed_metrics SET expires_at = now()"
-    " WHERE user_id = $1::bigint AND expires_at > now() AND EXISTS (SELECT 1 FROM g)";
-
-static void pc_invalidate(struct db *db, struct cache *cache, int64_t user_id)
-{
-    char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    const char *params[1] = {uid};
-    if (db_exec(db, 0, PC_INVALIDATE_SQL, 1, params) != ERR_NONE) {
-        log_warn("precompute: invalidating the stored metrics of user %" PRId64 " failed", user_id);
-    }
-    usergen_bump(cache, "metrics", user_id);
-}
-
+/* The insert's trigger already moved the user's generations (sql/015) in
+ * its transaction; this pushes them to memcached (app/cache/cachegen.h). */
 static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
 {
     if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED)
-        pc_invalidate(ctx->db, ctx->cache, ev->user_id);
+        cachegen_sync_user(ctx->db, ctx->cache, ev->user_id);
 }
 
 /* ---- batch -------------------------------------------------------------- */
@@ -576,10 +555,11 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     db_clear(s.cats);
     double ms = (pc_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
     time_t now = time(NULL);
-    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES], token[PC_TOKEN_BYTES];
+    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
     pc_now_text(now, computed_at);
     pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
-    bool cache_ok = usergen_token(cache, "metrics", user_id, token);
+    bool cache_ok = cachegen_trusted(db, cache, "metrics", user_id);
+    uint64_t token = 0;
     struct json_object *rows = json_object_new_array();
     for (int p = 0; p < 2; p++) {
         char period[PC_PERIOD_BYTES];
@@ -591,8 +571,11 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
                                      computed_at, expires_at, ms, points[p][t], &tail_len);
                 char key[PC_KEY_BYTES];
                 size_t klen = pc_cache_key(key, user_id, (enum precompute_type)t, period);
-                if (tail != NULL)
-                    pc_cache_put(cache, key, klen, token, tail, tail_len);
+                if (tail != NULL) {   /* the first put raises the token; UINT64_MAX: done */
+                    cachegen_put(cache, "metrics", user_id, key, klen, (uint64_t)s.generation, token, tail,
+                                 tail_len, PRECOMPUTE_CACHE_TTL_S);
+                    token = UINT64_MAX;
+                }
                 free(tail);
             }
             json_object_array_add(rows, pc_store_row((enum precompute_type)t, period, values[p][t], ms, points[p][t]));

@@ -6,10 +6,11 @@
  * behind `tallyctl precompute` / `cleanup` and the job queue.
  *
  * Invariant: a read never returns a value computed before the last
- * transaction insert of the user that had returned. Memcached keys carry a
- * per-user generation token (memcached cannot delete by pattern); stored
- * rows carry the user's PostgreSQL generation (metric_generations) read in
- * the same snapshot as the transactions they were computed from. Rules and
+ * transaction insert of the user that had returned. Stored rows and
+ * memcached entries carry the user's PostgreSQL generation
+ * (metric_generations, bumped by a trigger in the inserting transaction)
+ * read in the same snapshot as the transactions they were computed from;
+ * memcached's side is app/cache/cachegen.h. Rules and
  * timings: docs/profiles-metrics.md. */
 #ifndef TALLY_PRECOMPUTE_H
 #define TALLY_PRECOMPUTE_H
@@ -52,11 +53,6 @@ int precompute_type_parse(const char *name, enum precompute_type *out);
  * cache may be NULL or down; reads may be NULL (no counters). */
 enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute_type type, int year, int month,
                          char **body, size_t *body_len);
-
-/* On TALLY_EVENT_TRANSACTIONS_CHANGED (committed): bumps the user's
- * generation in PostgreSQL and in memcached and expires the user's stored
- * rows, so the next read recomputes. Failures are logged, counted in the
- * cache counters and otherwise ignored (the write already succeeded). */
 
 /* Computes and stores (PostgreSQL upsert + memcached) all four metrics of
  * the user for (year, month) and the month before. 0 or -1 (logged). */

@@ -1,10 +1,11 @@
 /* profiles: see profiles.h. Every write is one upsert statement (the row is
- * created by whichever write comes first), followed by the deletion of the
- * cached rendering. */
+ * created by whichever write comes first), followed by raising the user's
+ * memcached generation (cachegen_sync_user). */
 #define _GNU_SOURCE
 #include "profiles.h"
 #include "../core/module.h"
 #include "../cache/cache.h"
+#include "../cache/cachegen.h"
 #include "../core/jsonx.h"
 #include "../core/log.h"
 #include "../core/parse.h"
@@ -31,10 +32,7 @@ static size_t pf_key(char out[32], int64_t user_id)
 
 void profiles_invalidate(struct tally_ctx *ctx, int64_t user_id)
 {
-    char key[32];
-    size_t klen = pf_key(key, user_id);
-    if (cache_enabled(ctx->cache) && cache_delete(ctx->cache, "profiles", key, klen) != CACHE_OK)
-        log_warn("profiles: cached profile of user %" PRId64 " not deleted", user_id);
+    cachegen_sync_user(ctx->db, ctx->cache, user_id);   /* the write's trigger moved the generation */
 }
 
 /* An id or intent name: 1..PROFILES_ID_BYTES bytes of UTF-8 without control characters. */
@@ -101,15 +99,16 @@ static const char PF_GET_SQL[] =
     " p.dismissed_recommendations::text, p.total_queries, p.total_sessions,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_seconds_sum / p.total_sessions, 3) ELSE 0 END,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_queries_sum::numeric / p.total_sessions, 3) ELSE 0 END,"
-    " " PF_TS("p.last_active") ", u.currency, u.language"
+    " " PF_TS("p.last_active") ", u.currency, u.language,"
+    " coalesce((SELECT profile_generation FROM metric_generations WHERE user_id = $1::bigint), 0)"
     " FROM p JOIN users u ON u.id = p.user_id LIMIT 1";
 
 /* Spending per category ('c') and merchant ('m'), and the number of months
  * with any transaction ('n'). */
 static const char PF_SPENDING_SQL[] =
-    "SELECT 'c', coalesce(min(category), 'Uncategorized'), sum(-amount_cents)::bigint FROM transactions"
+    "SELECT 'c', coalesce(min(category), 'Uncategorized'), sum(-amount_cents) FROM transactions"
     "  WHERE user_id = $1::bigint AND amount_cents < 0 GROUP BY category_key"
-    " UNION ALL SELECT 'm', min(merchant), sum(-amount_cents)::bigint FROM transactions"
+    " UNION ALL SELECT 'm', min(merchant), sum(-amount_cents) FROM transactions"
     "  WHERE user_id = $1::bigint AND amount_cents < 0 AND merchant_key IS NOT NULL AND merchant_key <> ''"
     "  GROUP BY merchant_key"
     " UNION ALL SELECT 'n', '', count(DISTINCT date_trunc('month', date))::bigint FROM transactions"
@@ -131,7 +130,8 @@ static struct json_object *pf_number_text(const char *text)
     return json_object_new_double_s(strtod(text, NULL), text);
 }
 
-static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
+/* *gen: the profile generation in the snapshot of the first query. */
+static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len, uint64_t *gen)
 {
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
@@ -144,6 +144,7 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
         db_clear(r);
         return ERR_NOT_FOUND;
     }
+    *gen = (uint64_t)db_int64(r, 0, 14);
     db_result *sp = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PF_SPENDING_SQL, 1, params);
     if (sp == NULL) {
         db_clear(r);
@@ -159,7 +160,8 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
         char kind = db_value(sp, i, 0)[0];
         const char *name = db_value(sp, i, 1);
         if (kind == 'c') {
-            json_object_object_add(avg, name, jsonx_money(parse_round_div(db_int64(sp, i, 2), months)));
+            json_object_object_add(avg, name,   /* a numeric sum: exact, never "bigint out of range" */
+                                   jsonx_money_wide(parse_round_div_wide(parse_wide(db_value(sp, i, 2)), months)));
             if (json_object_array_length(top_cats) < PROFILES_TOP_PREFERRED)
                 json_object_array_add(top_cats, json_object_new_string(name));
         } else if (kind == 'm' && json_object_array_length(top_merchants) < PROFILES_TOP_PREFERRED) {
@@ -233,11 +235,15 @@ enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, 
     char key[32];
     size_t klen = pf_key(key, user_id);
     *json = NULL;
-    if (cache_get(ctx->cache, "profiles", key, klen, json, len) == CACHE_OK)
+    uint64_t token = 0, gen = 0;
+    int cached = cachegen_trusted(ctx->db, ctx->cache, "profiles", user_id)
+                     ? cachegen_lookup(ctx->cache, "profiles", user_id, key, klen, &token, json, len)
+                     : -1;
+    if (cached == 1)
         return ERR_NONE;
-    enum err e = pf_render(ctx, user_id, json, len);
-    if (e == ERR_NONE)
-        cache_set(ctx->cache, "profiles", key, klen, *json, *len, PROFILES_CACHE_TTL_S);
+    enum err e = pf_render(ctx, user_id, json, len, &gen);
+    if (e == ERR_NONE && cached == 0)
+        cachegen_put(ctx->cache, "profiles", user_id, key, klen, gen, token, *json, *len, PROFILES_CACHE_TTL_S);
     return e;
 }
 

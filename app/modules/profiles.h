@@ -3,8 +3,9 @@
  * from transactions (average spending by category, preferred categories and
  * merchants when none were set) is computed on read, so it is always in step
  * with the transactions; the rendered profile is cached in memcached
- * (CACHE_NS_PROFILES) and the entry is deleted by every profile write and by
- * every transaction insert (profiles_invalidate). Completeness formula and
+ * (CACHE_NS_PROFILES), tagged with the user's profile generation, which a
+ * trigger moves with every profile update and transaction write
+ * (app/cache/cachegen.h; profiles_invalidate pushes it to memcached). Completeness formula and
  * thresholds: docs/profiles-metrics.md. */
 #ifndef TALLY_PROFILES_H
 #define TALLY_PROFILES_H
@@ -38,7 +39,8 @@ int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *in
  * PostgreSQL (get-or-create). ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE. */
 enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len);
 
-/* Drops the cached profile (after a write, or a transaction insert). */
+/* After a committed profile write or transaction insert: raises the user's
+ * memcached generations (cachegen_sync_user), so the cached copy is dropped. */
 void profiles_invalidate(struct tally_ctx *ctx, int64_t user_id);
 
 extern const struct tally_module profiles_module;

@@ -390,12 +390,12 @@ def test_malformed_requests():
 
 def test_random_messages_never_500():
     """300 random messages (suite words, odd dates, random Unicode, quotes,
-    NUL): every answer is a 200; nothing reaches the error path."""
+    control characters): every answer is a 200; nothing reaches the error path."""
     uid, tok, rows = setup()
     rnd = random.Random(11)
     words = ("mes dépenses chez carrefour le mois dernier en septembre 31 février 2026-02-30 depuis mars "
              "les 99999 derniers jours last 0 months netflx répartition tendances inhabituelles comparaison "
-             "1er janvier 1970 ☃ \x00 \" \\ ' % _").split(" ")
+             "1er janvier 1970 ☃ \x01 \" \\ ' % _").split(" ")   # NUL: 422 (test_95_hardening)
     for i in range(300):
         msg = " ".join(rnd.choice(words) for _ in range(rnd.randint(0, 12)))
         if i % 3 == 0:

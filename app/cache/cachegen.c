@@ -1,0 +1,249 @@
+/* cachegen: see cachegen.h. Owns the per-process list of unsynced users
+ * (plain process memory: each worker, the job runner and tallyctl have
+ * their own, filled after fork by the first poll), the token keys and the
+ * entry format. */
+#define _GNU_SOURCE
+#include "cachegen.h"
+#include "../core/log.h"
+#include "../store/db.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { CG_METRICS = 0, CG_PROFILES, CG_KINDS };
+
+struct cachegen_state {
+    double polled_ms;                    /* CLOCK_MONOTONIC of the last poll; 0: never */
+    double next_poll_ms;
+    uint64_t epoch_seen;                 /* cache_unsynced_epoch at the last poll */
+    bool overflow;                       /* more than CACHEGEN_PENDING_MAX: trust nobody */
+    size_t count[CG_KINDS];
+    int64_t users[CG_KINDS][CACHEGEN_PENDING_MAX];   /* sorted */
+};
+
+static struct cachegen_state cachegen_state;
+
+static int cachegen_kind(const char *ns)
+{
+    return strcmp(ns, "metrics") == 0 ? CG_METRICS : strcmp(ns, "profiles") == 0 ? CG_PROFILES : -1;
+}
+
+static double cachegen_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+/* "t:", not the random-token scheme's "g:": a token left by an older tallyd
+ * (16 hex digits, sometimes all decimal) must never pass for a generation,
+ * nor sit above the real one where cache_set_max could not lower it. */
+static size_t cachegen_token_key(char out[32], int64_t user_id)
+{
+    return (size_t)snprintf(out, 32, "t:%" PRId64, user_id);
+}
+
+/* ---- sync: PostgreSQL generations -> memcached tokens ---------------------- */
+
+static const char CACHEGEN_MARK_SQL[] =
+    "UPDATE metric_generations SET metrics_synced = metrics_synced OR (generation = $2::bigint AND $4::boolean),"
+    " profiles_synced = profiles_synced OR (profile_generation = $3::bigint AND $5::boolean)"
+    " WHERE user_id = $1::bigint";
+
+/* Raises the tokens that are not synced (row of generation, profile_generation,
+ * metrics_synced, profiles_synced at columns col..col+3) and marks the ones
+ * raised; a generation bumped meanwhile stays unsynced. true = all synced. */
+static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, const db_result *r, int row, int col)
+{
+    static const char *const ns[CG_KINDS] = {"metrics", "profiles"};
+    bool done[CG_KINDS], any = false;
+    char key[32], uid[24], gen[CG_KINDS][24];
+    size_t klen = cachegen_token_key(key, user_id);
+    for (int k = 0; k < CG_KINDS; k++) {
+        snprintf(gen[k], sizeof(gen[k]), "%s", db_value(r, row, col + k));
+        done[k] = false;
+        if (db_value(r, row, col + 2 + k)[0] == 't')
+            continue;
+        done[k] = cache_set_max(cache, ns[k], key, klen, (uint64_t)db_int64(r, row, col + k)) == CACHE_OK;
+        any = any || done[k];
+    }
+    bool all = (done[0] || db_value(r, row, col + 2)[0] == 't') && (done[1] || db_value(r, row, col + 3)[0] == 't');
+    if (!any)
+        return all;
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[5] = {uid, gen[0], gen[1], done[0] ? "t" : "f", done[1] ? "t" : "f"};
+    if (db_exec(db, 0, CACHEGEN_MARK_SQL, 5, params) != ERR_NONE)
+        return false;
+    return all;
+}
+
+void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
+{
+    if (!cache_enabled(cache))
+        return;                          /* no memcached here: whoever has one repairs */
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[1] = {uid};
+    enum err e;
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT generation, profile_generation, metrics_synced, profiles_synced"
+                            " FROM metric_generations WHERE user_id = $1::bigint"
+                            " AND NOT (metrics_synced AND profiles_synced)",
+                            1, params);
+    if (r == NULL) {
+        cache_unsynced_announce(cache);
+        return;
+    }
+    if (db_rows(r) == 1 && !cachegen_push(db, cache, user_id, r, 0, 0)) {
+        log_warn("cachegen: memcached generations of user %" PRId64 " not raised (its copies are skipped until "
+                 "repaired)", user_id);
+        cache_unsynced_announce(cache);
+    }
+    db_clear(r);
+}
+
+/* ---- the unsynced list ------------------------------------------------------ */
+
+static const char CACHEGEN_POLL_SQL[] =
+    "SELECT user_id, generation, profile_generation, metrics_synced, profiles_synced FROM metric_generations"
+    " WHERE NOT (metrics_synced AND profiles_synced) ORDER BY user_id LIMIT $1::int";
+
+static void cachegen_poll(struct db *db, struct cache *cache, double now)
+{
+    struct cachegen_state *st = &cachegen_state;
+    uint64_t epoch = cache_unsynced_epoch(cache);
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", CACHEGEN_PENDING_MAX + 1);
+    const char *params[1] = {limit};
+    enum err e;
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, CACHEGEN_POLL_SQL, 1, params);
+    if (r == NULL) {                     /* keep the last list; PostgreSQL is needed for misses anyway */
+        st->next_poll_ms = now + CACHEGEN_POLL_RETRY_MS;
+        return;
+    }
+    int rows = db_rows(r), repaired = 0;
+    st->overflow = rows > CACHEGEN_PENDING_MAX;
+    st->count[CG_METRICS] = st->count[CG_PROFILES] = 0;
+    for (int i = 0; i < rows && i < CACHEGEN_PENDING_MAX; i++) {
+        int64_t user_id = db_int64(r, i, 0);
+        if (repaired < CACHEGEN_REPAIRS_PER_POLL) {
+            repaired++;
+            if (cachegen_push(db, cache, user_id, r, i, 1))
+                continue;
+        }
+        for (int k = 0; k < CG_KINDS; k++)
+            if (db_value(r, i, 3 + k)[0] != 't')
+                st->users[k][st->count[k]++] = user_id;
+    }
+    db_clear(r);
+    st->epoch_seen = epoch;
+    st->polled_ms = now;
+    st->next_poll_ms = now + CACHEGEN_POLL_MS;
+}
+
+static int cachegen_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id)
+{
+    struct cachegen_state *st = &cachegen_state;
+    int k = cachegen_kind(ns);
+    if (k < 0 || !cache_enabled(cache))
+        return false;
+    double now = cachegen_now_ms();
+    if (st->polled_ms == 0 || now >= st->next_poll_ms || cache_unsynced_epoch(cache) != st->epoch_seen)
+        cachegen_poll(db, cache, now);
+    /* Never read the list (PostgreSQL down since this process started):
+     * trusted, as the entries are all there is while it is down (the
+     * degradation table); a miss would be 503 anyway. Too long a list: no one. */
+    if (st->overflow)
+        return false;
+    return bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) == NULL;
+}
+
+/* ---- entries ---------------------------------------------------------------- */
+
+struct cachegen_found {
+    bool have_token;
+    uint64_t token;
+    char *value;                         /* the entry, malloc'd */
+    size_t value_len;
+};
+
+static bool cachegen_number(const char *v, size_t len, uint64_t *out)
+{
+    char text[24];
+    if (len == 0 || len >= sizeof(text))
+        return false;
+    memcpy(text, v, len);
+    text[len] = '\0';
+    if (strspn(text, "0123456789") != len)
+        return false;
+    *out = strtoull(text, NULL, 10);
+    return true;
+}
+
+static void cachegen_hit(void *arg, size_t index, const char *value, size_t value_len)
+{
+    struct cachegen_found *f = arg;
+    if (index == 0)
+        f->have_token = cachegen_number(value, value_len, &f->token);
+    else if (f->value == NULL && (f->value = malloc(value_len + 1)) != NULL) {
+        memcpy(f->value, value, value_len);
+        f->value[value_len] = '\0';
+        f->value_len = value_len;
+    }
+}
+
+int cachegen_lookup(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
+                    uint64_t *token, char **value, size_t *value_len)
+{
+    *token = 0;
+    *value = NULL;
+    *value_len = 0;
+    char tkey[32];
+    const char *keys[2] = {tkey, key};
+    size_t lens[2] = {cachegen_token_key(tkey, user_id), key_len};
+    struct cachegen_found f = {0};
+    if (cache_mget(cache, ns, keys, lens, 2, cachegen_hit, &f) < 0) {
+        free(f.value);
+        return -1;
+    }
+    *token = f.have_token ? f.token : 0;
+    const char *nl = f.value != NULL ? memchr(f.value, '\n', f.value_len) : NULL;
+    uint64_t gen;   /* "g<generation>\n": the 'g' tells it from an older tallyd's "<hex token>\n" */
+    if (f.have_token && nl != NULL && f.value[0] == 'g' &&
+        cachegen_number(f.value + 1, (size_t)(nl - f.value) - 1, &gen) && gen == f.token) {
+        size_t head = (size_t)(nl - f.value) + 1;
+        *value_len = f.value_len - head;
+        memmove(f.value, f.value + head, *value_len);
+        f.value[*value_len] = '\0';
+        *value = f.value;
+        return 1;
+    }
+    free(f.value);
+    return 0;
+}
+
+void cachegen_put(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
+                  uint64_t gen, uint64_t token, const char *value, size_t value_len, unsigned ttl_s)
+{
+    char head[32];
+    size_t hlen = (size_t)snprintf(head, sizeof(head), "g%" PRIu64 "\n", gen);
+    char *v = malloc(hlen + value_len);
+    if (v == NULL)
+        return;
+    memcpy(v, head, hlen);
+    memcpy(v + hlen, value, value_len);
+    if (cache_set(cache, ns, key, key_len, v, hlen + value_len, ttl_s) == CACHE_OK && (token < gen || token == 0)) {
+        char tkey[32];
+        cache_set_max(cache, ns, tkey, cachegen_token_key(tkey, user_id), gen);
+    }
+    free(v);
+}

@@ -1,0 +1,65 @@
+/* cachegen: per-user generations of the memcached copies of metrics and
+ * profiles, with PostgreSQL as the source of truth, so that no process of
+ * any host, after any restart, serves a copy older than the last write.
+ *
+ * PostgreSQL: metric_generations (sql/015) holds per user a metrics and a
+ * profile generation and a "synced" flag for each. Triggers bump them and
+ * clear the flag in the same transaction as the write (transactions insert,
+ * update, delete; user_profiles update), whoever writes: tallyd, tallyctl,
+ * psql, a second tallyd on the same pool.
+ *
+ * memcached: per user and namespace a token `t:<uid>` holding the
+ * generation (raised only, never lowered: cache_set_max), and entries
+ * `"g<generation>\n<value>"`. An entry is served only when its generation
+ * equals the token, read in the same round trip (cache_mget).
+ *
+ * The gap: a writer that cannot reach memcached (or dies) after its commit
+ * leaves an older token there. The flag stays cleared, and every process
+ * keeps the list of unsynced users, re-read from PostgreSQL at most every
+ * CACHEGEN_POLL_MS and at once when a process of this host announces a
+ * failure (shared memory); those users' copies are skipped (no read, no
+ * write-back) until a process repairs the token and sets the flag. So a
+ * memcached hiccup costs the users written meanwhile, not the namespace;
+ * on another host (or after a tallyctl write) the window is one poll
+ * period. While PostgreSQL cannot be asked, the last list read is used (a
+ * process that never read one trusts memcached: it is all there is). */
+#ifndef TALLY_CACHEGEN_H
+#define TALLY_CACHEGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+
+struct db;
+
+#define CACHEGEN_POLL_MS          1000   /* unsynced users re-read at most this often per process */
+#define CACHEGEN_POLL_RETRY_MS    5000   /* after a failed poll (PostgreSQL down) */
+#define CACHEGEN_PENDING_MAX      1024   /* more unsynced users: the namespaces are skipped whole */
+#define CACHEGEN_REPAIRS_PER_POLL 32     /* tokens a poll repairs */
+
+/* After a committed write of the user's data: raises the user's tokens in
+ * memcached to the PostgreSQL generations and sets the synced flags. On a
+ * memcached failure the flags stay cleared and this host is told. */
+void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id);
+
+/* false: the user's copies in namespace ns (CACHE_NS_METRICS or
+ * CACHE_NS_PROFILES) may be stale, or the cache is unusable; do not read or
+ * write them. ns: "metrics" or "profiles". May poll PostgreSQL (see above). */
+bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id);
+
+/* One round trip for the user's token and the entry at key. 1: hit, *value
+ * (malloc'd, NUL-terminated) is the entry without its generation; 0: miss,
+ * *token is the generation memcached holds (0 if none); -1: cache
+ * unusable. */
+int cachegen_lookup(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
+                    uint64_t *token, char **value, size_t *value_len);
+
+/* Writes the entry computed from generation gen (read in the same snapshot
+ * as the data) and raises the token to gen when token (from the lookup) is
+ * lower. */
+void cachegen_put(struct cache *cache, const char *ns, int64_t user_id, const char *key, size_t key_len,
+                  uint64_t gen, uint64_t token, const char *value, size_t value_len, unsigned ttl_s);
+
+#endif
