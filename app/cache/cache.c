@@ -66,6 +66,7 @@ struct cache {
 static const char *const cache_ns_names[CACHE_NS_COUNT] = {
     [CACHE_NS_AUTH] = "auth",         [CACHE_NS_HEALTH] = "health",     [CACHE_NS_USERS] = "users",
     [CACHE_NS_METRICS] = "metrics",   [CACHE_NS_PROFILES] = "profiles", [CACHE_NS_SESSIONS] = "sessions",
+    [CACHE_NS_RATELIMIT] = "ratelimit",
 };
 
 #define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)
@@ -480,6 +481,46 @@ enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *ke
     }
     cache_ns_add(c, ns, deletes, 1);
     return CACHE_OK;
+}
+
+enum cache_result cache_incr(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, uint32_t delta,
+                             unsigned ttl_s, uint64_t *value)
+{
+    *value = 0;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);
+    char k[LIMIT_CACHE_KEY_BYTES + 1];
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
+    char initial[16];
+    int initial_len = snprintf(initial, sizeof(initial), "%u", (unsigned)delta);
+    /* incr, add, incr: a counter that expires between the add losing and
+     * the second incr is a failure of this call, not a loop. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t v = 0;
+        memcached_return_t rc = memcached_increment(c->memc, k, klen, delta, &v);
+        cache_server_outcome(c, server, rc);
+        if (rc == MEMCACHED_SUCCESS) {
+            cache_ns_add(c, ns, hits, 1);
+            *value = v;
+            return CACHE_OK;
+        }
+        if (rc != MEMCACHED_NOTFOUND || attempt == 1)
+            return cache_fail(c, ns, rc);
+        cache_ns_add(c, ns, misses, 1);
+        rc = memcached_add(c->memc, k, klen, initial, (size_t)initial_len, (time_t)ttl_s, 0);
+        cache_server_outcome(c, server, rc);
+        if (rc == MEMCACHED_SUCCESS) {
+            cache_ns_add(c, ns, sets, 1);
+            *value = delta;
+            return CACHE_OK;
+        }
+        if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
+            return cache_fail(c, ns, rc);
+    }
+    return cache_fail(c, ns, MEMCACHED_FAILURE);
 }
 
 /* One cache_mget call: the caller's keys built, and which of them are sent

@@ -24,7 +24,7 @@
 #include "../core/limits.h"
 
 enum cache_ns { CACHE_NS_AUTH, CACHE_NS_HEALTH, CACHE_NS_USERS, CACHE_NS_METRICS, CACHE_NS_PROFILES,
-                CACHE_NS_SESSIONS, CACHE_NS_COUNT };
+                CACHE_NS_SESSIONS, CACHE_NS_RATELIMIT, CACHE_NS_COUNT };
 
 /* Updated with relaxed atomic adds by every worker. */
 struct cache_ns_counters {
@@ -78,6 +78,15 @@ enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, 
  * orphaned on this host), so a failed invalidation never leaves a stale
  * entry readable. */
 enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len);
+/* Atomic counter shared by every process of every host: adds delta to the
+ * decimal counter at key and sets *value to the result. A counter that does
+ * not exist is created holding delta, expiring after ttl_s (memcached
+ * `incr`; on NOT_FOUND `add`; if another process's `add` won the race,
+ * `incr` again). One round trip when the counter exists; an increment never
+ * moves its expiry. Counts a hit (existing counter), or a miss and a set
+ * (created). On MISS/ERROR *value is 0; CACHE_MISS is never returned. */
+enum cache_result cache_incr(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, uint32_t delta,
+                             unsigned ttl_s, uint64_t *value);
 /* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);
 /* Calls fn once per hit with the caller's index (never twice for one

@@ -56,6 +56,10 @@ static const struct config_key config_keys[] = {
     CFG_INT(job_backoff_max_ms, 1, 7 * 86400 * 1000),
     CFG_INT(job_max_attempts, 1, 100),
     CFG_INT(job_retention_days, 1, 3650),
+    CFG_INT(rate_limit_per_minute, 0, 60000000),
+    CFG_INT(rate_limit_burst, 1, 1000000),
+    CFG_INT(rate_limit_heavy_per_minute, 0, 60000000),
+    CFG_INT(rate_limit_heavy_burst, 1, 1000000),
 };
 
 void config_defaults(struct config *cfg)
@@ -88,6 +92,10 @@ void config_defaults(struct config *cfg)
     cfg->job_backoff_max_ms = 3600 * 1000;
     cfg->job_max_attempts = 5;
     cfg->job_retention_days = 7;
+    cfg->rate_limit_per_minute = 600;
+    cfg->rate_limit_burst = 60;
+    cfg->rate_limit_heavy_per_minute = 60;
+    cfg->rate_limit_heavy_burst = 10;
 }
 
 static char *config_trim(char *s)

@@ -37,6 +37,11 @@ struct config {
     int job_backoff_max_ms;                   /* cap of the retry delay */
     int job_max_attempts;                     /* default max_attempts of an enqueued job */
     int job_retention_days;                   /* succeeded jobs and job_runs rows kept this long */
+    /* Per bearer token (app/ratelimit): B requests per window of B/R minutes; rate 0 = class not limited. */
+    int rate_limit_per_minute;                /* R, normal class */
+    int rate_limit_burst;                     /* B, normal class */
+    int rate_limit_heavy_per_minute;          /* chat, CSV imports, dataset transforms */
+    int rate_limit_heavy_burst;
 };
 
 void config_defaults(struct config *cfg);

@@ -68,6 +68,13 @@ struct shm_metric_reads {
     uint64_t cache, store, computed;
 };
 
+/* Rate limiter (app/ratelimit): decisions by class (0 normal, 1 heavy). */
+struct shm_ratelimit_stats {
+    uint64_t allowed[2], limited[2], fail_open[2];
+    uint64_t exempt;                       /* admin-token requests, never limited */
+    uint64_t fail_open_logged_s;           /* wall second of the last fail-open log line (one per second per host) */
+};
+
 struct shm {
     uint64_t master_started_ms;
     int32_t master_pid;
@@ -85,6 +92,7 @@ struct shm {
     struct shm_jobs_stats jobs;
     struct shm_metric_reads metric_reads;
     uint64_t listen_queue_max;             /* largest accept-queue length seen (admin status reads) */
+    struct shm_ratelimit_stats ratelimit;
 };
 
 struct shm *shm_create(void);

@@ -17,6 +17,7 @@
 #include "../modules/admin.h"
 #include "../modules/auth.h"
 #include "../modules/templates.h"
+#include "../ratelimit/ratelimit.h"
 #include "../store/db.h"
 
 #include <errno.h>
@@ -126,6 +127,9 @@ static int worker_dispatch(struct worker *w, struct request *req, struct respons
     if (e != ERR_NONE)
         return e;
     e = auth_check(req, req->match.route->auth);
+    if (e != ERR_NONE)
+        return e;
+    e = ratelimit_check(req, res);
     if (e != ERR_NONE)
         return e;
     if (worker_has_body(req)) {

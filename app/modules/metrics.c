@@ -10,6 +10,7 @@
 #include "../core/response.h"
 #include "../core/shm.h"
 #include "../core/worker.h"
+#include "../ratelimit/ratelimit.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -224,6 +225,7 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_workers(&b, shm);
     metrics_jobs(&b, shm, req->worker->db);
     metrics_metric_reads(&b, shm);
+    ratelimit_metrics_write(shm, &b);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);

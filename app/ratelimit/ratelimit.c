@@ -1,0 +1,202 @@
+/* ratelimit: see ratelimit.h. The arithmetic is pure and unit-tested
+ * (tests/unit/test_ratelimit.c); ratelimit_check is the one place that
+ * talks to the cache and the response. */
+#define _GNU_SOURCE
+#include "ratelimit.h"
+#include "../cache/cache.h"
+#include "../core/arena.h"
+#include "../core/buf.h"
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../core/request.h"
+#include "../core/response.h"
+#include "../core/sha256.h"
+#include "../core/shm.h"
+#include "../core/worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define RATELIMIT_TTL_SLACK_S 2
+#define RATELIMIT_NOW_HEADER  "HTTP_X_TALLY_RATELIMIT_NOW"
+
+static const char *const ratelimit_class_names[RATELIMIT_CLASSES] = {"normal", "heavy"};
+
+/* Heavy: POST routes whose last pattern segment names an expensive action.
+ * By pattern, so route tables of other modules need no flag. */
+enum ratelimit_class ratelimit_class_of(const char *method, const char *route_pattern)
+{
+    static const char *const heavy_actions[] = {"chat", "import", "transform"};
+    if (method == NULL || route_pattern == NULL || strcmp(method, "POST") != 0)
+        return RATELIMIT_NORMAL;
+    const char *last = strrchr(route_pattern, '/');
+    last = last != NULL ? last + 1 : route_pattern;
+    for (size_t i = 0; i < sizeof(heavy_actions) / sizeof(heavy_actions[0]); i++)
+        if (strcmp(last, heavy_actions[i]) == 0)
+            return RATELIMIT_HEAVY;
+    return RATELIMIT_NORMAL;
+}
+
+struct ratelimit_limits ratelimit_limits_of(const struct config *cfg, enum ratelimit_class cls)
+{
+    struct ratelimit_limits l;
+    if (cls == RATELIMIT_HEAVY) {
+        l.per_minute = cfg->rate_limit_heavy_per_minute;
+        l.burst = cfg->rate_limit_heavy_burst;
+    } else {
+        l.per_minute = cfg->rate_limit_per_minute;
+        l.burst = cfg->rate_limit_burst;
+    }
+    return l;
+}
+
+bool ratelimit_window_of(const struct ratelimit_limits *lim, int64_t now_ms, struct ratelimit_window *w)
+{
+    if (lim->per_minute <= 0 || lim->burst < 1 || now_ms < 0)
+        return false;
+    /* B requests per B/R minutes; both bounded by the config (<= 1e6, 6e7). */
+    int64_t len = 60000 * lim->burst / lim->per_minute;
+    w->length_ms = len > 0 ? len : 1;
+    w->index = now_ms / w->length_ms;
+    w->end_ms = (w->index + 1) * w->length_ms;
+    return true;
+}
+
+void ratelimit_decide(const struct ratelimit_limits *lim, const struct ratelimit_window *w, int64_t now_ms,
+                      uint64_t count, struct ratelimit_verdict *v)
+{
+    v->allowed = count <= (uint64_t)lim->burst;
+    v->remaining = v->allowed ? lim->burst - (int64_t)count : 0;
+    int64_t left_ms = w->end_ms - now_ms;             /* > 0: now is inside the window */
+    v->reset_s = (left_ms + 999) / 1000;
+    if (v->reset_s < 1)
+        v->reset_s = 1;
+}
+
+size_t ratelimit_key(enum ratelimit_class cls, const struct ratelimit_window *w, const char *token_hash, char *out,
+                     size_t cap)
+{
+    /* The window length is part of the key: a config change starts fresh
+     * counters instead of reading old ones with a different meaning. */
+    int n = snprintf(out, cap, "%c%" PRId64 ":%" PRId64 ":%.32s", cls == RATELIMIT_HEAVY ? 'h' : 'n', w->length_ms,
+                     w->index, token_hash);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+unsigned ratelimit_ttl_s(const struct ratelimit_window *w)
+{
+    return (unsigned)((w->length_ms + 999) / 1000) + RATELIMIT_TTL_SLACK_S;
+}
+
+/* ---- request pipeline ---------------------------------------------------- */
+
+/* The clock: wall time (windows must be the same on every host), or the
+ * test header when debug routes are on. */
+static enum err ratelimit_now(struct request *req, int64_t *now_ms)
+{
+    const char *fake = req->worker->cfg->debug_routes ? request_header(req, RATELIMIT_NOW_HEADER) : NULL;
+    if (fake == NULL) {
+        *now_ms = (int64_t)shm_now_wall_ms();
+        return ERR_NONE;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(fake, &end, 10);
+    if (errno != 0 || end == fake || *end != '\0' || v < 0)
+        return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Ratelimit-Now", "expected milliseconds since the epoch");
+    *now_ms = (int64_t)v;
+    return ERR_NONE;
+}
+
+/* auth_check accepted the header, so it is "Bearer <token>". */
+static void ratelimit_token_hash(const struct request *req, char hash[65])
+{
+    const char *h = request_header(req, "HTTP_AUTHORIZATION");
+    const char *token = h != NULL && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : "";
+    while (*token == ' ')
+        token++;
+    sha256_hex(token, strlen(token), hash);
+}
+
+static enum err ratelimit_fail_open(struct request *req, struct shm_ratelimit_stats *st, enum ratelimit_class cls)
+{
+    shm_add(&st->fail_open[cls], 1);
+    uint64_t now_s = shm_now_wall_ms() / 1000;
+    uint64_t last = shm_load(&st->fail_open_logged_s);
+    if (last != now_s &&
+        __atomic_compare_exchange_n(&st->fail_open_logged_s, &last, now_s, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        log_warn("ratelimit: memcached unreachable; requests pass unlimited (fail open, %" PRIu64 " so far)",
+                 shm_load(&st->fail_open[0]) + shm_load(&st->fail_open[1]));
+    (void)req;
+    return ERR_NONE;
+}
+
+enum err ratelimit_check(struct request *req, struct response *res)
+{
+    if (!req->auth_ok)
+        return ERR_NONE;
+    struct worker *w = req->worker;
+    struct shm_ratelimit_stats *st = &w->shm->ratelimit;
+    if (req->auth_admin) {
+        shm_add(&st->exempt, 1);
+        return ERR_NONE;
+    }
+    enum ratelimit_class cls = ratelimit_class_of(req->method, req->route_label);
+    struct ratelimit_limits lim = ratelimit_limits_of(w->cfg, cls);
+    int64_t now_ms = 0;
+    enum err e = ratelimit_now(req, &now_ms);
+    if (e != ERR_NONE)
+        return e;
+    struct ratelimit_window win;
+    if (!ratelimit_window_of(&lim, now_ms, &win))
+        return ERR_NONE;
+
+    char hash[65], key[128];
+    ratelimit_token_hash(req, hash);
+    size_t klen = ratelimit_key(cls, &win, hash, key, sizeof(key));
+    uint64_t count = 0;
+    if (klen == 0 || cache_incr(w->cache, CACHE_NS_RATELIMIT, key, klen, 1, ratelimit_ttl_s(&win), &count) != CACHE_OK)
+        return ratelimit_fail_open(req, st, cls);
+
+    struct ratelimit_verdict v;
+    ratelimit_decide(&lim, &win, now_ms, count, &v);
+    char *reset = arena_sprintf(req->arena, "%" PRId64, v.reset_s);
+    response_header(res, "RateLimit-Limit", arena_sprintf(req->arena, "%" PRId64, lim.burst));
+    response_header(res, "RateLimit-Remaining", arena_sprintf(req->arena, "%" PRId64, v.remaining));
+    response_header(res, "RateLimit-Reset", reset);
+    if (v.allowed) {
+        shm_add(&st->allowed[cls], 1);
+        return ERR_NONE;
+    }
+    shm_add(&st->limited[cls], 1);
+    response_header(res, "Retry-After", reset);
+    return request_fail(req, ERR_RATE_LIMITED, NULL,
+                        "rate limit of %" PRId64 " %s requests per %" PRId64 " ms exceeded for this token; retry in %"
+                        PRId64 " s", lim.burst, ratelimit_class_names[cls], win.length_ms, v.reset_s);
+}
+
+void ratelimit_metrics_write(const struct shm *shm, struct buf *b)
+{
+    const struct shm_ratelimit_stats *st = &shm->ratelimit;
+    buf_printf(b, "# HELP tally_ratelimit_requests_total Bearer-token requests seen by the rate limiter, by class and"
+                  " outcome.\n# TYPE tally_ratelimit_requests_total counter\n");
+    for (int c = 0; c < RATELIMIT_CLASSES; c++) {
+        buf_printf(b, "tally_ratelimit_requests_total{class=\"%s\",result=\"allowed\"} %" PRIu64 "\n",
+                   ratelimit_class_names[c], shm_load(&st->allowed[c]));
+        buf_printf(b, "tally_ratelimit_requests_total{class=\"%s\",result=\"limited\"} %" PRIu64 "\n",
+                   ratelimit_class_names[c], shm_load(&st->limited[c]));
+        buf_printf(b, "tally_ratelimit_requests_total{class=\"%s\",result=\"fail_open\"} %" PRIu64 "\n",
+                   ratelimit_class_names[c], shm_load(&st->fail_open[c]));
+    }
+    buf_printf(b, "# HELP tally_ratelimit_fail_open_total Requests let through unlimited because memcached was"
+                  " unreachable.\n# TYPE tally_ratelimit_fail_open_total counter\n");
+    buf_printf(b, "tally_ratelimit_fail_open_total %" PRIu64 "\n",
+               shm_load(&st->fail_open[0]) + shm_load(&st->fail_open[1]));
+    buf_printf(b, "# HELP tally_ratelimit_exempt_total Admin-token requests (never rate limited).\n"
+                  "# TYPE tally_ratelimit_exempt_total counter\n");
+    buf_printf(b, "tally_ratelimit_exempt_total %" PRIu64 "\n", shm_load(&st->exempt));
+}
