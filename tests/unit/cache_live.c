@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define LIVE_FAIL_FAST_MS     120.0   /* one connect/poll timeout (50 ms) plus slack */
 #define LIVE_RECOVER_MAX_MS   4000.0  /* retry timeout is 1 s; seconds are coarse */
@@ -166,6 +168,59 @@ static void live_keys(struct cache *c)
     live_expect(c, CACHE_NS_USERS, "same", "u", 1);
 }
 
+/* cache_incr: created at delta, then incremented; several processes on
+ * one counter never lose an increment; the expiry set at creation holds. */
+static void live_counter(struct cache *c)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof(key), "counter:%u", (unsigned)getpid() ^ (unsigned)time(NULL));
+    uint64_t v = 99;
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, key, (size_t)kl, 1, 60, &v), CACHE_OK);
+    CHECK_INT(v, 1);
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, key, (size_t)kl, 5, 60, &v), CACHE_OK);
+    CHECK_INT(v, 6);
+    /* 4 processes x 250 increments of a fresh counter, each creating it if
+     * it sees none: the total is exact. */
+    kl = snprintf(key, sizeof(key), "race:%u", (unsigned)getpid() ^ (unsigned)time(NULL));
+    fflush(stdout);
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            struct cache *mine = cache_create(getenv("CACHE_LIVE_SERVERS"), NULL);
+            int bad = 0;
+            for (int i = 0; i < 250; i++) {
+                uint64_t got = 0;
+                bad += cache_incr(mine, CACHE_NS_RATELIMIT, key, (size_t)kl, 1, 60, &got) != CACHE_OK;
+            }
+            cache_destroy(mine);
+            _exit(bad ? 1 : 0);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        int status = -1;
+        waitpid(kids[k], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_INT(cache_get(c, CACHE_NS_RATELIMIT, key, (size_t)kl, &text, &len), CACHE_OK);
+    CHECK_STR(text, "1000");
+    free(text);
+    /* A non-numeric value is an error, not a reset. */
+    CHECK_INT(cache_set(c, CACHE_NS_RATELIMIT, "text", 4, "abc", 3, 60), CACHE_OK);
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, "text", 4, 1, 60, &v), CACHE_ERROR);
+    CHECK_INT(v, 0);
+    /* Expiry from creation: increments do not extend it. */
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(v, 2);
+    printf("  waiting 2 s for a counter's 1 s TTL...\n");
+    live_sleep_ms(2100);
+    CHECK_INT(cache_incr(c, CACHE_NS_RATELIMIT, "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(v, 1);
+}
+
 static int live_functional(const char *servers)
 {
     struct cache_shared sh;
@@ -190,6 +245,8 @@ static int live_functional(const char *servers)
     live_values(c);
     live_keys(c);
     live_mget(c);
+    setenv("CACHE_LIVE_SERVERS", servers, 1);
+    live_counter(c);
 
     CHECK_INT(cache_set(c, CACHE_NS_SESSIONS, "ttl", 3, "short", 5, 1), CACHE_OK);
     live_expect(c, CACHE_NS_SESSIONS, "ttl", "short", 5);
