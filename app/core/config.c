@@ -60,6 +60,7 @@ static const struct config_key config_keys[] = {
     CFG_INT(rate_limit_burst, 1, 1000000),
     CFG_INT(rate_limit_heavy_per_minute, 0, 60000000),
     CFG_INT(rate_limit_heavy_burst, 1, 1000000),
+    CFG_INT(rate_limit_lease_max, 1, 1000),
 };
 
 void config_defaults(struct config *cfg)
@@ -96,6 +97,7 @@ void config_defaults(struct config *cfg)
     cfg->rate_limit_burst = 60;
     cfg->rate_limit_heavy_per_minute = 60;
     cfg->rate_limit_heavy_burst = 10;
+    cfg->rate_limit_lease_max = 32;
 }
 
 static char *config_trim(char *s)

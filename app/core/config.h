@@ -42,6 +42,7 @@ struct config {
     int rate_limit_burst;                     /* B, normal class */
     int rate_limit_heavy_per_minute;          /* chat, CSV imports, dataset transforms */
     int rate_limit_heavy_burst;
+    int rate_limit_lease_max;                 /* positions a worker may reserve per memcached incr; 1 = none */
 };
 
 void config_defaults(struct config *cfg);

@@ -71,6 +71,7 @@ struct shm_metric_reads {
 /* Rate limiter (app/ratelimit): decisions by class (0 normal, 1 heavy). */
 struct shm_ratelimit_stats {
     uint64_t allowed[2], limited[2], fail_open[2];
+    uint64_t leased[2];                    /* allowed from a worker's lease, no round trip */
     uint64_t exempt;                       /* admin-token requests, never limited */
     uint64_t fail_open_logged_s;           /* wall second of the last fail-open log line (one per second per host) */
 };

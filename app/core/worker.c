@@ -294,6 +294,7 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
         log_info("worker %d: recycling after %llu requests", slot, (unsigned long long)served);
     FCGX_Free(&fcgx, 0);
     admin_state_free(w.admin);
+    ratelimit_state_free(w.ratelimit);
     templates_free(w.templates);
     auth_cache_destroy(w.auth_cache);
     cache_destroy(w.cache);

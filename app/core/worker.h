@@ -21,6 +21,7 @@ struct auth_cache;
 struct health_cache;
 struct templates;
 struct admin_state;
+struct ratelimit_state;
 
 /* The worker context: all long-lived per-process state lives here. */
 struct worker {
@@ -42,6 +43,7 @@ struct worker {
     struct health_cache *health_cache;   /* owned by the health module */
     struct templates *templates;         /* dashboard templates, loaded at start (NULL: pages answer 500) */
     struct admin_state *admin;           /* owned by the admin module, made on first use */
+    struct ratelimit_state *ratelimit;   /* owned by app/ratelimit (leases), made on first use */
 };
 
 /* Runs in the child after fork(); never returns. */

@@ -66,12 +66,28 @@ bool ratelimit_window_of(const struct ratelimit_limits *lim, int64_t now_ms, str
     return true;
 }
 
-void ratelimit_decide(const struct ratelimit_limits *lim, const struct ratelimit_window *w, int64_t now_ms,
-                      uint64_t count, struct ratelimit_verdict *v)
+int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int workers, int lease_max)
 {
-    v->allowed = count <= (uint64_t)lim->burst;
-    v->remaining = v->allowed ? lim->burst - (int64_t)count : 0;
-    int64_t left_ms = w->end_ms - now_ms;             /* > 0: now is inside the window */
+    int64_t k = lim->burst / ((int64_t)RATELIMIT_LEASE_SHARE * (workers > 0 ? workers : 1));
+    if (k > lease_max)
+        k = lease_max;
+    return k < 1 ? 1 : k;
+}
+
+void ratelimit_decide(const struct ratelimit_limits *lim, const struct ratelimit_window *w, int64_t now_ms,
+                      uint64_t count, int64_t k, struct ratelimit_verdict *v)
+{
+    /* Reserved positions count-k+1 .. count; those <= B are granted. */
+    int64_t before = (int64_t)count - k;                 /* positions taken before ours */
+    int64_t free_after = lim->burst - (int64_t)count;    /* unreserved positions left */
+    v->granted = lim->burst - before;
+    if (v->granted < 0)
+        v->granted = 0;
+    if (v->granted > k)
+        v->granted = k;
+    v->allowed = v->granted >= 1;
+    v->remaining = v->allowed ? (free_after > 0 ? free_after : 0) + v->granted - 1 : 0;
+    int64_t left_ms = w->end_ms - now_ms;                /* > 0: now is inside the window */
     v->reset_s = (left_ms + 999) / 1000;
     if (v->reset_s < 1)
         v->reset_s = 1;
@@ -135,6 +151,68 @@ static enum err ratelimit_fail_open(struct request *req, struct shm_ratelimit_st
     return ERR_NONE;
 }
 
+/* ---- leases -------------------------------------------------------------- */
+
+#define RATELIMIT_LEASE_SLOTS 256
+
+/* Positions this worker reserved in memcached and has not used yet, for
+ * one token, class and window. */
+struct ratelimit_lease {
+    char token[33];                      /* first 32 hex of the token hash; "" = empty slot */
+    int cls;
+    int64_t window_length_ms, window_index;
+    int64_t left;                        /* reserved, unused */
+    int64_t unreserved;                  /* B - counter when reserved, >= 0 */
+};
+
+struct ratelimit_state {
+    struct ratelimit_lease slots[RATELIMIT_LEASE_SLOTS];
+};
+
+void ratelimit_state_free(struct ratelimit_state *st)
+{
+    free(st);
+}
+
+static struct ratelimit_lease *ratelimit_lease_slot(struct worker *w, const char *hash, enum ratelimit_class cls)
+{
+    if (w->ratelimit == NULL && (w->ratelimit = calloc(1, sizeof(*w->ratelimit))) == NULL)
+        return NULL;
+    unsigned idx = (unsigned)strtoul((char[7]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], '\0'}, NULL, 16);
+    return &w->ratelimit->slots[(idx * 2 + (unsigned)cls) % RATELIMIT_LEASE_SLOTS];
+}
+
+static bool ratelimit_lease_take(struct ratelimit_lease *l, const char *hash, enum ratelimit_class cls,
+                                 const struct ratelimit_window *win, struct ratelimit_verdict *v, int64_t now_ms)
+{
+    if (l == NULL || l->left <= 0 || (int)cls != l->cls || l->window_index != win->index ||
+        l->window_length_ms != win->length_ms || memcmp(l->token, hash, 32) != 0)
+        return false;
+    l->left--;
+    v->allowed = true;
+    v->granted = 1;
+    v->remaining = l->unreserved + l->left;
+    v->reset_s = (win->end_ms - now_ms + 999) / 1000;
+    if (v->reset_s < 1)
+        v->reset_s = 1;
+    return true;
+}
+
+static void ratelimit_lease_keep(struct ratelimit_lease *l, const char *hash, enum ratelimit_class cls,
+                                 const struct ratelimit_window *win, const struct ratelimit_verdict *v,
+                                 int64_t burst, uint64_t count)
+{
+    if (l == NULL)
+        return;
+    memcpy(l->token, hash, 32);
+    l->token[32] = '\0';
+    l->cls = (int)cls;
+    l->window_length_ms = win->length_ms;
+    l->window_index = win->index;
+    l->left = v->granted > 1 ? v->granted - 1 : 0;
+    l->unreserved = burst > (int64_t)count ? burst - (int64_t)count : 0;
+}
+
 enum err ratelimit_check(struct request *req, struct response *res)
 {
     if (!req->auth_ok)
@@ -155,15 +233,24 @@ enum err ratelimit_check(struct request *req, struct response *res)
     if (!ratelimit_window_of(&lim, now_ms, &win))
         return ERR_NONE;
 
-    char hash[65], key[128];
+    char hash[65];
     ratelimit_token_hash(req, hash);
-    size_t klen = ratelimit_key(cls, &win, hash, key, sizeof(key));
-    uint64_t count = 0;
-    if (klen == 0 || cache_incr(w->cache, CACHE_NS_RATELIMIT, key, klen, 1, ratelimit_ttl_s(&win), &count) != CACHE_OK)
-        return ratelimit_fail_open(req, st, cls);
-
+    int64_t k = ratelimit_lease_size(&lim, w->cfg->workers, w->cfg->rate_limit_lease_max);
+    struct ratelimit_lease *lease = k > 1 ? ratelimit_lease_slot(w, hash, cls) : NULL;
     struct ratelimit_verdict v;
-    ratelimit_decide(&lim, &win, now_ms, count, &v);
+    if (ratelimit_lease_take(lease, hash, cls, &win, &v, now_ms)) {
+        shm_add(&st->leased[cls], 1);
+    } else {
+        char key[128];
+        size_t klen = ratelimit_key(cls, &win, hash, key, sizeof(key));
+        uint64_t count = 0;
+        if (klen == 0 ||
+            cache_incr(w->cache, CACHE_NS_RATELIMIT, key, klen, (uint32_t)k, ratelimit_ttl_s(&win), &count) != CACHE_OK)
+            return ratelimit_fail_open(req, st, cls);
+        ratelimit_decide(&lim, &win, now_ms, count, k, &v);
+        if (lease != NULL)
+            ratelimit_lease_keep(lease, hash, cls, &win, &v, lim.burst, count);
+    }
     char *reset = arena_sprintf(req->arena, "%" PRId64, v.reset_s);
     response_header(res, "RateLimit-Limit", arena_sprintf(req->arena, "%" PRId64, lim.burst));
     response_header(res, "RateLimit-Remaining", arena_sprintf(req->arena, "%" PRId64, v.remaining));
@@ -192,6 +279,11 @@ void ratelimit_metrics_write(const struct shm *shm, struct buf *b)
         buf_printf(b, "tally_ratelimit_requests_total{class=\"%s\",result=\"fail_open\"} %" PRIu64 "\n",
                    ratelimit_class_names[c], shm_load(&st->fail_open[c]));
     }
+    buf_printf(b, "# HELP tally_ratelimit_leased_total Allowed requests served from a worker's reserved positions"
+                  " (no memcached round trip; included in allowed).\n# TYPE tally_ratelimit_leased_total counter\n");
+    for (int c = 0; c < RATELIMIT_CLASSES; c++)
+        buf_printf(b, "tally_ratelimit_leased_total{class=\"%s\"} %" PRIu64 "\n", ratelimit_class_names[c],
+                   shm_load(&st->leased[c]));
     buf_printf(b, "# HELP tally_ratelimit_fail_open_total Requests let through unlimited because memcached was"
                   " unreachable.\n# TYPE tally_ratelimit_fail_open_total counter\n");
     buf_printf(b, "tally_ratelimit_fail_open_total %" PRIu64 "\n",

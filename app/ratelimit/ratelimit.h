@@ -44,8 +44,9 @@ struct ratelimit_window {
 };
 
 struct ratelimit_verdict {
-    bool allowed;                        /* count <= B */
-    int64_t remaining;                   /* B - count, at least 0: RateLimit-Remaining */
+    bool allowed;                        /* this request got a position <= B */
+    int64_t granted;                     /* positions of the reservation that are <= B (0..k) */
+    int64_t remaining;                   /* B - count + unused granted, at least 0: RateLimit-Remaining */
     int64_t reset_s;                     /* ceil((end - now) / 1 s), >= 1: RateLimit-Reset, Retry-After */
 };
 
@@ -54,9 +55,15 @@ enum ratelimit_class ratelimit_class_of(const char *method, const char *route_pa
 struct ratelimit_limits ratelimit_limits_of(const struct config *cfg, enum ratelimit_class cls);
 /* false when the class is not limited (per_minute 0 or burst < 1). now_ms >= 0. */
 bool ratelimit_window_of(const struct ratelimit_limits *lim, int64_t now_ms, struct ratelimit_window *w);
-/* count: this request's position in its window (the counter after its increment). */
+/* Positions a worker reserves per memcached increment: 1 (exact, every
+ * request one round trip) unless the burst is large: B / (16 * workers),
+ * at most lease_max (config rate_limit_lease_max). See docs/ratelimit.md. */
+#define RATELIMIT_LEASE_SHARE 16
+int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int workers, int lease_max);
+/* count: the counter after this worker added k (it reserved positions
+ * count-k+1 .. count); the first of them is this request's. */
 void ratelimit_decide(const struct ratelimit_limits *lim, const struct ratelimit_window *w, int64_t now_ms,
-                      uint64_t count, struct ratelimit_verdict *v);
+                      uint64_t count, int64_t k, struct ratelimit_verdict *v);
 /* memcached key of a counter (token_hash: 64 hex; its first 32 are used).
  * Returns its length, or 0 if cap is too small. */
 size_t ratelimit_key(enum ratelimit_class cls, const struct ratelimit_window *w, const char *token_hash, char *out,
@@ -70,6 +77,10 @@ unsigned ratelimit_ttl_s(const struct ratelimit_window *w);
  * the limit. With debug_routes = 1 the header X-Tally-Ratelimit-Now (ms
  * since the epoch) replaces the clock, so tests can do exact arithmetic. */
 enum err ratelimit_check(struct request *req, struct response *res);
+
+/* Per-process lease table (worker state), freed with ratelimit_state_free. */
+struct ratelimit_state;
+void ratelimit_state_free(struct ratelimit_state *st);
 
 /* Prometheus lines for /metrics. */
 void ratelimit_metrics_write(const struct shm *shm, struct buf *out);

@@ -206,6 +206,40 @@ def test_count_shared_by_every_worker():
         assert r.headers["retry-after"] == str(math.ceil((window - 100) / 1000))
 
 
+def test_large_burst_leases_stay_within_their_bound():
+    """B >= 32 * workers: each worker reserves k = B / (16 * workers)
+    positions per memcached increment (docs/ratelimit.md). Never more than
+    B pass; reserved but unused positions can refuse at most (k - 1) per
+    other worker early."""
+    burst = 256
+    _limits(burst=burst)
+    nworkers = len(worker_pids())
+    k = min(32, max(1, burst // (16 * nworkers)))
+    assert k > 1, (nworkers, k)
+    uid, tok = new_user("Leased")
+    window = _window_ms(R, burst)
+    now = _fresh_now(0, window)
+    leased0 = scrape()[0]['tally_ratelimit_leased_total{class="normal"}']
+    results = []
+    lock = threading.Lock()
+
+    def worker():
+        for _ in range(40):
+            r = _user_get(uid, tok, now)
+            with lock:
+                results.append(r.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = results.count(200)
+    assert results.count(429) == len(results) - ok, set(results)
+    assert burst - (k - 1) * (nworkers - 1) <= ok <= burst, (ok, k, nworkers)
+    assert scrape()[0]['tally_ratelimit_leased_total{class="normal"}'] - leased0 > 0
+
+
 def test_heavy_class_has_its_own_bucket():
     _limits()
     uid, tok = new_user("Chatty")

@@ -58,31 +58,31 @@ static void test_window(void)
     CHECK_INT(w.index, 566666667);
     CHECK_INT(w.end_ms, 1700000004000);
     struct ratelimit_verdict v;
-    ratelimit_decide(&l, &w, now, 1, &v);
+    ratelimit_decide(&l, &w, now, 1, 1, &v);
     CHECK(v.allowed);
     CHECK_INT(v.remaining, 2);
     CHECK_INT(v.reset_s, 3);             /* 2766 ms left -> 3 s */
-    ratelimit_decide(&l, &w, now, 3, &v);
+    ratelimit_decide(&l, &w, now, 3, 1, &v);
     CHECK(v.allowed);
     CHECK_INT(v.remaining, 0);
-    ratelimit_decide(&l, &w, now, 4, &v);
+    ratelimit_decide(&l, &w, now, 4, 1, &v);
     CHECK(!v.allowed);
     CHECK_INT(v.remaining, 0);
     CHECK_INT(v.reset_s, 3);
     /* 1 ms before the end: still 1 s (never 0); at the end: the next window. */
-    ratelimit_decide(&l, &w, 1700000003999, 9, &v);
+    ratelimit_decide(&l, &w, 1700000003999, 9, 1, &v);
     CHECK_INT(v.reset_s, 1);
     CHECK(ratelimit_window_of(&l, 1700000004000, &w));
     CHECK_INT(w.index, 566666668);
     /* Exactly 2000 ms left: 2 s, not 3. */
-    ratelimit_decide(&l, &w, 1700000005000, 1, &v);
+    ratelimit_decide(&l, &w, 1700000005000, 1, 1, &v);
     CHECK_INT(v.reset_s, 2);
     /* Rates that do not divide a minute: 7 per 60000*7/1000 = 420 ms. */
     CHECK(ratelimit_window_of(&(struct ratelimit_limits){1000, 7}, 839, &w));
     CHECK_INT(w.length_ms, 420);
     CHECK_INT(w.index, 1);
     CHECK_INT(w.end_ms, 840);
-    ratelimit_decide(&(struct ratelimit_limits){1000, 7}, &w, 839, 8, &v);
+    ratelimit_decide(&(struct ratelimit_limits){1000, 7}, &w, 839, 8, 1, &v);
     CHECK(!v.allowed);
     CHECK_INT(v.reset_s, 1);
     /* A huge rate gives windows of 1 ms, never 0. */
@@ -107,11 +107,51 @@ static void test_key(void)
     CHECK_INT(ratelimit_ttl_s(&(struct ratelimit_window){420, 0, 420}), 3);
 }
 
+static void test_leases(void)
+{
+    /* Lease size: 1 (exact) unless B >= 32 * workers ... */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 60}, 4, 32), 1);     /* the defaults */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){60, 3}, 1, 32), 1);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 127}, 4, 32), 1);    /* 127 / 64 */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 128}, 4, 32), 2);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 4, 32), 15);  /* 1000 / 64 */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000000}, 4, 32), 32);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 0, 32), 32);  /* 1000 / 16, capped */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000000}, 4, 1), 1);     /* leases off */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 4, 8), 8);
+    struct config cfg;
+    config_defaults(&cfg);
+    CHECK_INT(cfg.rate_limit_lease_max, 32);
+    char err[128];
+    CHECK_INT(config_set(&cfg, "rate_limit_lease_max", "0", err, sizeof(err)), -1);
+    /* B = 10, a reservation of k = 4 at a time: counters 4, 8, 12, 16. */
+    struct ratelimit_limits l = {600, 10};
+    struct ratelimit_window w;
+    ratelimit_window_of(&l, 0, &w);
+    struct ratelimit_verdict v;
+    ratelimit_decide(&l, &w, 0, 4, 4, &v);      /* positions 1-4 */
+    CHECK(v.allowed);
+    CHECK_INT(v.granted, 4);
+    CHECK_INT(v.remaining, 6 + 3);              /* 6 unreserved + 3 of ours unused */
+    ratelimit_decide(&l, &w, 0, 12, 4, &v);     /* positions 9-12: 9 and 10 are <= B */
+    CHECK(v.allowed);
+    CHECK_INT(v.granted, 2);
+    CHECK_INT(v.remaining, 0 + 1);
+    ratelimit_decide(&l, &w, 0, 14, 4, &v);     /* 11-14 (another worker took 5-8, 9-10 went to a third) */
+    CHECK(!v.allowed);
+    CHECK_INT(v.granted, 0);
+    CHECK_INT(v.remaining, 0);
+    ratelimit_decide(&l, &w, 0, 10, 4, &v);     /* 7-10: all four */
+    CHECK_INT(v.granted, 4);
+    CHECK_INT(v.remaining, 3);
+}
+
 int main(void)
 {
     test_class();
     test_limits();
     test_window();
     test_key();
+    test_leases();
     CHECK_DONE();
 }
