@@ -3,13 +3,15 @@
  * and cache modules as the server. Exit status: 0 ok, 1 failure, 2 usage. */
 #define _GNU_SOURCE
 #include "cache/cache.h"
+#include "core/arena.h"
 #include "core/config.h"
+#include "core/module.h"
 #include "core/limits.h"
 #include "core/parse.h"
 #include "core/text.h"
-#include "modules/admin_auth.h"
+#include "admin/admin_auth.h"
 #include "modules/auth.h"
-#include "modules/jobs_cli.h"
+#include "jobs/jobs_cli.h"
 #include "modules/precompute.h"
 #include "modules/seed.h"
 #include "store/db.h"
@@ -47,7 +49,9 @@ static void ctl_usage(FILE *out)
             "  admin create --username U [--replace]   password read from stdin (one line; prompted on a tty)\n"
             "  precompute --all | --user ID [--month YYYY-MM]   metrics of that month (default: now) and the one before\n"
             "  cleanup   delete pre-computed metrics expired 7+ days ago\n"
-            "The config file and TALLY_<KEY> environment variables are read as by tallyd.\n");
+            );
+    module_commands_usage(out);
+    fprintf(out, "The config file and TALLY_<KEY> environment variables are read as by tallyd.\n");
 }
 
 /* Value of --name in argv, or NULL. */
@@ -448,6 +452,24 @@ static int ctl_admin(struct ctl *c)
     return 0;
 }
 
+/* A command a module brings (its line in the module table): it runs with
+ * a CLI context, the module states made as in a worker. */
+static int ctl_module_command(struct ctl *c, const struct module_command *mc)
+{
+    static struct tally_ctx ctx;
+    struct arena arena;
+    arena_init(&arena);
+    ctx = (struct tally_ctx){.kind = TALLY_CTX_CLI, .cfg = &c->cfg, .db = c->db, .cache = c->cache,
+                             .arena = &arena, .worker_slot = -1, .listen_fd = -1};
+    int rc = 1;
+    if (module_init_children(&ctx) == 0) {
+        rc = mc->run(&ctx, c->argc, c->argv);
+        module_free_children(&ctx);
+    }
+    arena_free(&arena);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static struct ctl c;
@@ -491,6 +513,8 @@ int main(int argc, char **argv)
         rc = ctl_precompute(&c);
     else if (strcmp(cmd, "cleanup") == 0)
         rc = ctl_cleanup(&c);
+    else if (module_command_find(cmd) != NULL)
+        rc = ctl_module_command(&c, module_command_find(cmd));
     else {
         fprintf(stderr, "tallyctl: unknown command \"%s\"\n", cmd);
         ctl_usage(stderr);

@@ -3,10 +3,9 @@
 #define _GNU_SOURCE
 #include "core/config.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "core/router.h"
 #include "core/server.h"
-#include "modules/routes.h"
-#include "modules/templates.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +59,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_set_level(level);
-    if (routes_register(&router, &cfg) != 0) {
+    if (module_routes_register(&router, cfg.debug_routes != 0) != 0) {
         fprintf(stderr, "tallyd: route table full\n");
         return 1;
     }
@@ -71,12 +70,10 @@ int main(int argc, char **argv)
                    auth_names[router.routes[i]->auth]);
         return 0;
     }
-    struct templates *tpl = templates_load(cfg.templates_dir, err, sizeof(err));
-    if (tpl == NULL) {   /* workers load their own copy; this only checks the files */
-        fprintf(stderr, "tallyd: templates: %s\n", err);
+    if (module_init_master(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tallyd: %s\n", err);
         return 1;
     }
-    templates_free(tpl);
     if (check_only) {
         printf("configuration ok: listen=%s workers=%d\n", cfg.listen, cfg.workers);
         return 0;

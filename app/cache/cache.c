@@ -63,11 +63,6 @@ struct cache {
     uint64_t generation_checked_s;       /* last read of `tally:generations` (CLOCK_MONOTONIC s) */
 };
 
-static const char *const cache_ns_names[CACHE_NS_COUNT] = {
-    [CACHE_NS_AUTH] = "auth",         [CACHE_NS_HEALTH] = "health",     [CACHE_NS_USERS] = "users",
-    [CACHE_NS_METRICS] = "metrics",   [CACHE_NS_PROFILES] = "profiles", [CACHE_NS_SESSIONS] = "sessions",
-    [CACHE_NS_RATELIMIT] = "ratelimit",
-};
 
 #define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)
 #define cache_count(c, field)  cache_add(c, field, 1)
@@ -99,14 +94,81 @@ static struct cache_rate_slot *cache_rate_slot_now(struct cache_shared *sh)
     uint64_t seen = __atomic_load_n(&slot->second, __ATOMIC_RELAXED);
     if (seen != sec && __atomic_compare_exchange_n(&slot->second, &seen, sec, false, __ATOMIC_RELAXED,
                                                    __ATOMIC_RELAXED))
-        for (int i = 0; i < CACHE_NS_COUNT; i++)
+        for (int i = 0; i < CACHE_NS_MAX; i++)
             cache_ns_zero(&slot->ns[i]);
     return slot;
 }
 
-const char *cache_ns_name(enum cache_ns ns)
+static bool cache_ns_valid_name(const char *name)
 {
-    return (unsigned)ns < CACHE_NS_COUNT ? cache_ns_names[ns] : "unknown";
+    size_t n = strlen(name);
+    if (n == 0 || n >= CACHE_NS_NAME_BYTES)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return false;
+    return true;
+}
+
+static void cache_ns_ensure_health(struct cache_shared *sh)
+{
+    if (sh->ns_count == 0) {
+        snprintf(sh->ns_names[CACHE_NS_HEALTH], CACHE_NS_NAME_BYTES, "%s", "health");
+        sh->ns_count = 1;
+    }
+}
+
+int cache_ns_register(struct cache_shared *sh, const char *name)
+{
+    cache_ns_ensure_health(sh);
+    if (!cache_ns_valid_name(name))
+        return -1;
+    enum cache_ns found = cache_ns_parse(sh, name);
+    if (found != CACHE_NS_NONE)
+        return (int)found;
+    if (sh->ns_count >= CACHE_NS_MAX)
+        return -1;
+    snprintf(sh->ns_names[sh->ns_count], CACHE_NS_NAME_BYTES, "%s", name);
+    return (int)sh->ns_count++;
+}
+
+int cache_ns_count(const struct cache_shared *sh)
+{
+    return sh->ns_count == 0 ? 1 : (int)sh->ns_count;
+}
+
+const char *cache_ns_name(const struct cache_shared *sh, int ns)
+{
+    if (ns == CACHE_NS_HEALTH)
+        return "health";
+    return ns > 0 && ns < cache_ns_count(sh) ? sh->ns_names[ns] : "unknown";
+}
+
+enum cache_ns cache_ns_parse(const struct cache_shared *sh, const char *name)
+{
+    if (name == NULL)
+        return CACHE_NS_NONE;
+    if (strcmp(name, "health") == 0)
+        return CACHE_NS_HEALTH;
+    for (int i = 1; i < cache_ns_count(sh); i++)
+        if (strcmp(name, sh->ns_names[i]) == 0)
+            return (enum cache_ns)i;
+    return CACHE_NS_NONE;
+}
+
+/* A namespace by name. A process with private counters (tallyctl) learns
+ * names as it meets them; in shared memory only the master registers
+ * (before fork), so an unknown name there is a programming error. */
+static enum cache_ns cache_ns_of(struct cache *c, const char *name)
+{
+    enum cache_ns ns = cache_ns_parse(c->shared, name);
+    if (ns == CACHE_NS_NONE && c->shared == &c->private_counters) {
+        int i = cache_ns_register(c->shared, name);
+        ns = i < 0 ? CACHE_NS_NONE : (enum cache_ns)i;
+    }
+    if (ns == CACHE_NS_NONE)
+        log_error("cache: namespace \"%s\" is not registered (a module's cache_namespaces)", name);
+    return ns;
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -129,13 +191,12 @@ static bool cache_key_plain(const char *key, size_t len)
 
 /* gen 0: `tally:<ns>:`; gen > 0: `tally:<ns>.<gen>:` (namespace names have
  * no '.', so the two forms never collide). */
-static size_t cache_key_build_gen(enum cache_ns ns, uint64_t gen, const char *key, size_t key_len,
+static size_t cache_key_build_gen(const char *ns_name, uint64_t gen, const char *key, size_t key_len,
                                   char out[LIMIT_CACHE_KEY_BYTES + 1])
 {
     char name[48];
-    size_t name_len = gen == 0 ? (size_t)snprintf(name, sizeof(name), "%s", cache_ns_name(ns))
-                               : (size_t)snprintf(name, sizeof(name), "%s.%llu", cache_ns_name(ns),
-                                                  (unsigned long long)gen);
+    size_t name_len = gen == 0 ? (size_t)snprintf(name, sizeof(name), "%s", ns_name)
+                               : (size_t)snprintf(name, sizeof(name), "%s.%llu", ns_name, (unsigned long long)gen);
     size_t prefix = 6 + name_len + 1;             /* "tally:" name ":" */
     memcpy(out, "tally:", 6);
     memcpy(out + 6, name, name_len);
@@ -150,7 +211,7 @@ static size_t cache_key_build_gen(enum cache_ns ns, uint64_t gen, const char *ke
     return prefix + 1 + 64;
 }
 
-size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1])
+size_t cache_key_build(const char *ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1])
 {
     return cache_key_build_gen(ns, 0, key, key_len, out);
 }
@@ -163,7 +224,7 @@ static size_t cache_key_op(struct cache *c, enum cache_ns ns, const char *key, s
 {
     cache_generation_refresh(c);
     uint64_t gen = ns == CACHE_NS_HEALTH ? 0 : __atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED);
-    return cache_key_build_gen(ns, gen, key, key_len, out);
+    return cache_key_build_gen(cache_ns_name(c->shared, ns), gen, key, key_len, out);
 }
 
 /* ---- outcomes -------------------------------------------------------------- */
@@ -197,7 +258,7 @@ static enum cache_result cache_fail(struct cache *c, enum cache_ns ns, memcached
         cache_count(c, timeouts);
     else if (cache_rc_server_failure(rc))
         cache_count(c, server_failures);
-    log_debug("cache %s: %s", cache_ns_name(ns), memcached_strerror(c->memc, rc));
+    log_debug("cache %s: %s", cache_ns_name(c->shared, ns), memcached_strerror(c->memc, rc));
     return CACHE_ERROR;
 }
 
@@ -207,14 +268,14 @@ static enum cache_result cache_refuse(struct cache *c, enum cache_ns ns)
 {
     if (c == NULL)
         return CACHE_ERROR;
-    if ((unsigned)ns < CACHE_NS_COUNT)
+    if ((unsigned)ns < CACHE_NS_MAX)
         cache_ns_add(c, ns, errors, 1);
     return CACHE_ERROR;
 }
 
 static bool cache_usable(const struct cache *c, enum cache_ns ns)
 {
-    return c != NULL && c->memc != NULL && (unsigned)ns < CACHE_NS_COUNT;
+    return c != NULL && c->memc != NULL && (unsigned)ns < CACHE_NS_MAX;
 }
 
 /* ---- timeout breaker ------------------------------------------------------ */
@@ -314,7 +375,7 @@ static int cache_servers_setup(struct cache *c)
     for (uint32_t n = 0; n < CACHE_PROBE_SEARCH && found < count; n++) {
         char key[LIMIT_CACHE_KEY_BYTES + 1], probe[32];
         int plen = snprintf(probe, sizeof(probe), "probe:%u", n);
-        size_t klen = cache_key_build(CACHE_NS_HEALTH, probe, (size_t)plen, key);
+        size_t klen = cache_key_build("health", probe, (size_t)plen, key);
         uint32_t s = cache_server_of(c, key, klen);
         if (s < count && c->servers[s].probe_id == UINT32_MAX) {
             c->servers[s].probe_id = n;
@@ -331,6 +392,7 @@ struct cache *cache_create(const char *server_list, struct cache_shared *shared)
     if (c == NULL)
         return NULL;
     c->shared = shared ? shared : &c->private_counters;
+    cache_ns_ensure_health(c->shared);
     if (server_list == NULL || server_list[0] == '\0')
         return c;                        /* disabled on purpose */
     servers = memcached_servers_parse(server_list);
@@ -394,9 +456,10 @@ static bool cache_route(struct cache *c, enum cache_ns ns, const char *key, size
     return false;
 }
 
-enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, char **value,
+enum cache_result cache_get(struct cache *c, const char *ns_name, const char *key, size_t key_len, char **value,
                             size_t *value_len)
 {
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     *value = NULL;
     *value_len = 0;
     if (!cache_usable(c, ns))
@@ -432,9 +495,10 @@ enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, 
     return CACHE_OK;
 }
 
-enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *value,
+enum cache_result cache_set(struct cache *c, const char *ns_name, const char *key, size_t key_len, const char *value,
                             size_t value_len, unsigned ttl_s)
 {
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns) || value_len > LIMIT_CACHE_VALUE_BYTES)
         return cache_refuse(c, ns);
     char k[LIMIT_CACHE_KEY_BYTES + 1];
@@ -450,42 +514,10 @@ enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, 
     return CACHE_OK;
 }
 
-/* A delete that could not be sent leaves an entry that is now wrong, and
- * other workers (whose client does not see the server as failing: it may
- * have just come back, or be reachable from them only) would keep serving
- * it. So the namespace's generation moves on (shared memory: every worker of
- * this host at once) and every entry of the namespace is orphaned. Costs a
- * cold namespace while memcached is failing anyway; never a stale read. */
-static enum cache_result cache_delete_failed(struct cache *c, enum cache_ns ns)
-{
-    uint64_t gen = __atomic_add_fetch(&c->shared->ns_generation[ns], 1, __ATOMIC_RELAXED);
-    log_warn("cache: a %s delete failed; namespace moved to generation %llu", cache_ns_name(ns),
-             (unsigned long long)gen);
-    return CACHE_ERROR;
-}
-
-enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len)
-{
-    if (!cache_usable(c, ns))
-        return cache_refuse(c, ns);      /* no cache configured: nothing was cached either */
-    char k[LIMIT_CACHE_KEY_BYTES + 1];
-    size_t klen;
-    uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
-        return cache_delete_failed(c, ns);
-    memcached_return_t rc = memcached_delete(c->memc, k, klen, 0);
-    cache_server_outcome(c, server, rc);
-    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
-        cache_fail(c, ns, rc);
-        return cache_delete_failed(c, ns);
-    }
-    cache_ns_add(c, ns, deletes, 1);
-    return CACHE_OK;
-}
-
-enum cache_result cache_incr(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, uint32_t delta,
+enum cache_result cache_incr(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint32_t delta,
                              unsigned ttl_s, uint64_t *value)
 {
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     *value = 0;
     if (!cache_usable(c, ns))
         return cache_refuse(c, ns);
@@ -521,6 +553,40 @@ enum cache_result cache_incr(struct cache *c, enum cache_ns ns, const char *key,
             return cache_fail(c, ns, rc);
     }
     return cache_fail(c, ns, MEMCACHED_FAILURE);
+}
+
+/* A delete that could not be sent leaves an entry that is now wrong, and
+ * other workers (whose client does not see the server as failing: it may
+ * have just come back, or be reachable from them only) would keep serving
+ * it. So the namespace's generation moves on (shared memory: every worker of
+ * this host at once) and every entry of the namespace is orphaned. Costs a
+ * cold namespace while memcached is failing anyway; never a stale read. */
+static enum cache_result cache_delete_failed(struct cache *c, enum cache_ns ns)
+{
+    uint64_t gen = __atomic_add_fetch(&c->shared->ns_generation[ns], 1, __ATOMIC_RELAXED);
+    log_warn("cache: a %s delete failed; namespace moved to generation %llu", cache_ns_name(c->shared, ns),
+             (unsigned long long)gen);
+    return CACHE_ERROR;
+}
+
+enum cache_result cache_delete(struct cache *c, const char *ns_name, const char *key, size_t key_len)
+{
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);      /* no cache configured: nothing was cached either */
+    char k[LIMIT_CACHE_KEY_BYTES + 1];
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return cache_delete_failed(c, ns);
+    memcached_return_t rc = memcached_delete(c->memc, k, klen, 0);
+    cache_server_outcome(c, server, rc);
+    if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) {
+        cache_fail(c, ns, rc);
+        return cache_delete_failed(c, ns);
+    }
+    cache_ns_add(c, ns, deletes, 1);
+    return CACHE_OK;
 }
 
 /* One cache_mget call: the caller's keys built, and which of them are sent
@@ -602,9 +668,10 @@ static int cache_mget_fetch(struct cache *c, struct cache_mget_req *rq, cache_mg
     return hits;
 }
 
-int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const size_t *key_lens, size_t count,
+int cache_mget(struct cache *c, const char *ns_name, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg)
 {
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns) || count > LIMIT_CACHE_MGET_KEYS) {
         cache_refuse(c, ns);
         return -1;
@@ -659,7 +726,7 @@ bool cache_ping(struct cache *c, double *latency_ms)
         char probe[32], *v = NULL;
         size_t len;
         int plen = snprintf(probe, sizeof(probe), "probe:%u", c->servers[s].probe_id);
-        answered = cache_get(c, CACHE_NS_HEALTH, probe, (size_t)plen, &v, &len) != CACHE_ERROR;
+        answered = cache_get(c, "health", probe, (size_t)plen, &v, &len) != CACHE_ERROR;
         free(v);
     }
 out:
@@ -670,14 +737,6 @@ out:
 /* ---- admin: generations, flush, recent counters, server stats ------------- */
 
 #define CACHE_GENERATIONS_KEY "tally:generations"
-
-enum cache_ns cache_ns_parse(const char *name)
-{
-    for (int i = 0; i < CACHE_NS_COUNT; i++)
-        if (name != NULL && strcmp(name, cache_ns_names[i]) == 0)
-            return (enum cache_ns)i;
-    return CACHE_NS_COUNT;
-}
 
 /* Parses "auth=3 users=1 ..." and raises the shared generations to it. */
 static void cache_generations_merge(struct cache *c, const char *v, size_t len)
@@ -693,8 +752,8 @@ static void cache_generations_merge(struct cache *c, const char *v, size_t len)
         if (eq == NULL)
             continue;
         *eq = '\0';
-        enum cache_ns ns = cache_ns_parse(tok);
-        if (ns == CACHE_NS_COUNT || ns == CACHE_NS_HEALTH)
+        enum cache_ns ns = cache_ns_parse(c->shared, tok);
+        if (ns == CACHE_NS_NONE || ns == CACHE_NS_HEALTH)
             continue;
         uint64_t remote = strtoull(eq + 1, NULL, 10);
         uint64_t local = __atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED);
@@ -728,8 +787,9 @@ static void cache_generation_refresh(struct cache *c)
 }
 
 
-enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns)
+enum cache_result cache_flush_namespace(struct cache *c, const char *ns_name)
 {
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns) || ns == CACHE_NS_HEALTH)
         return CACHE_ERROR;
     c->generation_checked_s = 0;
@@ -741,8 +801,8 @@ enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns)
         cache_ns_zero(&c->shared->rate[i].ns[ns]);
     char text[512];
     size_t len = 0;
-    for (int i = 0; i < CACHE_NS_COUNT && len < sizeof(text); i++)
-        len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%llu", i ? " " : "", cache_ns_names[i],
+    for (int i = 0; i < cache_ns_count(c->shared) && len < sizeof(text); i++)
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s=%llu", i ? " " : "", cache_ns_name(c->shared, i),
                                 (unsigned long long)__atomic_load_n(&c->shared->ns_generation[i], __ATOMIC_RELAXED));
     if (len >= sizeof(text))
         return CACHE_OK;
@@ -751,14 +811,14 @@ enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns)
     if (rc != MEMCACHED_SUCCESS)
         log_warn("cache: storing namespace generations: %s (other hosts learn the flush later)",
                  memcached_strerror(c->memc, rc));
-    log_info("cache: namespace %s flushed (generation %llu)", cache_ns_name(ns),
+    log_info("cache: namespace %s flushed (generation %llu)", cache_ns_name(c->shared, ns),
              (unsigned long long)__atomic_load_n(&c->shared->ns_generation[ns], __ATOMIC_RELAXED));
     return CACHE_OK;
 }
 
 void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct cache_ns_counters *out)
 {
-    memset(out, 0, sizeof(*out) * CACHE_NS_COUNT);
+    memset(out, 0, sizeof(*out) * CACHE_NS_MAX);
     if (seconds > CACHE_RATE_SLOTS - 2)
         seconds = CACHE_RATE_SLOTS - 2;
     uint64_t now = (uint64_t)time(NULL);
@@ -767,7 +827,7 @@ void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct
         uint64_t sec = __atomic_load_n(&slot->second, __ATOMIC_RELAXED);
         if (sec == 0 || sec >= now || sec + seconds < now)
             continue;                    /* the current, partial second is left out */
-        for (int n = 0; n < CACHE_NS_COUNT; n++) {
+        for (int n = 0; n < CACHE_NS_MAX; n++) {
             out[n].hits += __atomic_load_n(&slot->ns[n].hits, __ATOMIC_RELAXED);
             out[n].misses += __atomic_load_n(&slot->ns[n].misses, __ATOMIC_RELAXED);
             out[n].sets += __atomic_load_n(&slot->ns[n].sets, __ATOMIC_RELAXED);

@@ -23,8 +23,13 @@
 
 #include "../core/limits.h"
 
-enum cache_ns { CACHE_NS_AUTH, CACHE_NS_HEALTH, CACHE_NS_USERS, CACHE_NS_METRICS, CACHE_NS_PROFILES,
-                CACHE_NS_SESSIONS, CACHE_NS_RATELIMIT, CACHE_NS_COUNT };
+/* Namespaces are registered by name (the modules' tables, through
+ * module_cache_namespaces) before the first fork, so every process sees
+ * the same index for a name. Index 0 is the cache's own `health` (probe
+ * keys). Callers name a namespace by its string: "metrics". */
+#define CACHE_NS_MAX        16
+#define CACHE_NS_NAME_BYTES 24
+enum cache_ns { CACHE_NS_HEALTH = 0, CACHE_NS_NONE = CACHE_NS_MAX };
 
 /* Updated with relaxed atomic adds by every worker. */
 struct cache_ns_counters {
@@ -36,16 +41,18 @@ struct cache_ns_counters {
 #define CACHE_RATE_SLOTS 64
 struct cache_rate_slot {
     uint64_t second;
-    struct cache_ns_counters ns[CACHE_NS_COUNT];
+    struct cache_ns_counters ns[CACHE_NS_MAX];
 };
 
 /* Lives in the shared-memory region (zeroed by the master before fork). */
 struct cache_shared {
-    struct cache_ns_counters ns[CACHE_NS_COUNT];
+    char ns_names[CACHE_NS_MAX][CACHE_NS_NAME_BYTES];
+    uint32_t ns_count;                   /* registered names, health included */
+    struct cache_ns_counters ns[CACHE_NS_MAX];
     uint64_t timeouts;                   /* operations that failed on a timeout */
     uint64_t server_failures;            /* failed on a connection error, or found the server backed off */
     /* Appended for the admin cache page (cache_flush_namespace, cache_ns_recent). */
-    uint64_t ns_generation[CACHE_NS_COUNT];   /* part of every key; bumped by a flush */
+    uint64_t ns_generation[CACHE_NS_MAX];   /* part of every key; bumped by a flush */
     uint64_t flushes;                          /* cache_flush_namespace calls */
     struct cache_rate_slot rate[CACHE_RATE_SLOTS];
 };
@@ -61,31 +68,35 @@ struct cache *cache_create(const char *server_list, struct cache_shared *shared)
 void cache_destroy(struct cache *c);
 /* false for a disabled cache (no server list) or c == NULL. */
 bool cache_enabled(const struct cache *c);
-const char *cache_ns_name(enum cache_ns ns);
+/* Registers name (idempotent) and returns its index, -1 when the table is
+ * full or the name is invalid (1..CACHE_NS_NAME_BYTES-1 of [a-z0-9_]). */
+int cache_ns_register(struct cache_shared *shared, const char *name);
+int cache_ns_count(const struct cache_shared *shared);
+const char *cache_ns_name(const struct cache_shared *shared, int ns);
 /* Pure; writes the NUL-terminated memcached key and returns its length. */
-size_t cache_key_build(enum cache_ns ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1]);
+size_t cache_key_build(const char *ns, const char *key, size_t key_len, char out[LIMIT_CACHE_KEY_BYTES + 1]);
 /* *value is malloc'd and NUL-terminated (also when empty); the caller frees
  * it. On MISS or ERROR *value is NULL. */
-enum cache_result cache_get(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, char **value,
+enum cache_result cache_get(struct cache *c, const char *ns, const char *key, size_t key_len, char **value,
                             size_t *value_len);
 /* ttl_s 0 = no expiry. Values over LIMIT_CACHE_VALUE_BYTES are refused
  * (CACHE_ERROR, counted); memcached's own item limit (-I, 1 MiB by default,
  * key and header included) can refuse slightly smaller ones. */
-enum cache_result cache_set(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, const char *value,
+enum cache_result cache_set(struct cache *c, const char *ns, const char *key, size_t key_len, const char *value,
                             size_t value_len, unsigned ttl_s);
 /* A key that is not there counts as deleted (CACHE_OK). A delete that
  * fails moves the namespace to a new generation (every entry of it is
  * orphaned on this host), so a failed invalidation never leaves a stale
  * entry readable. */
-enum cache_result cache_delete(struct cache *c, enum cache_ns ns, const char *key, size_t key_len);
+enum cache_result cache_delete(struct cache *c, const char *ns, const char *key, size_t key_len);
 /* Atomic counter shared by every process of every host: adds delta to the
  * decimal counter at key and sets *value to the result. A counter that does
  * not exist is created holding delta, expiring after ttl_s (memcached
  * `incr`; on NOT_FOUND `add`; if another process's `add` won the race,
  * `incr` again). One round trip when the counter exists; an increment never
  * moves its expiry. Counts a hit (existing counter), or a miss and a set
- * (created). On MISS/ERROR *value is 0; CACHE_MISS is never returned. */
-enum cache_result cache_incr(struct cache *c, enum cache_ns ns, const char *key, size_t key_len, uint32_t delta,
+ * (created). On ERROR *value is 0; CACHE_MISS is never returned. */
+enum cache_result cache_incr(struct cache *c, const char *ns, const char *key, size_t key_len, uint32_t delta,
                              unsigned ttl_s, uint64_t *value);
 /* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);
@@ -94,7 +105,7 @@ typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t
  * twice); returns the hit count, or -1 on error or when count >
  * LIMIT_CACHE_MGET_KEYS. If only some servers fail, returns the hits from
  * the others (and counts one error). */
-int cache_mget(struct cache *c, enum cache_ns ns, const char *const *keys, const size_t *key_lens, size_t count,
+int cache_mget(struct cache *c, const char *ns, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg);
 /* true if at least one server answers (a get of a probe key it owns: a miss
  * is an answer); the probes count as health-namespace gets. latency_ms is
@@ -143,12 +154,12 @@ int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max)
  * start and the recent ring). Returns CACHE_ERROR for the health namespace
  * or a disabled cache; CACHE_OK once the local generation is bumped, even
  * if memcached could not store it (other hosts then learn it later). */
-enum cache_result cache_flush_namespace(struct cache *c, enum cache_ns ns);
+enum cache_result cache_flush_namespace(struct cache *c, const char *ns);
 /* Sums the ring slots of the last `seconds` (<= CACHE_RATE_SLOTS - 2) whole
- * seconds before now into out[CACHE_NS_COUNT]. Approximate: a slot being
+ * seconds before now into out[CACHE_NS_MAX]. Approximate: a slot being
  * recycled can lose the counts of that instant. */
 void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct cache_ns_counters *out);
-/* CACHE_NS_COUNT if name is not a namespace. */
-enum cache_ns cache_ns_parse(const char *name);
+/* Index of a registered namespace, CACHE_NS_NONE if name is not one. */
+enum cache_ns cache_ns_parse(const struct cache_shared *shared, const char *name);
 
 #endif

@@ -88,3 +88,8 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+bool buf_metric_header(struct buf *b, const char *name, const char *type, const char *help)
+{
+    return buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}

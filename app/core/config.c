@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "limits.h"
+#include "log.h"
+#include "module.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -56,11 +58,6 @@ static const struct config_key config_keys[] = {
     CFG_INT(job_backoff_max_ms, 1, 7 * 86400 * 1000),
     CFG_INT(job_max_attempts, 1, 100),
     CFG_INT(job_retention_days, 1, 3650),
-    CFG_INT(rate_limit_per_minute, 0, 60000000),
-    CFG_INT(rate_limit_burst, 1, 1000000),
-    CFG_INT(rate_limit_heavy_per_minute, 0, 60000000),
-    CFG_INT(rate_limit_heavy_burst, 1, 1000000),
-    CFG_INT(rate_limit_lease_max, 1, 1000),
 };
 
 void config_defaults(struct config *cfg)
@@ -93,11 +90,59 @@ void config_defaults(struct config *cfg)
     cfg->job_backoff_max_ms = 3600 * 1000;
     cfg->job_max_attempts = 5;
     cfg->job_retention_days = 7;
-    cfg->rate_limit_per_minute = 600;
-    cfg->rate_limit_burst = 60;
-    cfg->rate_limit_heavy_per_minute = 60;
-    cfg->rate_limit_heavy_burst = 10;
-    cfg->rate_limit_lease_max = 32;
+    const struct module_config_key *k;
+    for (int i = 0; i < LIMIT_MODULE_CONFIG_KEYS && (k = module_config_key_at(i)) != NULL; i++)
+        snprintf(cfg->module_values[i], sizeof(cfg->module_values[i]), "%s", k->default_value);
+}
+
+static int config_module_slot(const char *key)
+{
+    const struct module_config_key *k;
+    for (int i = 0; i < LIMIT_MODULE_CONFIG_KEYS && (k = module_config_key_at(i)) != NULL; i++)
+        if (strcmp(k->name, key) == 0)
+            return i;
+    return -1;
+}
+
+static int config_module_set(struct config *cfg, int slot, const char *value, char *err, size_t err_cap)
+{
+    const struct module_config_key *k = module_config_key_at(slot);
+    if (strlen(value) >= sizeof(cfg->module_values[slot])) {
+        snprintf(err, err_cap, "%s: value too long (max %zu bytes)", k->name, sizeof(cfg->module_values[slot]) - 1);
+        return -1;
+    }
+    if (k->min <= k->max) {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
+            snprintf(err, err_cap, "%s: expected an integer in [%ld, %ld], got \"%s\"", k->name, k->min, k->max,
+                     value);
+            return -1;
+        }
+    }
+    snprintf(cfg->module_values[slot], sizeof(cfg->module_values[slot]), "%s", value);
+    return 0;
+}
+
+long config_module_int(const struct config *cfg, const char *key)
+{
+    int slot = config_module_slot(key);
+    if (slot < 0) {
+        log_error("config: module key %s is not declared", key);
+        return 0;
+    }
+    return strtol(cfg->module_values[slot], NULL, 10);
+}
+
+const char *config_module_str(const struct config *cfg, const char *key)
+{
+    int slot = config_module_slot(key);
+    if (slot < 0) {
+        log_error("config: module key %s is not declared", key);
+        return "";
+    }
+    return cfg->module_values[slot];
 }
 
 static char *config_trim(char *s)
@@ -141,6 +186,9 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
             *(long *)(void *)field = v;
         return 0;
     }
+    int slot = config_module_slot(key);
+    if (slot >= 0)
+        return config_module_set(cfg, slot, value, err, err_cap);
     snprintf(err, err_cap, "unknown config key \"%s\"", key);
     return -1;
 }
@@ -182,12 +230,21 @@ static int config_load_file(struct config *cfg, const char *path, char *err, siz
     return rc;
 }
 
+static const char *config_key_name_at(size_t i)
+{
+    size_t core = sizeof(config_keys) / sizeof(config_keys[0]);
+    if (i < core)
+        return config_keys[i].name;
+    const struct module_config_key *k = i - core < LIMIT_MODULE_CONFIG_KEYS ? module_config_key_at((int)(i - core)) : NULL;
+    return k != NULL ? k->name : NULL;
+}
+
 static int config_load_env(struct config *cfg, char *err, size_t err_cap)
 {
     char envname[64];
     char msg[256];
-    for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
-        const char *name = config_keys[i].name;
+    const char *name;
+    for (size_t i = 0; (name = config_key_name_at(i)) != NULL; i++) {
         size_t n = 0;
         n += (size_t)snprintf(envname, sizeof(envname), "TALLY_");
         for (const char *p = name; *p != '\0' && n + 1 < sizeof(envname); p++)

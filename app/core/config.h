@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #define CONFIG_STR_BYTES 512
+#define CONFIG_MODULE_VALUE_BYTES 256
+#define LIMIT_MODULE_CONFIG_KEYS 64
 
 struct config {
     char listen[CONFIG_STR_BYTES];            /* unix socket path or host:port */
@@ -37,18 +39,19 @@ struct config {
     int job_backoff_max_ms;                   /* cap of the retry delay */
     int job_max_attempts;                     /* default max_attempts of an enqueued job */
     int job_retention_days;                   /* succeeded jobs and job_runs rows kept this long */
-    /* Per bearer token (app/ratelimit): B requests per window of B/R minutes; rate 0 = class not limited. */
-    int rate_limit_per_minute;                /* R, normal class */
-    int rate_limit_burst;                     /* B, normal class */
-    int rate_limit_heavy_per_minute;          /* chat, CSV imports, dataset transforms */
-    int rate_limit_heavy_burst;
-    int rate_limit_lease_max;                 /* positions a worker may reserve per memcached incr; 1 = none */
+    /* Keys the modules bring (module_config_key_at order), as text. */
+    char module_values[LIMIT_MODULE_CONFIG_KEYS][CONFIG_MODULE_VALUE_BYTES];
 };
 
 void config_defaults(struct config *cfg);
 /* Loads path (NULL = no file) then the environment. Returns 0, or -1 with a
  * message in err. */
 int config_load(struct config *cfg, const char *path, char *err, size_t err_cap);
+/* A module's key (struct module_config_key in its table): its value as an
+ * integer (validated against min/max when set) or as text. Unknown keys
+ * give 0 / "" and are logged: a module reads only the keys it declared. */
+long config_module_int(const struct config *cfg, const char *key);
+const char *config_module_str(const struct config *cfg, const char *key);
 /* Applies one key = value; used by the loader and by tests. */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t err_cap);
 

@@ -62,3 +62,20 @@ const char *jsonx_get_string(struct json_object *obj, const char *key, bool *wro
     }
     return json_object_get_string(v);
 }
+
+enum err jsonx_body_of(struct request *req, int json_type, struct json_object **out)
+{
+    *out = NULL;
+    enum err e = request_require_content_type(req, "application/json");
+    if (e == ERR_NONE)
+        e = jsonx_parse_body(req, out);
+    if (e != ERR_NONE)
+        return e;
+    if (!json_object_is_type(*out, (enum json_type)json_type)) {
+        json_object_put(*out);
+        *out = NULL;
+        return request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON %s",
+                            json_type == json_type_array ? "array" : "object");
+    }
+    return ERR_NONE;
+}

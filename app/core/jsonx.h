@@ -14,6 +14,11 @@ struct request;
 /* Parses req->body strictly (RFC 8259: no NaN, no trailing garbage). On
  * failure returns ERR_BAD_REQUEST with the error set on req. */
 enum err jsonx_parse_body(struct request *req, struct json_object **out);
+/* The whole body step of a JSON handler: Content-Type application/json,
+ * strict parse, and a value of the given json-c type (json_type_object or
+ * json_type_array); "expected a JSON object/array" (400, field "body")
+ * otherwise. On success *out is owned by the caller. */
+enum err jsonx_body_of(struct request *req, int json_type, struct json_object **out);
 /* Money as a JSON number with exactly the 2-decimal text ("-42.50" prints as -42.50). */
 struct json_object *jsonx_money(int64_t cents);
 /* A JSON string, or JSON null for NULL. */

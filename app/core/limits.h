@@ -27,7 +27,8 @@
 #define LIMIT_ARENA_CHUNK_BYTES         (64 * 1024)
 #define LIMIT_ARENA_TOTAL_BYTES         (256 * 1024 * 1024)
 #define LIMIT_LOG_LINE_BYTES            4096
-#define LIMIT_ROUTES                    96    /* route table entries, incl. 'unmatched' */
+#define LIMIT_ROUTES                    160   /* route table entries, incl. 'unmatched' */
+#define LIMIT_MODULE_SHM_BYTES          (64 * 1024)   /* all modules' shared counters (module_shm) */
 #define LIMIT_WORKER_SLOTS              (2 * LIMIT_WORKERS_MAX) /* old + new generation during reload */
 
 #endif

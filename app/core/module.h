@@ -21,6 +21,8 @@ struct cache;
 struct config;
 struct db;
 struct jobs_handler;
+struct request;
+struct response;
 struct route;
 struct shm;
 
@@ -37,6 +39,9 @@ struct tally_ctx {
     struct db *db;
     struct cache *cache;               /* may be disabled: every call then fails soft */
     struct shm *shm;                   /* NULL in the CLI */
+    const struct router *router;       /* workers only */
+    int worker_slot;                   /* scoreboard slot (shm->workers), -1 outside workers */
+    int listen_fd;                     /* the FastCGI socket, -1 outside workers */
     struct arena *arena;
     void *state[MODULE_MAX];
 };
@@ -84,7 +89,15 @@ struct tally_module {
     const struct module_config_key *config;
     size_t config_count;
     const char *const *cache_namespaces;   /* NULL-terminated; NULL = none */
+    size_t shm_bytes;                      /* shared counters of the module (module_shm) */
     bool debug_only;                       /* routes registered only with debug_routes = 1 */
+    /* Runs for every matched request, in table order, after the query is
+     * parsed and before the body is read (auth, rate limits). An error
+     * stops the request. */
+    int (*filter)(struct request *req, struct response *res);
+    /* tallyd's master at start and at `tallyd -t`: checks the module's
+     * files and settings (0, or -1 with a message in err). */
+    int (*init_master)(const struct config *cfg, char *err, size_t err_cap);
     int (*init_child)(struct tally_ctx *ctx, void **state);   /* 0 or -1 */
     void (*free_child)(struct tally_ctx *ctx, void *state);
     void (*metrics)(const struct tally_ctx *ctx, struct buf *out);   /* Prometheus lines */
@@ -94,11 +107,50 @@ struct tally_module {
 /* The table (app/modules.c): NULL-terminated, in registration order. */
 extern const struct tally_module *const tally_modules[];
 
-/* Delivers ev to every module's on_event (in table order). */
-void module_publish(struct tally_ctx *ctx, const struct tally_event *ev);
+struct cache_shared;
+struct router;
+#include <stdio.h>
+
+int module_count(void);
 /* Index of a module in the table, -1 if absent (for ctx->state lookups). */
 int module_index(const char *name);
 /* Module `name`'s per-process state (NULL if none). */
 void *module_state(const struct tally_ctx *ctx, const char *name);
+/* Delivers ev to every module's on_event (in table order). */
+void module_publish(struct tally_ctx *ctx, const struct tally_event *ev);
+
+/* Every module's init_master; stops at the first failure (err names the module). */
+int module_init_master(const struct config *cfg, char *err, size_t err_cap);
+/* Every module's filter in table order; the first error wins. */
+int module_filter_request(struct request *req, struct response *res);
+/* Routes of every module (debug_only ones only when debug_routes). */
+int module_routes_register(struct router *r, bool debug_routes);
+/* Every module's init_child in table order (state into ctx->state[i]); on a
+ * failure the ones already made are freed and -1 returned. */
+int module_init_children(struct tally_ctx *ctx);
+void module_free_children(struct tally_ctx *ctx);
+
+/* Job kinds of all modules, numbered in table order. */
+int module_job_count(void);
+const struct jobs_handler *module_job_at(int index);   /* NULL past the end */
+int module_job_index(const char *kind);                /* -1 if unknown */
+
+const struct module_command *module_command_find(const char *name);
+void module_commands_usage(FILE *out);                 /* one line per command */
+
+const struct module_config_key *module_config_key(const char *name);
+const struct module_config_key *module_config_key_at(int index);
+
+/* Registers every module's cache namespaces (master before fork, or a
+ * process's private counters). 0 or -1. */
+int module_cache_namespaces(struct cache_shared *shared);
+/* Every module's /metrics lines. */
+void module_metrics(const struct tally_ctx *ctx, struct buf *out);
+
+struct shm;
+/* Places each module's shm_bytes in shm->modules (master, before fork). */
+int module_shm_layout(struct shm *shm);
+/* Module `name`'s shared area, NULL if it has none or shm is NULL. */
+void *module_shm(const struct shm *shm, const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <inttypes.h>
 #include <strings.h>
 #include <time.h>
 
@@ -72,6 +73,7 @@ void request_init(struct request *req, struct worker *w, struct arena *a, char *
 {
     memset(req, 0, sizeof(*req));
     req->worker = w;
+    req->ctx = w != NULL ? &w->ctx : NULL;
     req->arena = a;
     req->envp = envp;
     req->start_us = request_now_us();
@@ -164,6 +166,29 @@ enum err request_path_id(struct request *req, const char *name, int64_t *out)
         return request_fail(req, ERR_BAD_REQUEST, name, "path parameter %s must be a positive integer",
                             name);
     return ERR_NONE;
+}
+
+enum err request_query_int(struct request *req, const char *name, int64_t min, int64_t max, int64_t dflt,
+                           int64_t *out)
+{
+    const char *v = request_query(req, name);
+    *out = dflt;
+    if (v == NULL || v[0] == '\0')
+        return ERR_NONE;
+    if (parse_int64(v, strlen(v), min, max, out) != 0) {
+        *out = dflt;
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be an integer from %" PRId64 " to %" PRId64, name,
+                            min, max);
+    }
+    return ERR_NONE;
+}
+
+enum err request_limit(struct request *req, int64_t max, int64_t dflt, int *out)
+{
+    int64_t n;
+    enum err e = request_query_int(req, "limit", 1, max, dflt, &n);
+    *out = (int)n;
+    return e;
 }
 
 enum err request_require_content_type(struct request *req, const char *want)

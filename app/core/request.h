@@ -13,6 +13,7 @@
 #include "router.h"
 
 struct worker;
+struct tally_ctx;
 struct arena;
 struct json_object;
 
@@ -22,7 +23,8 @@ struct query_param {
 };
 
 struct request {
-    struct worker *worker;
+    struct worker *worker;                  /* core only: module code uses ctx */
+    struct tally_ctx *ctx;
     struct arena *arena;
     char **envp;                            /* FastCGI params */
     const char *method;
@@ -67,6 +69,12 @@ enum err request_parse_query(struct request *req);
 /* "Today" for the request: the X-Tally-Now header (YYYY-MM-DD, tests and
  * replays) or the UTC clock. ERR_BAD_REQUEST naming the header if malformed. */
 enum err request_today(struct request *req, int *y, int *m, int *d);
+/* Query parameter ?name= as an integer in [min, max]; dflt when absent or
+ * empty. ERR_BAD_REQUEST naming it otherwise. */
+enum err request_query_int(struct request *req, const char *name, int64_t min, int64_t max, int64_t dflt,
+                           int64_t *out);
+/* ?limit= of a list: [1, max], default dflt. */
+enum err request_limit(struct request *req, int64_t max, int64_t dflt, int *out);
 /* Path parameter {name} as a positive int64, else ERR_BAD_REQUEST naming it. */
 enum err request_path_id(struct request *req, const char *name, int64_t *out);
 /* Content type check: ERR_UNSUPPORTED_MEDIA_TYPE unless it is `want` (params ignored). */

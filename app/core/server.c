@@ -9,7 +9,8 @@
 #include "log.h"
 #include "shm.h"
 #include "worker.h"
-#include "../modules/jobs.h"
+#include "module.h"
+#include "../jobs/jobs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -472,6 +473,8 @@ int server_run(const char *config_path, struct config *cfg, const struct router 
         log_error("cannot create shared memory: %s", strerror(errno));
         return 1;
     }
+    if (module_shm_layout(s.shm) != 0 || module_cache_namespaces(&s.shm->cache) != 0)
+        goto out_shm;
     s.shm->master_pid = (int32_t)getpid();
     s.shm->master_started_ms = shm_now_wall_ms();
     s.shm->generation = s.generation;

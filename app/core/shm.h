@@ -11,6 +11,8 @@
 #include <sys/types.h>
 
 #include "limits.h"
+#include "module.h"
+#include "stats.h"
 #include "../cache/cache.h"
 
 enum shm_worker_state { SHM_WORKER_FREE = 0, SHM_WORKER_STARTING, SHM_WORKER_IDLE, SHM_WORKER_BUSY, SHM_WORKER_STOPPING };
@@ -33,27 +35,15 @@ struct shm_worker {
 #define SHM_STATUS_CODES 18
 extern const int shm_status_codes[SHM_STATUS_CODES];   /* last entry 0 = other */
 
-/* Request duration histogram buckets, upper bounds in microseconds (+Inf last). */
-#define SHM_DURATION_BUCKETS 14
-extern const uint64_t shm_duration_bucket_us[SHM_DURATION_BUCKETS];
-
 struct shm_route_stats {
     uint64_t by_status[SHM_STATUS_CODES];
     uint64_t duration_buckets[SHM_DURATION_BUCKETS];   /* non-cumulative */
     uint64_t duration_sum_us;
 };
 
-struct shm_db_stats {
-    uint64_t queries;
-    uint64_t errors;
-    uint64_t reconnects;
-    uint64_t duration_buckets[SHM_DURATION_BUCKETS];
-    uint64_t duration_sum_us;
-};
-
 /* Job runner counters (app/modules/jobs.c): attempts by kind index (the
  * handlers table order; the last index is "other") and outcome. */
-#define SHM_JOB_KINDS 16
+#define SHM_JOB_KINDS 32
 enum shm_job_outcome { SHM_JOB_SUCCEEDED = 0, SHM_JOB_FAILED, SHM_JOB_DEAD, SHM_JOB_OUTCOMES };
 
 struct shm_jobs_stats {
@@ -61,19 +51,6 @@ struct shm_jobs_stats {
     uint64_t stale_requeued;               /* running jobs whose lock expired */
     uint64_t runner_restarts;              /* supervised runner respawned after an unexpected exit */
     int32_t runner_pid;                    /* supervised runner, 0 if none */
-};
-
-/* Pre-computed metric reads by the layer that answered (app/modules/precompute.c). */
-struct shm_metric_reads {
-    uint64_t cache, store, computed;
-};
-
-/* Rate limiter (app/ratelimit): decisions by class (0 normal, 1 heavy). */
-struct shm_ratelimit_stats {
-    uint64_t allowed[2], limited[2], fail_open[2];
-    uint64_t leased[2];                    /* allowed from a worker's lease, no round trip */
-    uint64_t exempt;                       /* admin-token requests, never limited */
-    uint64_t fail_open_logged_s;           /* wall second of the last fail-open log line (one per second per host) */
 };
 
 struct shm {
@@ -91,20 +68,15 @@ struct shm {
     struct shm_db_stats db;
     struct cache_shared cache;
     struct shm_jobs_stats jobs;
-    struct shm_metric_reads metric_reads;
     uint64_t listen_queue_max;             /* largest accept-queue length seen (admin status reads) */
-    struct shm_ratelimit_stats ratelimit;
+    size_t module_offset[MODULE_MAX];      /* module i's area in modules[] (module_shm) */
+    _Alignas(64) uint8_t modules[LIMIT_MODULE_SHM_BYTES];
 };
 
 struct shm *shm_create(void);
 void shm_destroy(struct shm *shm);
 int shm_status_index(int status);
-int shm_duration_bucket(uint64_t us);
 uint64_t shm_now_mono_ms(void);
 uint64_t shm_now_wall_ms(void);
-
-#define shm_add(ptr, n) __atomic_fetch_add((ptr), (n), __ATOMIC_RELAXED)
-#define shm_load(ptr) __atomic_load_n((ptr), __ATOMIC_RELAXED)
-#define shm_store(ptr, v) __atomic_store_n((ptr), (v), __ATOMIC_RELAXED)
 
 #endif

@@ -14,10 +14,6 @@
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
-#include "../modules/admin.h"
-#include "../modules/auth.h"
-#include "../modules/templates.h"
-#include "../ratelimit/ratelimit.h"
 #include "../store/db.h"
 
 #include <errno.h>
@@ -126,10 +122,7 @@ static int worker_dispatch(struct worker *w, struct request *req, struct respons
     enum err e = request_parse_query(req);
     if (e != ERR_NONE)
         return e;
-    e = auth_check(req, req->match.route->auth);
-    if (e != ERR_NONE)
-        return e;
-    e = ratelimit_check(req, res);
+    e = module_filter_request(req, res);
     if (e != ERR_NONE)
         return e;
     if (worker_has_body(req)) {
@@ -196,7 +189,7 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
         free(out);
     }
     uint64_t us = request_now_us() - req.start_us;
-    double db_ms = db_take_request_ms(w->db);
+    double db_ms = db_take_request_ms(w->ctx.db);
     worker_count(w, &req, res.status, us);
     worker_log_request(w, &req, res.status, us, db_ms);
 
@@ -243,18 +236,22 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     sigset_t stop_set;
     worker_signals_install(&stop_set);   /* after FCGX_Init, which installs its own */
 
-    w.db = db_create(cfg->pg_conninfo, &shm->db);
-    w.cache = cache_create(cfg->memcached_servers, &shm->cache);
-    w.auth_cache = auth_cache_create();
-    if (w.db == NULL || w.auth_cache == NULL) {
+    w.ctx.kind = TALLY_CTX_WORKER;
+    w.ctx.cfg = cfg;
+    w.ctx.shm = shm;
+    w.ctx.arena = &w.arena;
+    w.ctx.router = router;
+    w.ctx.worker_slot = slot;
+    w.ctx.listen_fd = listen_fd;
+    w.ctx.db = db_create(cfg->pg_conninfo, &shm->db);
+    w.ctx.cache = cache_create(cfg->memcached_servers, &shm->cache);
+    if (w.ctx.db == NULL || w.ctx.cache == NULL) {
         log_error("worker %d: out of memory at start", slot);
         _exit(3);
     }
-    db_set_timeout(w.db, cfg->db_timeout_ms);
-    char terr[256];
-    w.templates = templates_load(cfg->templates_dir, terr, sizeof(terr));
-    if (w.templates == NULL)   /* the API still works; dashboard pages answer 500 */
-        log_error("worker %d: templates: %s", slot, terr);
+    db_set_timeout(w.ctx.db, cfg->db_timeout_ms);
+    if (module_init_children(&w.ctx) != 0)
+        _exit(3);
 
     FCGX_Request fcgx;
     if (FCGX_InitRequest(&fcgx, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -293,12 +290,9 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
     if (served >= w.max_requests)
         log_info("worker %d: recycling after %llu requests", slot, (unsigned long long)served);
     FCGX_Free(&fcgx, 0);
-    admin_state_free(w.admin);
-    ratelimit_state_free(w.ratelimit);
-    templates_free(w.templates);
-    auth_cache_destroy(w.auth_cache);
-    cache_destroy(w.cache);
-    db_destroy(w.db);
+    module_free_children(&w.ctx);
+    cache_destroy(w.ctx.cache);
+    db_destroy(w.ctx.db);
     arena_free(&w.arena);
     _exit(0);
 }

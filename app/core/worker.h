@@ -11,17 +11,11 @@
 
 #include "arena.h"
 #include "config.h"
+#include "module.h"
 
 struct shm;
 struct shm_worker;
 struct router;
-struct db;
-struct cache;
-struct auth_cache;
-struct health_cache;
-struct templates;
-struct admin_state;
-struct ratelimit_state;
 
 /* The worker context: all long-lived per-process state lives here. */
 struct worker {
@@ -37,13 +31,7 @@ struct worker {
     uint64_t request_counter;
     uint64_t max_requests;               /* with jitter applied */
     struct arena arena;
-    struct db *db;
-    struct cache *cache;
-    struct auth_cache *auth_cache;       /* owned by the auth module */
-    struct health_cache *health_cache;   /* owned by the health module */
-    struct templates *templates;         /* dashboard templates, loaded at start (NULL: pages answer 500) */
-    struct admin_state *admin;           /* owned by the admin module, made on first use */
-    struct ratelimit_state *ratelimit;   /* owned by app/ratelimit (leases), made on first use */
+    struct tally_ctx ctx;                /* what module code sees: db, cache, cfg, shm, arena, module states */
 };
 
 /* Runs in the child after fork(); never returns. */

@@ -2,13 +2,14 @@
  * See auth.h for the lookup chain. */
 #define _GNU_SOURCE
 #include "auth.h"
+#include "../core/config.h"
+#include "../core/module.h"
 #include "../cache/cache.h"
 #include "../core/limits.h"
 #include "../core/request.h"
 #include "../core/sha256.h"
 #include "../core/text.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -37,14 +38,17 @@ struct auth_identity {
     int64_t user_id;
 };
 
-struct auth_cache *auth_cache_create(void)
+static int auth_init_child(struct tally_ctx *ctx, void **state)
 {
-    return calloc(1, sizeof(struct auth_cache));
+    (void)ctx;
+    *state = calloc(1, sizeof(struct auth_cache));
+    return *state != NULL ? 0 : -1;
 }
 
-void auth_cache_destroy(struct auth_cache *ac)
+static void auth_free_child(struct tally_ctx *ctx, void *state)
 {
-    free(ac);
+    (void)ctx;
+    free(state);
 }
 
 static struct auth_entry *auth_cache_slot(struct auth_cache *ac, const char *hash)
@@ -85,10 +89,9 @@ static bool auth_decode(const char *v, struct auth_identity *id)
 
 static enum err auth_lookup_store(struct request *req, const char *hash, struct auth_identity *id)
 {
-    struct worker *w = req->worker;
     const char *params[1] = {hash};
     enum err e;
-    db_result *res = db_query(w->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *res = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                               "SELECT user_id, is_admin FROM api_tokens"
                               " WHERE token_hash = $1 AND revoked_at IS NULL",
                               1, params);
@@ -106,9 +109,9 @@ static enum err auth_lookup_store(struct request *req, const char *hash, struct 
 
 static enum err auth_lookup(struct request *req, const char *hash, struct auth_identity *id)
 {
-    struct worker *w = req->worker;
+    struct tally_ctx *ctx = req->ctx;
     uint64_t now = shm_now_mono_ms();
-    struct auth_entry *slot = auth_cache_slot(w->auth_cache, hash);
+    struct auth_entry *slot = auth_cache_slot(module_state(ctx, "auth"), hash);
     if (strcmp(slot->hash, hash) == 0 && slot->expires_mono_ms > now) {
         id->valid = slot->valid;
         id->admin = slot->admin;
@@ -117,7 +120,7 @@ static enum err auth_lookup(struct request *req, const char *hash, struct auth_i
     }
     char *cached = NULL;
     size_t cached_len = 0;
-    enum cache_result cr = cache_get(w->cache, CACHE_NS_AUTH, hash, 64, &cached, &cached_len);
+    enum cache_result cr = cache_get(ctx->cache, "auth", hash, 64, &cached, &cached_len);
     bool found = cr == CACHE_OK && auth_decode(cached, id);
     free(cached);
     if (found) {
@@ -129,14 +132,14 @@ static enum err auth_lookup(struct request *req, const char *hash, struct auth_i
             return e;
         char value[32];
         auth_encode(id, value, sizeof(value));
-        cache_set(w->cache, CACHE_NS_AUTH, hash, 64, value, strlen(value),
+        cache_set(ctx->cache, "auth", hash, 64, value, strlen(value),
                   id->valid ? AUTH_MEMCACHED_TTL_S : AUTH_NEGATIVE_TTL_S);
     }
     memcpy(slot->hash, hash, 65);
     slot->valid = id->valid;
     slot->admin = id->admin;
     slot->user_id = id->user_id;
-    slot->expires_mono_ms = now + (uint64_t)w->cfg->auth_cache_ttl_s * 1000u;
+    slot->expires_mono_ms = now + (uint64_t)ctx->cfg->auth_cache_ttl_s * 1000u;
     return ERR_NONE;
 }
 
@@ -242,7 +245,24 @@ enum err auth_token_revoke(struct db *db, struct cache *cache, int64_t token_id)
         db_clear(res);
         return ERR_NOT_FOUND;
     }
-    cache_delete(cache, CACHE_NS_AUTH, db_value(res, 0, 0), 64);
+    cache_delete(cache, "auth", db_value(res, 0, 0), 64);
     db_clear(res);
     return ERR_NONE;
 }
+
+/* The request filter: every matched route is authorised here. */
+static int auth_filter(struct request *req, struct response *res)
+{
+    (void)res;
+    return auth_check(req, req->match.route->auth);
+}
+
+static const char *const auth_cache_namespaces[] = {"auth", NULL};
+
+const struct tally_module auth_module = {
+    .name = "auth",
+    .cache_namespaces = auth_cache_namespaces,
+    .filter = auth_filter,
+    .init_child = auth_init_child,
+    .free_child = auth_free_child,
+};

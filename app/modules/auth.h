@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 #include "../core/errors.h"
+#include "../core/module.h"
 #include "../core/router.h"
 
 struct request;
-struct auth_cache;
 struct db;
 struct cache;
 
@@ -22,8 +22,6 @@ struct cache;
 #define AUTH_MEMCACHED_TTL_S 60
 #define AUTH_NEGATIVE_TTL_S 10
 
-struct auth_cache *auth_cache_create(void);
-void auth_cache_destroy(struct auth_cache *ac);
 /* Authenticates and authorises req for a route of the given kind. */
 enum err auth_check(struct request *req, enum route_auth need);
 /* User-scoped check for handlers whose user id is not a path param. */
@@ -34,5 +32,7 @@ enum err auth_token_create(struct db *db, int64_t user_id, const char *label, ch
                            int64_t *token_id);
 /* tallyctl: revokes a token by id, and drops it from memcached. */
 enum err auth_token_revoke(struct db *db, struct cache *cache, int64_t token_id);
+
+extern const struct tally_module auth_module;
 
 #endif

@@ -7,7 +7,7 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -34,7 +34,7 @@ static void context_history(struct request *req, struct json_object *root, int64
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *params[3] = {uid, conv_id, lim};
     enum err e;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, CONTEXT_HISTORY_SQL, 3, params);
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, CONTEXT_HISTORY_SQL, 3, params);
     if (r == NULL || db_rows(r) == 0) {
         /* no conversation yet: an empty history; an unknown id or a failure: null */
         json_object_object_add(root, "conversation_id", conv_id ? json_object_new_string(conv_id) : NULL);
@@ -66,10 +66,10 @@ static int context_get(struct request *req, struct response *res)
     enum err e = request_path_id(req, "id", &user_id);
     if (e != ERR_NONE)
         return e;
-    int64_t limit = CONTEXT_HISTORY_DEFAULT;
-    const char *ltext = request_query(req, "limit");
-    if (ltext != NULL && parse_int64(ltext, strlen(ltext), 1, CONTEXT_HISTORY_MAX, &limit) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer in [1, %d]", CONTEXT_HISTORY_MAX);
+    int limit;
+    e = request_limit(req, CONTEXT_HISTORY_MAX, CONTEXT_HISTORY_DEFAULT, &limit);
+    if (e != ERR_NONE)
+        return e;
     const char *conv_id = request_query(req, "conversation_id");
     if (conv_id != NULL && conv_id[0] == '\0')
         conv_id = NULL;
@@ -78,7 +78,7 @@ static int context_get(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
 
-    struct worker *w = req->worker;
+    struct tally_ctx *ctx = req->ctx;
     struct json_object *root = json_object_new_object();
     context_history(req, root, user_id, conv_id, (int)limit);
     json_object_object_add(root, "user_id", json_object_new_int64(user_id));
@@ -86,7 +86,7 @@ static int context_get(struct request *req, struct response *res)
     bool unknown_user = false;
     char *text = NULL;
     size_t len;
-    e = profiles_get_json(w, user_id, &text, &len);
+    e = profiles_get_json(ctx, user_id, &text, &len);
     unknown_user = e == ERR_NOT_FOUND;
     json_object_object_add(root, "user_profile", e == ERR_NONE ? json_tokener_parse(text) : NULL);
     free(text);
@@ -95,7 +95,7 @@ static int context_get(struct request *req, struct response *res)
                                                  PRECOMPUTE_MOM_COMPARISON};
     struct json_object *metrics = json_object_new_object();
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        e = precompute_read(w->db, w->cache, &w->shm->metric_reads, user_id, types[i], y, m, &text, &len);
+        e = precompute_read(ctx, user_id, types[i], y, m, &text, &len);
         unknown_user = unknown_user && e == ERR_NOT_FOUND;
         json_object_object_add(metrics, precompute_type_name(types[i]), e == ERR_NONE ? json_tokener_parse(text) : NULL);
         free(text);
@@ -108,7 +108,12 @@ static int context_get(struct request *req, struct response *res)
     return response_json(res, 200, root);
 }
 
-const struct route context_routes[] = {
+static const struct route context_routes[] = {
     {"GET", "/api/v1/users/{id}/context", context_get, ROUTE_USER},
 };
-const size_t context_route_count = sizeof(context_routes) / sizeof(context_routes[0]);
+
+const struct tally_module context_module = {
+    .name = "context",
+    .routes = context_routes,
+    .route_count = sizeof(context_routes) / sizeof(context_routes[0]),
+};

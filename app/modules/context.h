@@ -9,12 +9,12 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
 #define CONTEXT_HISTORY_DEFAULT 10   /* messages, ?limit= */
 #define CONTEXT_HISTORY_MAX     50
 
-extern const struct route context_routes[];
-extern const size_t context_route_count;
+extern const struct tally_module context_module;
 
 #endif

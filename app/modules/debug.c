@@ -1,6 +1,7 @@
 /* debug: see debug.h. */
 #define _GNU_SOURCE
 #include "debug.h"
+#include "../core/module.h"
 #include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
@@ -25,7 +26,13 @@ static int debug_sleep(struct request *req, struct response *res)
     return response_json(res, 200, o);
 }
 
-const struct route debug_routes[] = {
+static const struct route debug_routes[] = {
     {"GET", "/api/v1/debug/sleep", debug_sleep, ROUTE_ADMIN},
 };
-const size_t debug_route_count = sizeof(debug_routes) / sizeof(debug_routes[0]);
+
+const struct tally_module debug_module = {
+    .name = "debug",
+    .routes = debug_routes,
+    .route_count = sizeof(debug_routes) / sizeof(debug_routes[0]),
+    .debug_only = true,
+};

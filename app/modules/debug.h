@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route debug_routes[];
-extern const size_t debug_route_count;
+extern const struct tally_module debug_module;
 
 #endif

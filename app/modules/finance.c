@@ -2,8 +2,6 @@
 #define _GNU_SOURCE
 #include "finance.h"
 #include "auth.h"
-#include "precompute.h"
-#include "profiles.h"
 #include "../core/arena.h"
 #include "../core/jsonx.h"
 #include "../core/limits.h"
@@ -11,7 +9,7 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <ctype.h>
@@ -64,18 +62,12 @@ static const char *finance_text_problem(const char *s, size_t max_bytes)
 
 static int finance_user_create(struct request *req, struct response *res)
 {
-    enum err e = request_require_content_type(req, "application/json");
     struct json_object *body = NULL;
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, &body);
+    enum err e = jsonx_body_of(req, json_type_object, &body);
     if (e != ERR_NONE)
         return e;
     int rc = ERR_NONE;
     bool wrong;
-    if (!json_object_is_type(body, json_type_object)) {
-        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-        goto out;
-    }
     const char *name = jsonx_get_string(body, "name", &wrong);
     if (name == NULL || name[0] == '\0') {
         rc = request_fail(req, ERR_UNPROCESSABLE, "name", "name is required (a non-empty string)");
@@ -100,7 +92,7 @@ static int finance_user_create(struct request *req, struct response *res)
     char sql[512];
     snprintf(sql, sizeof(sql), "INSERT INTO users (name, currency, language) VALUES ($1, $2, $3) RETURNING %s",
              FINANCE_USER_COLUMNS);
-    db_result *r = db_query(req->worker->db, &e, 0, sql, 3, params);
+    db_result *r = db_query(req->ctx->db, &e, 0, sql, 3, params);
     if (r == NULL) {
         rc = e;
         goto out;
@@ -123,7 +115,7 @@ static int finance_user_get(struct request *req, struct response *res)
     const char *params[1] = {idtext};
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT %s FROM users WHERE id = $1", FINANCE_USER_COLUMNS);
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
     if (r == NULL)
         return e;
     if (db_rows(r) == 0) {
@@ -142,7 +134,7 @@ static enum err finance_user_currency(struct request *req, int64_t user_id, char
     snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
     const char *params[1] = {idtext};
     enum err e;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT currency FROM users WHERE id = $1", 1, params);
     if (r == NULL)
         return e;
@@ -346,7 +338,7 @@ static int finance_txn_insert(struct request *req, struct response *res)
     char idtext[32];
     snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
     const char *params[2] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
-    db_result *r = db_query(req->worker->db, &e, 0, FINANCE_INSERT_SQL, 2, params);
+    db_result *r = db_query(req->ctx->db, &e, 0, FINANCE_INSERT_SQL, 2, params);
     if (r == NULL) {
         rc = e;
         goto out;
@@ -354,8 +346,7 @@ static int finance_txn_insert(struct request *req, struct response *res)
     int64_t inserted = db_int64(r, 0, 0);
     db_clear(r);
     if (inserted > 0) {   /* derived data of the user is now out of date */
-        precompute_invalidate_user(req->worker, user_id);
-        profiles_invalidate(req->worker, user_id);
+        module_publish(req->ctx, &(struct tally_event){TALLY_EVENT_TRANSACTIONS_CHANGED, user_id});
     }
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "inserted", json_object_new_int64(inserted));
@@ -516,7 +507,7 @@ static struct json_object *finance_aggregates(struct request *req, const struct 
              " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0),"
              " coalesce(sum(amount_cents), 0), EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
              " FROM transactions WHERE %s", w->sql);
-    db_result *r = db_query(req->worker->db, e, DB_RETRY_ON_RECONNECT, sql, w->nparams, w->params);
+    db_result *r = db_query(req->ctx->db, e, DB_RETRY_ON_RECONNECT, sql, w->nparams, w->params);
     if (r == NULL)
         return NULL;
     if (db_value(r, 0, 4)[0] != 't') {
@@ -548,16 +539,6 @@ static struct json_object *finance_txn_json(const db_result *r, int row)
     return o;
 }
 
-static enum err finance_limit(struct request *req, int *limit)
-{
-    const char *v = request_query(req, "limit");
-    int64_t n = LIMIT_LIST_DEFAULT;
-    if (v != NULL && parse_int64(v, strlen(v), 1, LIMIT_LIST_MAX, &n) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", LIMIT_LIST_MAX);
-    *limit = (int)n;
-    return ERR_NONE;
-}
-
 static int finance_txn_list(struct request *req, struct response *res)
 {
     int64_t user_id;
@@ -565,7 +546,7 @@ static int finance_txn_list(struct request *req, struct response *res)
     enum err e;
     struct finance_where w;
     memset(&w, 0, sizeof(w));
-    if ((e = request_path_id(req, "id", &user_id)) || (e = finance_limit(req, &limit)))
+    if ((e = request_path_id(req, "id", &user_id)) || (e = request_limit(req, LIMIT_LIST_MAX, LIMIT_LIST_DEFAULT, &limit)))
         return e;
     const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
     if ((e = finance_filters(req, uid, &w)))
@@ -581,7 +562,7 @@ static int finance_txn_list(struct request *req, struct response *res)
     snprintf(sql, sizeof(sql),
              "SELECT id, external_id, date, amount_cents, currency, merchant, category, description"
              " FROM transactions WHERE %s ORDER BY date DESC, id DESC LIMIT %d", w.sql, limit + 1);
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
     if (r == NULL) {
         json_object_put(aggregates);
         return e;
@@ -638,7 +619,7 @@ static int finance_txn_summary(struct request *req, struct response *res)
              "SELECT %s, count(*), sum(amount_cents) FROM transactions WHERE %s"
              " GROUP BY %s ORDER BY abs(sum(amount_cents)) DESC, 1 LIMIT 1000",
              label_sql, w.sql, key_sql);
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
     if (r == NULL)
         return e;
     struct json_object *groups = json_object_new_array_ext(db_rows(r));
@@ -656,11 +637,20 @@ static int finance_txn_summary(struct request *req, struct response *res)
     return response_json(res, 200, o);
 }
 
-const struct route finance_routes[] = {
+/* "users": declared for the cache page; nothing of finance is cached yet. */
+static const char *const finance_cache_namespaces[] = {"users", NULL};
+
+static const struct route finance_routes[] = {
     {"POST", "/api/v1/users", finance_user_create, ROUTE_ADMIN},
     {"GET", "/api/v1/users/{id}", finance_user_get, ROUTE_USER},
     {"POST", "/api/v1/users/{id}/transactions", finance_txn_insert, ROUTE_USER},
     {"GET", "/api/v1/users/{id}/transactions", finance_txn_list, ROUTE_USER},
     {"GET", "/api/v1/users/{id}/transactions/summary", finance_txn_summary, ROUTE_USER},
 };
-const size_t finance_route_count = sizeof(finance_routes) / sizeof(finance_routes[0]);
+
+const struct tally_module finance_module = {
+    .name = "finance",
+    .routes = finance_routes,
+    .route_count = sizeof(finance_routes) / sizeof(finance_routes[0]),
+    .cache_namespaces = finance_cache_namespaces,
+};

@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route finance_routes[];
-extern const size_t finance_route_count;
+extern const struct tally_module finance_module;
 
 #endif

@@ -1,11 +1,12 @@
 /* health: see health.h. */
 #define _GNU_SOURCE
 #include "health.h"
+#include "../core/config.h"
+#include "../core/module.h"
 #include "../cache/cache.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
 #include "../store/db.h"
 
 #include <json-c/json.h>
@@ -33,10 +34,10 @@ static struct json_object *health_check_json(bool ok, double ms)
 
 /* Re-probes when the cached result is older than health_cache_ms and keeps
  * the serialised body, so a cached answer costs no JSON work. */
-static void health_refresh(struct worker *w, struct health_cache *hc)
+static void health_refresh(struct tally_ctx *ctx, struct health_cache *hc)
 {
-    hc->pg_ok = db_ping(w->db, &hc->pg_ms);
-    hc->mc_ok = cache_ping(w->cache, &hc->mc_ms);
+    hc->pg_ok = db_ping(ctx->db, &hc->pg_ms);
+    hc->mc_ok = cache_ping(ctx->cache, &hc->mc_ms);
     hc->checked_mono_ms = shm_now_mono_ms();
     const char *status = !hc->pg_ok ? "down" : !hc->mc_ok ? "degraded" : "ok";
     struct json_object *root = json_object_new_object();
@@ -52,21 +53,39 @@ static void health_refresh(struct worker *w, struct health_cache *hc)
 
 static int health_get(struct request *req, struct response *res)
 {
-    struct worker *w = req->worker;
-    if (w->health_cache == NULL)
-        w->health_cache = calloc(1, sizeof(struct health_cache));
-    struct health_cache *hc = w->health_cache;
+    struct tally_ctx *ctx = req->ctx;
+    struct health_cache *hc = module_state(ctx, "health");
     if (hc == NULL)
         return ERR_INTERNAL;
     uint64_t now = shm_now_mono_ms();
-    if (hc->checked_mono_ms == 0 || now - hc->checked_mono_ms >= (uint64_t)w->cfg->health_cache_ms)
-        health_refresh(w, hc);
+    if (hc->checked_mono_ms == 0 || now - hc->checked_mono_ms >= (uint64_t)ctx->cfg->health_cache_ms)
+        health_refresh(ctx, hc);
     response_header(res, "Cache-Control", "no-store");
     response_body(res, hc->pg_ok ? 200 : 503, "application/json", hc->body, strlen(hc->body));
     return ERR_NONE;
 }
 
-const struct route health_routes[] = {
+static int health_init_child(struct tally_ctx *ctx, void **state)
+{
+    (void)ctx;
+    *state = calloc(1, sizeof(struct health_cache));
+    return *state != NULL ? 0 : -1;
+}
+
+static void health_free_child(struct tally_ctx *ctx, void *state)
+{
+    (void)ctx;
+    free(state);
+}
+
+static const struct route health_routes[] = {
     {"GET", "/api/v1/health", health_get, ROUTE_PUBLIC},
 };
-const size_t health_route_count = sizeof(health_routes) / sizeof(health_routes[0]);
+
+const struct tally_module health_module = {
+    .name = "health",
+    .routes = health_routes,
+    .route_count = sizeof(health_routes) / sizeof(health_routes[0]),
+    .init_child = health_init_child,
+    .free_child = health_free_child,
+};

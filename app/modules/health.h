@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route health_routes[];
-extern const size_t health_route_count;
+extern const struct tally_module health_module;
 
 #endif

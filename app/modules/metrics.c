@@ -3,14 +3,13 @@
  * not taken at one instant). Histograms are stored non-cumulative and
  * summed here. */
 #include "metrics.h"
-#include "jobs.h"
+#include "../jobs/jobs.h"
 #include "../cache/cache.h"
 #include "../core/buf.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
-#include "../ratelimit/ratelimit.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -18,10 +17,7 @@
 
 #define METRICS_BODY_LIMIT (4 * 1024 * 1024)
 
-static void metrics_header(struct buf *b, const char *name, const char *type, const char *help)
-{
-    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
+#define metrics_header buf_metric_header
 
 static void metrics_le(char *out, size_t cap, int bucket)
 {
@@ -108,13 +104,13 @@ static void metrics_cache(struct buf *b, const struct shm *shm)
 {
     static const char *const ops[][2] = {{"get", "hit"}, {"get", "miss"}, {"set", "ok"}, {"delete", "ok"}, {"any", "error"}};
     metrics_header(b, "tally_cache_operations_total", "counter", "memcached operations by namespace, operation and result.");
-    for (int ns = 0; ns < CACHE_NS_COUNT; ns++) {
+    for (int ns = 0; ns < cache_ns_count(&shm->cache); ns++) {
         const struct cache_ns_counters *c = &shm->cache.ns[ns];
         const uint64_t values[] = {shm_load(&c->hits), shm_load(&c->misses), shm_load(&c->sets),
                                    shm_load(&c->deletes), shm_load(&c->errors)};
         for (size_t k = 0; k < sizeof(values) / sizeof(values[0]); k++)
             buf_printf(b, "tally_cache_operations_total{namespace=\"%s\",op=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-                       cache_ns_name((enum cache_ns)ns), ops[k][0], ops[k][1], values[k]);
+                       cache_ns_name(&shm->cache, ns), ops[k][0], ops[k][1], values[k]);
     }
     metrics_header(b, "tally_cache_timeouts_total", "counter", "memcached operations that timed out.");
     buf_printf(b, "tally_cache_timeouts_total %" PRIu64 "\n", shm_load(&shm->cache.timeouts));
@@ -200,32 +196,21 @@ static void metrics_jobs(struct buf *b, const struct shm *shm, struct db *db)
         buf_printf(b, "tally_jobs_queue_depth{queue=\"%s\"} %" PRId64 "\n", jobs_priority_name(p), depth[p]);
 }
 
-static void metrics_metric_reads(struct buf *b, const struct shm *shm)
-{
-    metrics_header(b, "tally_metrics_reads_total", "counter",
-                   "Pre-computed metric reads by the layer that answered (cache, store, computed).");
-    buf_printf(b, "tally_metrics_reads_total{source=\"cache\"} %" PRIu64 "\n", shm_load(&shm->metric_reads.cache));
-    buf_printf(b, "tally_metrics_reads_total{source=\"store\"} %" PRIu64 "\n", shm_load(&shm->metric_reads.store));
-    buf_printf(b, "tally_metrics_reads_total{source=\"computed\"} %" PRIu64 "\n",
-               shm_load(&shm->metric_reads.computed));
-}
-
 static int metrics_get(struct request *req, struct response *res)
 {
-    const struct shm *shm = req->worker->shm;
+    const struct shm *shm = req->ctx->shm;
     struct buf b;
     buf_init(&b, METRICS_BODY_LIMIT);
     metrics_header(&b, "tally_build_info", "gauge", "Build information.");
     buf_printf(&b, "tally_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
     metrics_header(&b, "tally_process_start_time_seconds", "gauge", "Start time of the tallyd master, Unix seconds.");
     buf_printf(&b, "tally_process_start_time_seconds %.3f\n", (double)shm->master_started_ms / 1000.0);
-    metrics_http(&b, shm, req->worker->router);
+    metrics_http(&b, shm, req->ctx->router);
     metrics_cache(&b, shm);
     metrics_db(&b, shm);
     metrics_workers(&b, shm);
-    metrics_jobs(&b, shm, req->worker->db);
-    metrics_metric_reads(&b, shm);
-    ratelimit_metrics_write(shm, &b);
+    metrics_jobs(&b, shm, req->ctx->db);
+    module_metrics(req->ctx, &b);
     if (b.overflow) {
         buf_free(&b);
         return request_fail(req, ERR_INTERNAL, NULL, "metrics exposition larger than %d bytes", METRICS_BODY_LIMIT);
@@ -236,7 +221,12 @@ static int metrics_get(struct request *req, struct response *res)
     return ERR_NONE;
 }
 
-const struct route metrics_routes[] = {
+static const struct route metrics_routes[] = {
     {"GET", "/metrics", metrics_get, ROUTE_PUBLIC},
 };
-const size_t metrics_route_count = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
+
+const struct tally_module metrics_module = {
+    .name = "metrics",
+    .routes = metrics_routes,
+    .route_count = sizeof(metrics_routes) / sizeof(metrics_routes[0]),
+};

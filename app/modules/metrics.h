@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route metrics_routes[];
-extern const size_t metrics_route_count;
+extern const struct tally_module metrics_module;
 
 #endif

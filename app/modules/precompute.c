@@ -14,7 +14,7 @@
 #include "../core/response.h"
 #include "../core/shm.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "../jobs/jobs.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -384,7 +384,7 @@ static bool pc_token_replace(struct cache *cache, int64_t user_id, char token[PC
     char key[32];
     size_t klen = pc_token_key(key, user_id);
     pc_new_token(token);
-    return cache_set(cache, CACHE_NS_METRICS, key, klen, token, strlen(token), 0) == CACHE_OK;
+    return cache_set(cache, "metrics", key, klen, token, strlen(token), 0) == CACHE_OK;
 }
 
 /* The user's current token (created when missing). false = cache unusable. */
@@ -396,7 +396,7 @@ static bool pc_cache_token(struct cache *cache, int64_t user_id, char token[PC_T
     size_t klen = pc_token_key(key, user_id);
     char *v = NULL;
     size_t vlen = 0;
-    enum cache_result cr = cache_get(cache, CACHE_NS_METRICS, key, klen, &v, &vlen);
+    enum cache_result cr = cache_get(cache, "metrics", key, klen, &v, &vlen);
     if (cr == CACHE_OK && vlen > 0 && vlen < PC_TOKEN_BYTES) {
         memcpy(token, v, vlen);
         token[vlen] = '\0';
@@ -427,7 +427,7 @@ static void pc_cache_put(struct cache *cache, const char *key, size_t klen, cons
     size_t vlen;
     char *v = pc_cache_value(token, tail, tail_len, &vlen);
     if (v != NULL)
-        cache_set(cache, CACHE_NS_METRICS, key, klen, v, vlen, PRECOMPUTE_CACHE_TTL_S);
+        cache_set(cache, "metrics", key, klen, v, vlen, PRECOMPUTE_CACHE_TTL_S);
     free(v);
 }
 
@@ -464,7 +464,7 @@ static int pc_cache_lookup(struct cache *cache, int64_t user_id, const char *key
     const char *keys[2] = {tkey, key};
     size_t lens[2] = {pc_token_key(tkey, user_id), klen};
     struct pc_lookup l = {.token = ""};
-    if (cache_mget(cache, CACHE_NS_METRICS, keys, lens, 2, pc_lookup_hit, &l) < 0) {
+    if (cache_mget(cache, "metrics", keys, lens, 2, pc_lookup_hit, &l) < 0) {
         free(l.value);
         return -1;
     }
@@ -534,7 +534,12 @@ static struct json_object *pc_store_row(enum precompute_type t, const char *peri
 
 /* ---- read path ---------------------------------------------------------- */
 
-static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
+/* Reads by the layer that answered, in the module's shared area. */
+struct precompute_shared {
+    uint64_t cache, store, computed;
+};
+
+static void pc_count(struct precompute_shared *reads, enum precompute_source src)
 {
     if (reads == NULL)
         return;
@@ -543,9 +548,12 @@ static void pc_count(struct shm_metric_reads *reads, enum precompute_source src)
             1);
 }
 
-enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
-                         enum precompute_type type, int year, int month, char **body, size_t *body_len)
+enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute_type type, int year, int month,
+                         char **body, size_t *body_len)
 {
+    struct db *db = ctx->db;
+    struct cache *cache = ctx->cache;
+    struct precompute_shared *reads = module_shm(ctx->shm, "precompute");
     int idx = pc_month_index(year, month);
     char period[PC_PERIOD_BYTES], token[PC_TOKEN_BYTES], key[PC_KEY_BYTES];
     pc_period_text(idx, period);
@@ -650,15 +658,16 @@ static void pc_invalidate(struct db *db, struct cache *cache, int64_t user_id)
             /* Unreachable memcached: deleting the token is the second chance
              * (a missing token also orphans the entries); if that fails too,
              * cache_delete orphans the whole namespace. */
-            if (cache_delete(cache, CACHE_NS_METRICS, key, klen) != CACHE_OK)
+            if (cache_delete(cache, "metrics", key, klen) != CACHE_OK)
                 log_warn("precompute: memcached generation of user %" PRId64 " not bumped", user_id);
         }
     }
 }
 
-void precompute_invalidate_user(struct worker *w, int64_t user_id)
+static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
 {
-    pc_invalidate(w->db, w->cache, user_id);
+    if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED)
+        pc_invalidate(ctx->db, ctx->cache, ev->user_id);
 }
 
 /* ---- batch -------------------------------------------------------------- */
@@ -806,8 +815,7 @@ static int precompute_get(struct request *req, struct response *res)
         return e;
     char *body = NULL;
     size_t len = 0;
-    e = precompute_read(req->worker->db, req->worker->cache, &req->worker->shm->metric_reads, user_id, type, y, m,
-                        &body, &len);
+    e = precompute_read(req->ctx, user_id, type, y, m, &body, &len);
     if (e == ERR_NOT_FOUND)
         return request_fail(req, e, "id", "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)
@@ -816,7 +824,121 @@ static int precompute_get(struct request *req, struct response *res)
     return ERR_NONE;
 }
 
-const struct route precompute_routes[] = {
+/* ---- jobs ------------------------------------------------------------------ */
+
+/* The month a metric job is about: payload.period "YYYY-MM", else now (UTC). */
+static int precompute_job_month(struct jobs_ctx *ctx, struct json_object *payload, int *year, int *month)
+{
+    struct json_object *v = NULL;
+    if (json_object_object_get_ex(payload, "period", &v)) {
+        const char *p = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+        if (parse_period(p, strlen(p), year, month) != 0) {
+            snprintf(ctx->error, sizeof(ctx->error), "payload.period must be YYYY-MM");
+            return -1;
+        }
+        return 0;
+    }
+    int d;
+    parse_today_utc(year, month, &d);
+    return 0;
+}
+
+/* payload {"user_id": N, "period": "YYYY-MM"?}: the four metrics of the
+ * month and the month before (precompute_user). */
+static int precompute_job_precompute_user(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    int year, month;
+    if (!json_object_object_get_ex(payload, "user_id", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) <= 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "payload.user_id must be a positive integer");
+        return -1;
+    }
+    if (precompute_job_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    int64_t user_id = json_object_get_int64(v);
+    if (precompute_user(ctx->db, ctx->cache, user_id, year, month) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute of user %" PRId64 " failed", user_id);
+        return -1;
+    }
+    return 0;
+}
+
+static void precompute_job_progress(void *arg, long done, long total, long failed)
+{
+    (void)done;
+    (void)total;
+    (void)failed;
+    jobs_heartbeat(arg);
+}
+
+/* payload {"period": "YYYY-MM"?}: every user active in the last 30 days. */
+static int precompute_job_precompute_all(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    int year, month;
+    long done = 0, failed = 0;
+    if (precompute_job_month(ctx, payload, &year, &month) != 0)
+        return -1;
+    if (precompute_all(ctx->db, ctx->cache, year, month, precompute_job_progress, ctx, &done, &failed) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "precompute: %ld of %ld users failed", failed, done);
+        return -1;
+    }
+    log_info("job %" PRId64 ": precomputed %ld users", ctx->job_id, done);
+    return 0;
+}
+
+static int precompute_job_cleanup_metrics(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    (void)payload;
+    long deleted = 0;
+    if (precompute_cleanup(ctx->db, &deleted) != 0) {
+        snprintf(ctx->error, sizeof(ctx->error), "cleanup of expired metrics failed");
+        return -1;
+    }
+    log_info("job %" PRId64 ": deleted %ld expired metrics", ctx->job_id, deleted);
+    return 0;
+}
+
+void precompute_read_counts(const struct tally_ctx *ctx, uint64_t *cache, uint64_t *store, uint64_t *computed)
+{
+    const struct precompute_shared *r = module_shm(ctx->shm, "precompute");
+    *cache = r != NULL ? shm_load(&r->cache) : 0;
+    *store = r != NULL ? shm_load(&r->store) : 0;
+    *computed = r != NULL ? shm_load(&r->computed) : 0;
+}
+
+static void precompute_metrics(const struct tally_ctx *ctx, struct buf *b)
+{
+    const struct precompute_shared *r = module_shm(ctx->shm, "precompute");
+    if (r == NULL)
+        return;
+    buf_metric_header(b, "tally_metrics_reads_total", "counter",
+                      "Pre-computed metric reads by the layer that answered (cache, store, computed).");
+    buf_printf(b, "tally_metrics_reads_total{source=\"cache\"} %" PRIu64 "\n", shm_load(&r->cache));
+    buf_printf(b, "tally_metrics_reads_total{source=\"store\"} %" PRIu64 "\n", shm_load(&r->store));
+    buf_printf(b, "tally_metrics_reads_total{source=\"computed\"} %" PRIu64 "\n", shm_load(&r->computed));
+}
+
+static const struct route precompute_routes[] = {
     {"GET", "/api/v1/users/{id}/metrics/{type}", precompute_get, ROUTE_USER},
 };
-const size_t precompute_route_count = sizeof(precompute_routes) / sizeof(precompute_routes[0]);
+
+static const struct jobs_handler precompute_jobs[] = {
+    {"precompute_user_metrics", precompute_job_precompute_user},
+    {"precompute_all_users", precompute_job_precompute_all},
+    {"cleanup_expired_metrics", precompute_job_cleanup_metrics},
+};
+
+static const char *const precompute_cache_namespaces[] = {"metrics", NULL};
+
+const struct tally_module precompute_module = {
+    .name = "precompute",
+    .routes = precompute_routes,
+    .route_count = sizeof(precompute_routes) / sizeof(precompute_routes[0]),
+    .jobs = precompute_jobs,
+    .job_count = sizeof(precompute_jobs) / sizeof(precompute_jobs[0]),
+    .cache_namespaces = precompute_cache_namespaces,
+    .shm_bytes = sizeof(struct precompute_shared),
+    .metrics = precompute_metrics,
+    .on_event = precompute_on_event,
+};

@@ -19,12 +19,12 @@
 #include <stdint.h>
 
 #include "../core/errors.h"
+#include "../core/module.h"
 #include "../core/router.h"
 
 struct db;
 struct cache;
-struct worker;
-struct shm_metric_reads;
+struct tally_ctx;
 
 #define PRECOMPUTE_CACHE_TTL_S        86400   /* memcached copy of a metric */
 #define PRECOMPUTE_STORE_TTL_DAYS     30      /* a stored row is served this long unless invalidated */
@@ -50,14 +50,13 @@ int precompute_type_parse(const char *name, enum precompute_type *out);
  * layer that served it. Errors: ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE
  * (PostgreSQL down and the metric not in memcached), ERR_INTERNAL.
  * cache may be NULL or down; reads may be NULL (no counters). */
-enum err precompute_read(struct db *db, struct cache *cache, struct shm_metric_reads *reads, int64_t user_id,
-                         enum precompute_type type, int year, int month, char **body, size_t *body_len);
+enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute_type type, int year, int month,
+                         char **body, size_t *body_len);
 
-/* Call after transactions of the user were inserted (committed): bumps the
- * user's generation in PostgreSQL and in memcached and expires the user's
- * stored rows, so the next read recomputes. Failures are logged, counted in
- * the cache counters and otherwise ignored (the insert already succeeded). */
-void precompute_invalidate_user(struct worker *w, int64_t user_id);
+/* On TALLY_EVENT_TRANSACTIONS_CHANGED (committed): bumps the user's
+ * generation in PostgreSQL and in memcached and expires the user's stored
+ * rows, so the next read recomputes. Failures are logged, counted in the
+ * cache counters and otherwise ignored (the write already succeeded). */
 
 /* Computes and stores (PostgreSQL upsert + memcached) all four metrics of
  * the user for (year, month) and the month before. 0 or -1 (logged). */
@@ -83,7 +82,9 @@ struct request;
  * assistant). ERR_BAD_REQUEST with the field set on a malformed value. */
 enum err precompute_request_period(struct request *req, int *year, int *month);
 
-extern const struct route precompute_routes[];
-extern const size_t precompute_route_count;
+/* Reads since start by the layer that answered (all workers of this host). */
+void precompute_read_counts(const struct tally_ctx *ctx, uint64_t *cache, uint64_t *store, uint64_t *computed);
+
+extern const struct tally_module precompute_module;
 
 #endif

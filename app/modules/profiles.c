@@ -3,6 +3,7 @@
  * cached rendering. */
 #define _GNU_SOURCE
 #include "profiles.h"
+#include "../core/module.h"
 #include "../cache/cache.h"
 #include "../core/jsonx.h"
 #include "../core/log.h"
@@ -10,7 +11,6 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/text.h"
-#include "../core/worker.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -29,11 +29,11 @@ static size_t pf_key(char out[32], int64_t user_id)
     return (size_t)snprintf(out, 32, "%" PRId64, user_id);
 }
 
-void profiles_invalidate(struct worker *w, int64_t user_id)
+void profiles_invalidate(struct tally_ctx *ctx, int64_t user_id)
 {
     char key[32];
     size_t klen = pf_key(key, user_id);
-    if (cache_enabled(w->cache) && cache_delete(w->cache, CACHE_NS_PROFILES, key, klen) != CACHE_OK)
+    if (cache_enabled(ctx->cache) && cache_delete(ctx->cache, "profiles", key, klen) != CACHE_OK)
         log_warn("profiles: cached profile of user %" PRId64 " not deleted", user_id);
 }
 
@@ -69,7 +69,7 @@ static const char PF_QUERY_NO_INTENT_SQL[] =
     " ON CONFLICT (user_id) DO UPDATE SET total_queries = user_profiles.total_queries + 1, last_active = now(),"
     " updated_at = now()";
 
-int profiles_record_query(struct worker *w, int64_t user_id, const char *intent_name)
+int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *intent_name)
 {
     char uid[24], threshold[16];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
@@ -80,9 +80,9 @@ int profiles_record_query(struct worker *w, int64_t user_id, const char *intent_
         return -1;
     }
     const char *params[3] = {uid, intent_name, threshold};
-    enum err e = with_intent ? db_exec(w->db, 0, PF_QUERY_SQL, 3, params)
-                             : db_exec(w->db, 0, PF_QUERY_NO_INTENT_SQL, 1, params);
-    profiles_invalidate(w, user_id);
+    enum err e = with_intent ? db_exec(ctx->db, 0, PF_QUERY_SQL, 3, params)
+                             : db_exec(ctx->db, 0, PF_QUERY_NO_INTENT_SQL, 1, params);
+    profiles_invalidate(ctx, user_id);
     if (e != ERR_NONE) {
         log_warn("profiles: recording a query of user %" PRId64 " failed (%s)", user_id, err_lookup(e)->code);
         return -1;
@@ -131,20 +131,20 @@ static struct json_object *pf_number_text(const char *text)
     return json_object_new_double_s(strtod(text, NULL), text);
 }
 
-static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t *len)
+static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[1] = {uid};
     enum err e;
-    db_result *r = db_query(w->db, &e, DB_RETRY_ON_RECONNECT, PF_GET_SQL, 1, params);
+    db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PF_GET_SQL, 1, params);
     if (r == NULL)
         return e;
     if (db_rows(r) == 0) {
         db_clear(r);
         return ERR_NOT_FOUND;
     }
-    db_result *sp = db_query(w->db, &e, DB_RETRY_ON_RECONNECT, PF_SPENDING_SQL, 1, params);
+    db_result *sp = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PF_SPENDING_SQL, 1, params);
     if (sp == NULL) {
         db_clear(r);
         return e;
@@ -228,16 +228,16 @@ static enum err pf_render(struct worker *w, int64_t user_id, char **json, size_t
     return *json ? ERR_NONE : ERR_INTERNAL;
 }
 
-enum err profiles_get_json(struct worker *w, int64_t user_id, char **json, size_t *len)
+enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
     char key[32];
     size_t klen = pf_key(key, user_id);
     *json = NULL;
-    if (cache_get(w->cache, CACHE_NS_PROFILES, key, klen, json, len) == CACHE_OK)
+    if (cache_get(ctx->cache, "profiles", key, klen, json, len) == CACHE_OK)
         return ERR_NONE;
-    enum err e = pf_render(w, user_id, json, len);
+    enum err e = pf_render(ctx, user_id, json, len);
     if (e == ERR_NONE)
-        cache_set(w->cache, CACHE_NS_PROFILES, key, klen, *json, *len, PROFILES_CACHE_TTL_S);
+        cache_set(ctx->cache, "profiles", key, klen, *json, *len, PROFILES_CACHE_TTL_S);
     return e;
 }
 
@@ -247,7 +247,7 @@ static int pf_answer(struct request *req, struct response *res, int64_t user_id)
 {
     char *json;
     size_t len;
-    enum err e = profiles_get_json(req->worker, user_id, &json, &len);
+    enum err e = profiles_get_json(req->ctx, user_id, &json, &len);
     if (e == ERR_NOT_FOUND)
         return request_fail(req, e, "id", "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)
@@ -270,14 +270,7 @@ static enum err pf_body(struct request *req, int64_t *user_id, struct json_objec
 {
     enum err e = request_path_id(req, "id", user_id);
     if (e == ERR_NONE)
-        e = request_require_content_type(req, "application/json");
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, body);
-    if (e == ERR_NONE && !json_object_is_type(*body, json_type_object)) {
-        json_object_put(*body);
-        *body = NULL;
-        return request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-    }
+        e = jsonx_body_of(req, json_type_object, body);
     return e;
 }
 
@@ -286,12 +279,12 @@ static int pf_write(struct request *req, struct response *res, int64_t user_id, 
                     const char *const *params)
 {
     enum err e;
-    db_result *r = db_query(req->worker->db, &e, 0, sql, nparams, params);
+    db_result *r = db_query(req->ctx->db, &e, 0, sql, nparams, params);
     if (r == NULL)
         return e;
     int rows = db_rows(r);
     db_clear(r);
-    profiles_invalidate(req->worker, user_id);
+    profiles_invalidate(req->ctx, user_id);
     if (rows == 0)
         return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", user_id);
     return pf_answer(req, res, user_id);
@@ -386,9 +379,24 @@ out:
     return rc;
 }
 
-const struct route profiles_routes[] = {
+static void profiles_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
+{
+    if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED || ev->kind == TALLY_EVENT_PROFILE_CHANGED)
+        profiles_invalidate(ctx, ev->user_id);
+}
+
+static const char *const profiles_cache_namespaces[] = {"profiles", NULL};
+
+static const struct route profiles_routes[] = {
     {"GET", "/api/v1/users/{id}/profile", profiles_get, ROUTE_USER},
     {"POST", "/api/v1/users/{id}/profile/feedback", profiles_feedback, ROUTE_USER},
     {"POST", "/api/v1/users/{id}/sessions", profiles_session, ROUTE_USER},
 };
-const size_t profiles_route_count = sizeof(profiles_routes) / sizeof(profiles_routes[0]);
+
+const struct tally_module profiles_module = {
+    .name = "profiles",
+    .routes = profiles_routes,
+    .route_count = sizeof(profiles_routes) / sizeof(profiles_routes[0]),
+    .cache_namespaces = profiles_cache_namespaces,
+    .on_event = profiles_on_event,
+};

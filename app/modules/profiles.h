@@ -13,9 +13,10 @@
 #include <stdint.h>
 
 #include "../core/errors.h"
+#include "../core/module.h"
 #include "../core/router.h"
 
-struct worker;
+struct tally_ctx;
 
 #define PROFILES_CACHE_TTL_S        300    /* memcached copy of a rendered profile */
 #define PROFILES_PATTERN_THRESHOLD  5      /* an intent asked this many times joins frequent_query_patterns */
@@ -31,16 +32,15 @@ struct worker;
  * now. Creates the profile if missing. Invalidates the cached profile.
  * Returns 0, or -1 (logged; unknown user, PostgreSQL down, bad intent): the
  * caller's answer should not fail because of it. */
-int profiles_record_query(struct worker *w, int64_t user_id, const char *intent_name);
+int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *intent_name);
 
 /* The profile as JSON text (malloc'd, caller frees), from memcached or
  * PostgreSQL (get-or-create). ERR_NOT_FOUND (no such user), ERR_UNAVAILABLE. */
-enum err profiles_get_json(struct worker *w, int64_t user_id, char **json, size_t *len);
+enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len);
 
 /* Drops the cached profile (after a write, or a transaction insert). */
-void profiles_invalidate(struct worker *w, int64_t user_id);
+void profiles_invalidate(struct tally_ctx *ctx, int64_t user_id);
 
-extern const struct route profiles_routes[];
-extern const size_t profiles_route_count;
+extern const struct tally_module profiles_module;
 
 #endif

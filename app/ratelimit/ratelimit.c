@@ -8,11 +8,11 @@
 #include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/module.h"
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/sha256.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +23,23 @@
 
 #define RATELIMIT_TTL_SLACK_S 2
 #define RATELIMIT_NOW_HEADER  "HTTP_X_TALLY_RATELIMIT_NOW"
+#define RATELIMIT_NS          "ratelimit"
+
+/* Shared counters (module_shm), by class. */
+struct ratelimit_shared {
+    uint64_t allowed[RATELIMIT_CLASSES], limited[RATELIMIT_CLASSES], fail_open[RATELIMIT_CLASSES];
+    uint64_t leased[RATELIMIT_CLASSES];    /* allowed from a worker's lease, no round trip */
+    uint64_t exempt;                       /* admin-token requests, never limited */
+    uint64_t fail_open_logged_s;           /* wall second of the last fail-open log line (one per second per host) */
+};
+
+static const struct module_config_key ratelimit_config[] = {
+    {"rate_limit_per_minute", "600", 0, 60000000, "per bearer token, normal class: steady rate R; 0 = not limited"},
+    {"rate_limit_burst", "60", 1, 1000000, "normal class: B requests at once, at most B per window of B / R minutes"},
+    {"rate_limit_heavy_per_minute", "60", 0, 60000000, "heavy class (POST chat, import, transform); 0 = not limited"},
+    {"rate_limit_heavy_burst", "10", 1, 1000000, "heavy class burst"},
+    {"rate_limit_lease_max", "32", 1, 1000, "positions a worker may reserve per memcached incr (large bursts); 1 = none"},
+};
 
 static const char *const ratelimit_class_names[RATELIMIT_CLASSES] = {"normal", "heavy"};
 
@@ -44,13 +61,9 @@ enum ratelimit_class ratelimit_class_of(const char *method, const char *route_pa
 struct ratelimit_limits ratelimit_limits_of(const struct config *cfg, enum ratelimit_class cls)
 {
     struct ratelimit_limits l;
-    if (cls == RATELIMIT_HEAVY) {
-        l.per_minute = cfg->rate_limit_heavy_per_minute;
-        l.burst = cfg->rate_limit_heavy_burst;
-    } else {
-        l.per_minute = cfg->rate_limit_per_minute;
-        l.burst = cfg->rate_limit_burst;
-    }
+    bool heavy = cls == RATELIMIT_HEAVY;
+    l.per_minute = config_module_int(cfg, heavy ? "rate_limit_heavy_per_minute" : "rate_limit_per_minute");
+    l.burst = config_module_int(cfg, heavy ? "rate_limit_heavy_burst" : "rate_limit_burst");
     return l;
 }
 
@@ -112,9 +125,9 @@ unsigned ratelimit_ttl_s(const struct ratelimit_window *w)
 
 /* The clock: wall time (windows must be the same on every host), or the
  * test header when debug routes are on. */
-static enum err ratelimit_now(struct request *req, int64_t *now_ms)
+static enum err ratelimit_now(struct request *req, bool debug_clock, int64_t *now_ms)
 {
-    const char *fake = req->worker->cfg->debug_routes ? request_header(req, RATELIMIT_NOW_HEADER) : NULL;
+    const char *fake = debug_clock ? request_header(req, RATELIMIT_NOW_HEADER) : NULL;
     if (fake == NULL) {
         *now_ms = (int64_t)shm_now_wall_ms();
         return ERR_NONE;
@@ -128,7 +141,7 @@ static enum err ratelimit_now(struct request *req, int64_t *now_ms)
     return ERR_NONE;
 }
 
-/* auth_check accepted the header, so it is "Bearer <token>". */
+/* auth accepted the header, so it is "Bearer <token>". */
 static void ratelimit_token_hash(const struct request *req, char hash[65])
 {
     const char *h = request_header(req, "HTTP_AUTHORIZATION");
@@ -138,7 +151,7 @@ static void ratelimit_token_hash(const struct request *req, char hash[65])
     sha256_hex(token, strlen(token), hash);
 }
 
-static enum err ratelimit_fail_open(struct request *req, struct shm_ratelimit_stats *st, enum ratelimit_class cls)
+static enum err ratelimit_fail_open(struct ratelimit_shared *st, enum ratelimit_class cls)
 {
     shm_add(&st->fail_open[cls], 1);
     uint64_t now_s = shm_now_wall_ms() / 1000;
@@ -147,7 +160,6 @@ static enum err ratelimit_fail_open(struct request *req, struct shm_ratelimit_st
         __atomic_compare_exchange_n(&st->fail_open_logged_s, &last, now_s, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         log_warn("ratelimit: memcached unreachable; requests pass unlimited (fail open, %" PRIu64 " so far)",
                  shm_load(&st->fail_open[0]) + shm_load(&st->fail_open[1]));
-    (void)req;
     return ERR_NONE;
 }
 
@@ -165,21 +177,40 @@ struct ratelimit_lease {
     int64_t unreserved;                  /* B - counter when reserved, >= 0 */
 };
 
+/* Per process: the limits, read from the config once at start (a SIGHUP
+ * makes new workers), and the leases. */
 struct ratelimit_state {
+    struct ratelimit_limits limits[RATELIMIT_CLASSES];
+    int workers, lease_max;
+    bool debug_clock;                    /* debug_routes: X-Tally-Ratelimit-Now is honoured */
     struct ratelimit_lease slots[RATELIMIT_LEASE_SLOTS];
 };
 
-void ratelimit_state_free(struct ratelimit_state *st)
+static int ratelimit_init_child(struct tally_ctx *ctx, void **state)
 {
-    free(st);
+    struct ratelimit_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return -1;
+    for (int c = 0; c < RATELIMIT_CLASSES; c++)
+        st->limits[c] = ratelimit_limits_of(ctx->cfg, (enum ratelimit_class)c);
+    st->workers = ctx->cfg->workers;
+    st->lease_max = (int)config_module_int(ctx->cfg, "rate_limit_lease_max");
+    st->debug_clock = ctx->cfg->debug_routes != 0;
+    *state = st;
+    return 0;
 }
 
-static struct ratelimit_lease *ratelimit_lease_slot(struct worker *w, const char *hash, enum ratelimit_class cls)
+static void ratelimit_free_child(struct tally_ctx *ctx, void *state)
 {
-    if (w->ratelimit == NULL && (w->ratelimit = calloc(1, sizeof(*w->ratelimit))) == NULL)
-        return NULL;
+    (void)ctx;
+    free(state);
+}
+
+static struct ratelimit_lease *ratelimit_lease_slot(struct ratelimit_state *st, const char *hash,
+                                                    enum ratelimit_class cls)
+{
     unsigned idx = (unsigned)strtoul((char[7]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], '\0'}, NULL, 16);
-    return &w->ratelimit->slots[(idx * 2 + (unsigned)cls) % RATELIMIT_LEASE_SLOTS];
+    return &st->slots[(idx * 2 + (unsigned)cls) % RATELIMIT_LEASE_SLOTS];
 }
 
 static bool ratelimit_lease_take(struct ratelimit_lease *l, const char *hash, enum ratelimit_class cls,
@@ -217,16 +248,19 @@ enum err ratelimit_check(struct request *req, struct response *res)
 {
     if (!req->auth_ok)
         return ERR_NONE;
-    struct worker *w = req->worker;
-    struct shm_ratelimit_stats *st = &w->shm->ratelimit;
+    struct tally_ctx *ctx = req->ctx;
+    struct ratelimit_shared *sh = module_shm(ctx->shm, "ratelimit");
+    struct ratelimit_state *st = module_state(ctx, "ratelimit");
+    if (sh == NULL || st == NULL)
+        return ERR_NONE;                 /* not a worker (no shared counters): nothing to limit */
     if (req->auth_admin) {
-        shm_add(&st->exempt, 1);
+        shm_add(&sh->exempt, 1);
         return ERR_NONE;
     }
     enum ratelimit_class cls = ratelimit_class_of(req->method, req->route_label);
-    struct ratelimit_limits lim = ratelimit_limits_of(w->cfg, cls);
+    const struct ratelimit_limits lim = st->limits[cls];
     int64_t now_ms = 0;
-    enum err e = ratelimit_now(req, &now_ms);
+    enum err e = ratelimit_now(req, st->debug_clock, &now_ms);
     if (e != ERR_NONE)
         return e;
     struct ratelimit_window win;
@@ -235,18 +269,18 @@ enum err ratelimit_check(struct request *req, struct response *res)
 
     char hash[65];
     ratelimit_token_hash(req, hash);
-    int64_t k = ratelimit_lease_size(&lim, w->cfg->workers, w->cfg->rate_limit_lease_max);
-    struct ratelimit_lease *lease = k > 1 ? ratelimit_lease_slot(w, hash, cls) : NULL;
+    int64_t k = ratelimit_lease_size(&lim, st->workers, st->lease_max);
+    struct ratelimit_lease *lease = k > 1 ? ratelimit_lease_slot(st, hash, cls) : NULL;
     struct ratelimit_verdict v;
     if (ratelimit_lease_take(lease, hash, cls, &win, &v, now_ms)) {
-        shm_add(&st->leased[cls], 1);
+        shm_add(&sh->leased[cls], 1);
     } else {
         char key[128];
         size_t klen = ratelimit_key(cls, &win, hash, key, sizeof(key));
         uint64_t count = 0;
         if (klen == 0 ||
-            cache_incr(w->cache, CACHE_NS_RATELIMIT, key, klen, (uint32_t)k, ratelimit_ttl_s(&win), &count) != CACHE_OK)
-            return ratelimit_fail_open(req, st, cls);
+            cache_incr(ctx->cache, RATELIMIT_NS, key, klen, (uint32_t)k, ratelimit_ttl_s(&win), &count) != CACHE_OK)
+            return ratelimit_fail_open(sh, cls);
         ratelimit_decide(&lim, &win, now_ms, count, k, &v);
         if (lease != NULL)
             ratelimit_lease_keep(lease, hash, cls, &win, &v, lim.burst, count);
@@ -256,19 +290,21 @@ enum err ratelimit_check(struct request *req, struct response *res)
     response_header(res, "RateLimit-Remaining", arena_sprintf(req->arena, "%" PRId64, v.remaining));
     response_header(res, "RateLimit-Reset", reset);
     if (v.allowed) {
-        shm_add(&st->allowed[cls], 1);
+        shm_add(&sh->allowed[cls], 1);
         return ERR_NONE;
     }
-    shm_add(&st->limited[cls], 1);
+    shm_add(&sh->limited[cls], 1);
     response_header(res, "Retry-After", reset);
     return request_fail(req, ERR_RATE_LIMITED, NULL,
                         "rate limit of %" PRId64 " %s requests per %" PRId64 " ms exceeded for this token; retry in %"
                         PRId64 " s", lim.burst, ratelimit_class_names[cls], win.length_ms, v.reset_s);
 }
 
-void ratelimit_metrics_write(const struct shm *shm, struct buf *b)
+static void ratelimit_metrics(const struct tally_ctx *ctx, struct buf *b)
 {
-    const struct shm_ratelimit_stats *st = &shm->ratelimit;
+    const struct ratelimit_shared *st = module_shm(ctx->shm, "ratelimit");
+    if (st == NULL)
+        return;
     buf_printf(b, "# HELP tally_ratelimit_requests_total Bearer-token requests seen by the rate limiter, by class and"
                   " outcome.\n# TYPE tally_ratelimit_requests_total counter\n");
     for (int c = 0; c < RATELIMIT_CLASSES; c++) {
@@ -292,3 +328,22 @@ void ratelimit_metrics_write(const struct shm *shm, struct buf *b)
                   "# TYPE tally_ratelimit_exempt_total counter\n");
     buf_printf(b, "tally_ratelimit_exempt_total %" PRIu64 "\n", shm_load(&st->exempt));
 }
+
+static int ratelimit_filter(struct request *req, struct response *res)
+{
+    return ratelimit_check(req, res);
+}
+
+static const char *const ratelimit_cache_namespaces[] = {RATELIMIT_NS, NULL};
+
+const struct tally_module ratelimit_module = {
+    .name = "ratelimit",
+    .config = ratelimit_config,
+    .config_count = sizeof(ratelimit_config) / sizeof(ratelimit_config[0]),
+    .cache_namespaces = ratelimit_cache_namespaces,
+    .shm_bytes = sizeof(struct ratelimit_shared),
+    .filter = ratelimit_filter,
+    .init_child = ratelimit_init_child,
+    .free_child = ratelimit_free_child,
+    .metrics = ratelimit_metrics,
+};

@@ -23,11 +23,10 @@
 
 #include "../core/errors.h"
 
-struct buf;
 struct config;
 struct request;
 struct response;
-struct shm;
+struct tally_module;
 
 enum ratelimit_class { RATELIMIT_NORMAL = 0, RATELIMIT_HEAVY = 1, RATELIMIT_CLASSES };
 
@@ -72,17 +71,15 @@ size_t ratelimit_key(enum ratelimit_class cls, const struct ratelimit_window *w,
 unsigned ratelimit_ttl_s(const struct ratelimit_window *w);
 
 /* ---- request pipeline ---------------------------------------------------- */
-/* Runs after auth: sets the RateLimit-* headers on res (every response of a
+/* The module's request filter, after auth: sets the RateLimit-* headers on res (every response of a
  * limited token) and returns ERR_RATE_LIMITED (with Retry-After) when over
  * the limit. With debug_routes = 1 the header X-Tally-Ratelimit-Now (ms
  * since the epoch) replaces the clock, so tests can do exact arithmetic. */
 enum err ratelimit_check(struct request *req, struct response *res);
 
-/* Per-process lease table (worker state), freed with ratelimit_state_free. */
-struct ratelimit_state;
-void ratelimit_state_free(struct ratelimit_state *st);
-
-/* Prometheus lines for /metrics. */
-void ratelimit_metrics_write(const struct shm *shm, struct buf *out);
+/* The module (app/modules.c, right after auth: its filter needs the token
+ * identity): config keys, the "ratelimit" cache namespace, shared counters,
+ * the request filter (ratelimit_check), per-process leases, /metrics. */
+extern const struct tally_module ratelimit_module;
 
 #endif

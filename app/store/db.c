@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "db.h"
 #include "../core/log.h"
-#include "../core/shm.h"
+#include "../core/stats.h"
 
 #include <errno.h>
 #include <libpq-fe.h>

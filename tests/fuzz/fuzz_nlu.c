@@ -2,7 +2,7 @@
  * bytes (valid or not UTF-8), with a fixed vocabulary and varying "today".
  * Built and run for a bounded time by scripts/test (tests/fuzz/run). */
 #include "core/text.h"
-#include "modules/assistant_nlu.h"
+#include "assistant/assistant_nlu.h"
 
 #include <stdint.h>
 #include <string.h>

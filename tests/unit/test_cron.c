@@ -4,7 +4,7 @@
  * day-of-month OR day-of-week rule, and the slot search (the nightly
  * schedules of sql/005 included). */
 #include "check.h"
-#include "modules/jobs.h"
+#include "jobs/jobs.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * years), categories, merchants (with typos), intents, language. */
 #include "check.h"
 #include "core/text.h"
-#include "modules/assistant_nlu.h"
+#include "assistant/assistant_nlu.h"
 
 #include <string.h>
 

@@ -43,7 +43,8 @@ static void test_limits(void)
     CHECK(!ratelimit_window_of(&(struct ratelimit_limits){0, 60}, 1000, &w));
     CHECK_INT(config_set(&cfg, "rate_limit_burst", "0", err, sizeof(err)), -1);
     CHECK_INT(config_set(&cfg, "rate_limit_heavy_burst", "7", err, sizeof(err)), 0);
-    CHECK_INT(cfg.rate_limit_heavy_burst, 7);
+    CHECK_INT(config_module_int(&cfg, "rate_limit_heavy_burst"), 7);
+    CHECK_INT(ratelimit_limits_of(&cfg, RATELIMIT_HEAVY).burst, 7);
     CHECK_INT(config_set(&cfg, "rate_limit_heavy_per_minute", "-1", err, sizeof(err)), -1);
 }
 
@@ -121,7 +122,7 @@ static void test_leases(void)
     CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 4, 8), 8);
     struct config cfg;
     config_defaults(&cfg);
-    CHECK_INT(cfg.rate_limit_lease_max, 32);
+    CHECK_INT(config_module_int(&cfg, "rate_limit_lease_max"), 32);
     char err[128];
     CHECK_INT(config_set(&cfg, "rate_limit_lease_max", "0", err, sizeof(err)), -1);
     /* B = 10, a reservation of k = 4 at a time: counters 4, 8, 12, 16. */

@@ -5,6 +5,7 @@
  * session and its CSRF token. */
 #define _GNU_SOURCE
 #include "admin_auth.h"
+#include "../core/module.h"
 #include "templates.h"
 #include "../core/arena.h"
 #include "../core/log.h"
@@ -13,7 +14,7 @@
 #include "../core/response.h"
 #include "../core/sha256.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "admin.h"
 #include "../store/db.h"
 
 #include <json-c/json.h>
@@ -114,7 +115,7 @@ int admin_auth_html(struct request *req, struct response *res, int status, const
 {
     struct mustache_out out;
     mustache_out_init(&out, 0);
-    int rc = templates_render(req->worker->templates, tpl, data, &out);
+    int rc = templates_render(admin_templates(req->ctx), tpl, data, &out);
     json_object_put(data);
     if (rc != 0) {
         mustache_out_free(&out);
@@ -146,7 +147,7 @@ enum err admin_auth_session(struct request *req, struct admin_session *s)
     sha256_hex(id, 64, hash);
     const char *params[] = {hash};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT s.admin_id, u.username, s.csrf_token FROM admin_sessions s "
                             "JOIN admin_users u ON u.id = s.admin_id WHERE s.id_hash = $1 AND s.expires_at > now()",
                             1, params);
@@ -213,7 +214,7 @@ static enum err admin_auth_failures(struct request *req, const char *username, c
 {
     const char *params[] = {username, address};
     enum err e = ERR_NONE;
-    db_result *r = db_query(req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT count(*) FILTER (WHERE username = $1), count(*) FILTER (WHERE address = $2) "
                             "FROM admin_login_failures WHERE (username = $1 OR address = $2) "
                             "AND failed_at > now() - interval '" ADMIN_AUTH_STR(ADMIN_AUTH_FAIL_WINDOW_MIN) " minutes'",
@@ -234,8 +235,8 @@ static enum err admin_auth_session_create(struct request *req, int64_t admin_id,
     sha256_hex(id_out, 64, hash);
     snprintf(admin, sizeof(admin), "%lld", (long long)admin_id);
     const char *params[] = {hash, admin, csrf};
-    db_exec(req->worker->db, 0, "DELETE FROM admin_sessions WHERE expires_at < now()", 0, NULL);
-    return db_exec(req->worker->db, 0,
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_sessions WHERE expires_at < now()", 0, NULL);
+    return db_exec(req->ctx->db, 0,
                    "INSERT INTO admin_sessions (id_hash, admin_id, csrf_token, expires_at) "
                    "VALUES ($1, $2, $3, now() + interval '" ADMIN_AUTH_STR(ADMIN_AUTH_SESSION_HOURS) " hours')",
                    3, params);
@@ -268,7 +269,7 @@ static int admin_auth_login(struct request *req, struct response *res)
                                      " minutes.");
     }
     const char *params[] = {username, password};
-    db_result *r = db_query(req->worker->db, &e, 0,
+    db_result *r = db_query(req->ctx->db, &e, 0,
                             "SELECT id FROM admin_users WHERE username = $1 AND password_hash = crypt($2, password_hash)",
                             2, params);
     if (r == NULL)
@@ -277,12 +278,12 @@ static int admin_auth_login(struct request *req, struct response *res)
     db_clear(r);
     if (admin_id == 0) {
         const char *fparams[] = {username, address};
-        db_exec(req->worker->db, 0, "INSERT INTO admin_login_failures (username, address) VALUES ($1, $2)", 2,
+        db_exec(req->ctx->db, 0, "INSERT INTO admin_login_failures (username, address) VALUES ($1, $2)", 2,
                 fparams);
         log_warn("admin login failed for user \"%s\" from %s", username, address);
         return admin_auth_login_form(req, res, 401, username, "Wrong username or password.");
     }
-    db_exec(req->worker->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_login_failures WHERE username = $1", 1, params);
     char id[65];
     if (admin_auth_session_create(req, admin_id, id) != ERR_NONE)
         return admin_auth_error_page(req, res, 503, "The database is unavailable.");
@@ -303,7 +304,7 @@ static int admin_auth_logout(struct request *req, struct response *res)
     char hash[65];
     sha256_hex(id, strlen(id), hash);
     const char *params[] = {hash};
-    db_exec(req->worker->db, 0, "DELETE FROM admin_sessions WHERE id_hash = $1", 1, params);
+    db_exec(req->ctx->db, 0, "DELETE FROM admin_sessions WHERE id_hash = $1", 1, params);
     admin_auth_set_cookie(req, res, ADMIN_AUTH_COOKIE, "", 0);
     return admin_auth_redirect(res, "/admin/login");
 }
@@ -320,9 +321,18 @@ enum err admin_auth_user_create(struct db *db, const char *username, const char 
                    2, params);
 }
 
-const struct route admin_auth_routes[] = {
+/* "sessions": declared for the cache page; sessions live in PostgreSQL. */
+static const char *const admin_auth_cache_namespaces[] = {"sessions", NULL};
+
+static const struct route admin_auth_routes[] = {
     {"GET", "/admin/login", admin_auth_login_page, ROUTE_PUBLIC},
     {"POST", "/admin/login", admin_auth_login, ROUTE_PUBLIC},
     {"POST", "/admin/logout", admin_auth_logout, ROUTE_PUBLIC},
 };
-const size_t admin_auth_route_count = sizeof(admin_auth_routes) / sizeof(admin_auth_routes[0]);
+
+const struct tally_module admin_auth_module = {
+    .name = "admin_auth",
+    .routes = admin_auth_routes,
+    .route_count = sizeof(admin_auth_routes) / sizeof(admin_auth_routes[0]),
+    .cache_namespaces = admin_auth_cache_namespaces,
+};

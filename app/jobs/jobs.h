@@ -23,6 +23,7 @@
 
 struct config;
 struct shm;
+struct tally_ctx;
 struct json_object;
 
 #define JOBS_CHANNEL            "tally_jobs"   /* NOTIFY channel of sql/004's trigger */
@@ -45,6 +46,7 @@ struct jobs_ctx {
     struct db *db;
     struct cache *cache;           /* may be disabled (no memcached configured or reachable) */
     const struct config *cfg;
+    struct tally_ctx *tally;       /* for module services: db, cache, cfg, arena, module states */
     int64_t job_id;
     int attempt;                   /* 1 for the first */
     const char *runner;            /* locked_by */
@@ -65,7 +67,11 @@ struct jobs_handler {
     jobs_handler_fn fn;
 };
 
-/* Kinds: index i in [0, jobs_kind_count()) is the handlers table order;
+/* The engine's own kinds (noop, sleep, fail): its line in the module table. */
+#define JOBS_BUILTIN_KINDS 3
+extern const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS];
+
+/* Kinds: index i in [0, jobs_kind_count()) is the module table order;
  * jobs_kind_name(jobs_kind_count()) is "other" (the shm counter of unknown kinds). */
 int jobs_kind_count(void);
 const char *jobs_kind_name(int index);
@@ -100,7 +106,9 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
 
-/* The runner loop. */
+/* The runner loop (jobs_runner.c). True once a stop signal arrived: long
+ * handlers stop at their next slice. */
+bool jobs_runner_stopping(void);
 struct jobs_run_opts {
     bool once;                     /* run at most one ready job, then return */
     bool drain;                    /* return when no job is queued or waiting for a retry */

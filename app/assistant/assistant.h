@@ -8,9 +8,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route assistant_routes[];
-extern const size_t assistant_route_count;
+extern const struct tally_module assistant_module;
 
 #endif

@@ -6,10 +6,13 @@
  * JSON, built here from numbers and fixed labels with '<' escaped. */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../core/module.h"
 #include "admin_auth.h"
-#include "jobs.h"
-#include "precompute.h"
-#include "profiles.h"
+#include "../jobs/jobs.h"
+#include "../modules/precompute.h"
+#include "../modules/profiles.h"
 #include "templates.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
@@ -19,7 +22,7 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/shm.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -69,7 +72,7 @@ static struct json_object *admin_query_json(struct request *req, enum err *e, co
                                             const char *const *params)
 {
     enum err qe;
-    db_result *r = db_query(req->worker->db, &qe, DB_RETRY_ON_RECONNECT, sql, nparams, params);
+    db_result *r = db_query(req->ctx->db, &qe, DB_RETRY_ON_RECONNECT, sql, nparams, params);
     if (r == NULL) {
         *e = qe;
         return NULL;
@@ -227,8 +230,7 @@ static const char *admin_worker_state(int state)
  * this very request, which is not load. */
 static struct json_object *admin_workers_json(struct request *req)
 {
-    struct worker *w = req->worker;
-    struct shm *shm = w->shm;
+    struct shm *shm = req->ctx->shm;
     struct json_object *o = json_object_new_object(), *list = json_object_new_array();
     int idle = 0, busy = 0, total = 0;
     uint64_t now = shm_now_mono_ms();
@@ -238,7 +240,7 @@ static struct json_object *admin_workers_json(struct request *req)
         if (pid == 0)
             continue;
         int state = shm_load(&sw->state);
-        bool self = i == w->slot;
+        bool self = i == req->ctx->worker_slot;
         if (self)
             state = SHM_WORKER_IDLE;
         total++;
@@ -263,7 +265,7 @@ static struct json_object *admin_workers_json(struct request *req)
     }
     uint32_t queued = 0, limit = 0;
     struct json_object *lq = json_object_new_object();
-    if (admin_listen_queue(w->listen_fd, &queued, &limit) == 0) {
+    if (admin_listen_queue(req->ctx->listen_fd, &queued, &limit) == 0) {
         uint64_t max = shm_load(&shm->listen_queue_max);
         while (queued > max && !__atomic_compare_exchange_n(&shm->listen_queue_max, &max, queued, false,
                                                             __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -294,28 +296,64 @@ static struct json_object *admin_workers_json(struct request *req)
 /* memcached stats of this worker, at most ADMIN_STATS_CACHE_MS old, so a
  * burst of page views costs memcached one round of stats per worker. */
 struct admin_state {
+    struct templates *templates;         /* loaded at start; NULL: pages answer 500 */
     struct cache_server_stats stats[CACHE_SERVERS_MAX];
     int stats_count;
     uint64_t stats_at_ms;
 };
 
-void admin_state_free(struct admin_state *st)
+struct templates *admin_templates(struct tally_ctx *ctx)
 {
+    struct admin_state *st = module_state(ctx, "admin");
+    return st != NULL ? st->templates : NULL;
+}
+
+/* The master checks the templates once (tallyd refuses to start on a
+ * syntax error); each worker compiles its own copy, so SIGHUP reloads. */
+static int admin_init_master(const struct config *cfg, char *err, size_t err_cap)
+{
+    struct templates *t = templates_load(cfg->templates_dir, err, err_cap);
+    if (t == NULL)
+        return -1;
+    templates_free(t);
+    return 0;
+}
+
+static int admin_init_child(struct tally_ctx *ctx, void **state)
+{
+    struct admin_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return -1;
+    if (ctx->kind == TALLY_CTX_WORKER) {
+        char terr[256];
+        st->templates = templates_load(ctx->cfg->templates_dir, terr, sizeof(terr));
+        if (st->templates == NULL)   /* the API still works; dashboard pages answer 500 */
+            log_error("admin: templates: %s", terr);
+    }
+    *state = st;
+    return 0;
+}
+
+static void admin_free_child(struct tally_ctx *ctx, void *state)
+{
+    (void)ctx;
+    struct admin_state *st = state;
+    if (st != NULL)
+        templates_free(st->templates);
     free(st);
 }
 
 /* NULL (out of memory) is answered like a disabled cache: no servers. */
 static int admin_server_stats(struct request *req, const struct cache_server_stats **out)
 {
-    struct worker *w = req->worker;
-    if (w->admin == NULL && (w->admin = calloc(1, sizeof(*w->admin))) == NULL) {
+    struct admin_state *st = module_state(req->ctx, "admin");
+    if (st == NULL) {
         *out = NULL;
         return 0;
     }
-    struct admin_state *st = w->admin;
     uint64_t now = shm_now_mono_ms();
     if (st->stats_at_ms == 0 || now - st->stats_at_ms >= ADMIN_STATS_CACHE_MS) {
-        st->stats_count = cache_server_stats(w->cache, st->stats, CACHE_SERVERS_MAX);
+        st->stats_count = cache_server_stats(req->ctx->cache, st->stats, CACHE_SERVERS_MAX);
         st->stats_at_ms = shm_now_mono_ms();
     }
     *out = st->stats;
@@ -399,14 +437,14 @@ static struct json_object *admin_server_json(const struct cache_server_stats *s,
 
 static struct json_object *admin_cache_json(struct request *req, bool html)
 {
-    struct shm *shm = req->worker->shm;
+    struct shm *shm = req->ctx->shm;
     struct cache_shared *cs = &shm->cache;
-    struct cache_ns_counters recent[CACHE_NS_COUNT];
+    struct cache_ns_counters recent[CACHE_NS_MAX];
     cache_ns_recent(cs, ADMIN_RECENT_SECONDS, recent);
     struct json_object *o = json_object_new_object(), *nss = json_object_new_array();
-    for (int i = 0; i < CACHE_NS_COUNT; i++) {
+    for (int i = 0; i < cache_ns_count(cs); i++) {
         struct json_object *x = json_object_new_object();
-        admin_add(x, "namespace", json_object_new_string(cache_ns_name((enum cache_ns)i)));
+        admin_add(x, "namespace", json_object_new_string(cache_ns_name(cs, i)));
         admin_add(x, "generation", admin_u64(shm_load(&cs->ns_generation[i])));
         admin_add(x, "flushable", json_object_new_boolean(i != CACHE_NS_HEALTH));
         admin_add(x, "since_start", admin_ns_counters(&cs->ns[i], html));
@@ -419,9 +457,11 @@ static struct json_object *admin_cache_json(struct request *req, bool html)
     admin_add(o, "server_failures", admin_u64(shm_load(&cs->server_failures)));
     admin_add(o, "flushes", admin_u64(shm_load(&cs->flushes)));
     struct json_object *layers = json_object_new_object();
-    admin_add(layers, "memcached", admin_u64(shm_load(&shm->metric_reads.cache)));
-    admin_add(layers, "postgresql", admin_u64(shm_load(&shm->metric_reads.store)));
-    admin_add(layers, "computed", admin_u64(shm_load(&shm->metric_reads.computed)));
+    uint64_t from_cache, from_store, computed;
+    precompute_read_counts(req->ctx, &from_cache, &from_store, &computed);
+    admin_add(layers, "memcached", admin_u64(from_cache));
+    admin_add(layers, "postgresql", admin_u64(from_store));
+    admin_add(layers, "computed", admin_u64(computed));
     admin_add(o, "read_path", layers);
     const struct cache_server_stats *st = NULL;
     int n = admin_server_stats(req, &st);
@@ -439,7 +479,7 @@ static struct json_object *admin_cache_json(struct request *req, bool html)
 /* Since-start request figures from the shared route histograms. */
 static struct json_object *admin_requests_json(struct request *req, struct json_object **chart)
 {
-    struct shm *shm = req->worker->shm;
+    struct shm *shm = req->ctx->shm;
     uint64_t buckets[SHM_DURATION_BUCKETS] = {0}, total = 0, errors5 = 0, errors4 = 0;
     for (int r = 0; r < LIMIT_ROUTES; r++) {
         const struct shm_route_stats *rs = &shm->routes[r];
@@ -567,10 +607,10 @@ static int admin_api_overview(struct request *req, struct response *res)
 
 static enum err admin_flush(struct request *req, const char *name)
 {
-    enum cache_ns ns = cache_ns_parse(name);
-    if (ns == CACHE_NS_COUNT || ns == CACHE_NS_HEALTH)
+    enum cache_ns ns = cache_ns_parse(&req->ctx->shm->cache, name);
+    if (ns == CACHE_NS_NONE || ns == CACHE_NS_HEALTH)
         return request_fail(req, ERR_UNPROCESSABLE, "namespace", "unknown or unflushable namespace");
-    if (cache_flush_namespace(req->worker->cache, ns) != CACHE_OK)
+    if (cache_flush_namespace(req->ctx->cache, name) != CACHE_OK)
         return request_fail(req, ERR_UNAVAILABLE, NULL, "the cache is disabled");
     return ERR_NONE;
 }
@@ -587,7 +627,7 @@ static int admin_api_cache_flush(struct request *req, struct response *res)
     struct json_object *o = json_object_new_object();
     admin_add(o, "namespace", json_object_new_string(name));
     admin_add(o, "generation",
-              admin_u64(shm_load(&req->worker->shm->cache.ns_generation[cache_ns_parse(name)])));
+              admin_u64(shm_load(&req->ctx->shm->cache.ns_generation[cache_ns_parse(&req->ctx->shm->cache, name)])));
     return response_json(res, 200, o);
 }
 
@@ -634,7 +674,7 @@ static int admin_page_cache(struct request *req, struct response *res)
     admin_add(chart, "misses", misses);
     admin_add(d, "refresh_s", json_object_new_int(ADMIN_REFRESH_S));
     const char *flushed = request_query(req, "flushed");
-    if (flushed != NULL && cache_ns_parse(flushed) != CACHE_NS_COUNT)
+    if (flushed != NULL && cache_ns_parse(&req->ctx->shm->cache, flushed) != CACHE_NS_NONE)
         admin_add(d, "flushed", json_object_new_string(flushed));
     return admin_page(req, res, &s, "cache", "Cache", d, chart);
 }
@@ -695,7 +735,7 @@ static struct json_object *admin_user_profile(struct request *req, int64_t id, e
 {
     char *text = NULL;
     size_t len;
-    enum err pe = profiles_get_json(req->worker, id, &text, &len);
+    enum err pe = profiles_get_json(req->ctx, id, &text, &len);
     struct json_object *p = pe == ERR_NONE ? json_tokener_parse(text) : NULL;
     free(text);
     if (pe != ERR_NONE)
@@ -709,15 +749,13 @@ static struct json_object *admin_user_metrics(struct request *req, int64_t id, e
 {
     static const char *const fields[] = {"metric_type", "period", "source", "computed_at", "expires_at",
                                          "computation_time_ms"};
-    struct worker *w = req->worker;
     int y, m, day;
     parse_today_utc(&y, &m, &day);
     struct json_object *list = json_object_new_array();
     for (int t = 0; t < PRECOMPUTE_TYPES; t++) {
         char *body = NULL;
         size_t len;
-        enum err me = precompute_read(w->db, w->cache, &w->shm->metric_reads, id, (enum precompute_type)t, y, m,
-                                      &body, &len);
+        enum err me = precompute_read(req->ctx, id, (enum precompute_type)t, y, m, &body, &len);
         struct json_object *answer = me == ERR_NONE ? json_tokener_parse(body) : NULL;
         free(body);
         if (answer == NULL) {
@@ -813,7 +851,7 @@ static int admin_form_job_retry(struct request *req, struct response *res)
     if (request_path_id(req, "id", &id) != ERR_NONE)
         return admin_auth_error_page(req, res, 404, "No such job.");
     enum err e = ERR_NONE;
-    db_result *r = jobs_retry(req->worker->db, &e, id);
+    db_result *r = jobs_retry(req->ctx->db, &e, id);
     if (r == NULL)
         return admin_auth_error_page(req, res, err_lookup(e)->status,
                                      e == ERR_NOT_FOUND  ? "No such job."
@@ -824,7 +862,7 @@ static int admin_form_job_retry(struct request *req, struct response *res)
     return admin_auth_redirect(res, arena_sprintf(req->arena, "/admin/jobs?retried=%lld", (long long)id));
 }
 
-const struct route admin_routes[] = {
+static const struct route admin_routes[] = {
     {"GET", "/admin/", admin_page_overview, ROUTE_PUBLIC},
     {"GET", "/admin/cache", admin_page_cache, ROUTE_PUBLIC},
     {"POST", "/admin/cache/flush", admin_form_cache_flush, ROUTE_PUBLIC},
@@ -837,4 +875,12 @@ const struct route admin_routes[] = {
     {"GET", "/api/v1/admin/workers", admin_api_workers, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/overview", admin_api_overview, ROUTE_ADMIN},
 };
-const size_t admin_route_count = sizeof(admin_routes) / sizeof(admin_routes[0]);
+
+const struct tally_module admin_module = {
+    .name = "admin",
+    .routes = admin_routes,
+    .route_count = sizeof(admin_routes) / sizeof(admin_routes[0]),
+    .init_master = admin_init_master,
+    .init_child = admin_init_child,
+    .free_child = admin_free_child,
+};

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
 #define ADMIN_STATS_CACHE_MS     1000   /* memcached stats reused this long per worker */
@@ -18,11 +19,11 @@
 #define ADMIN_USER_TRANSACTIONS  20
 #define ADMIN_JOB_FAILURES       20
 
-struct admin_state;
-/* The worker's admin state (w->admin), made on first use; the worker frees it. */
-void admin_state_free(struct admin_state *st);
+struct tally_ctx;
+struct templates;
+/* This process's compiled dashboard templates (NULL if they failed to load). */
+struct templates *admin_templates(struct tally_ctx *ctx);
 
-extern const struct route admin_routes[];
-extern const size_t admin_route_count;
+extern const struct tally_module admin_module;
 
 #endif

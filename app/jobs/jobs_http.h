@@ -6,9 +6,9 @@
 
 #include <stddef.h>
 
+#include "../core/module.h"
 #include "../core/router.h"
 
-extern const struct route jobs_http_routes[];
-extern const size_t jobs_http_route_count;
+extern const struct tally_module jobs_module;
 
 #endif

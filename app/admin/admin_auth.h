@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../core/errors.h"
+#include "../core/module.h"
 #include "../core/router.h"
 
 struct json_object;
@@ -57,7 +58,6 @@ int admin_auth_error_page(struct request *req, struct response *res, int status,
 /* tallyctl: creates (or, with replace, re-keys) an admin user. */
 enum err admin_auth_user_create(struct db *db, const char *username, const char *password, bool replace);
 
-extern const struct route admin_auth_routes[];
-extern const size_t admin_auth_route_count;
+extern const struct tally_module admin_auth_module;
 
 #endif

@@ -1,6 +1,7 @@
 /* jobs_http: admin routes of the job queue. See jobs_http.h. */
 #define _GNU_SOURCE
 #include "jobs_http.h"
+#include "../core/module.h"
 #include "jobs.h"
 #include "../core/config.h"
 #include "../core/jsonx.h"
@@ -8,7 +9,7 @@
 #include "../core/parse.h"
 #include "../core/request.h"
 #include "../core/response.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -30,9 +31,9 @@ static int jobs_http_list(struct request *req, struct response *res)
 {
     const char *status = request_query(req, "status");
     const char *kind = request_query(req, "kind");
-    const char *limit_text = request_query(req, "limit");
     const char *cursor = request_query(req, "cursor");
-    int64_t limit = LIMIT_LIST_DEFAULT, before = 0;
+    int limit = LIMIT_LIST_DEFAULT;
+    int64_t before = 0;
     if (status != NULL && status[0] == '\0')
         status = NULL;
     if (kind != NULL && kind[0] == '\0')
@@ -42,12 +43,13 @@ static int jobs_http_list(struct request *req, struct response *res)
                             "status must be one of queued, running, succeeded, failed, dead");
     if (kind != NULL && strlen(kind) >= JOBS_KIND_BYTES)
         return request_fail(req, ERR_BAD_REQUEST, "kind", "kind is at most %d bytes", JOBS_KIND_BYTES - 1);
-    if (limit_text != NULL && parse_int64(limit_text, strlen(limit_text), 1, LIMIT_LIST_MAX, &limit) != 0)
-        return request_fail(req, ERR_BAD_REQUEST, "limit", "limit must be an integer from 1 to %d", LIMIT_LIST_MAX);
+    enum err le = request_limit(req, LIMIT_LIST_MAX, LIMIT_LIST_DEFAULT, &limit);
+    if (le != ERR_NONE)
+        return le;
     if (cursor != NULL && cursor[0] != '\0' && parse_int64(cursor, strlen(cursor), 1, INT64_MAX, &before) != 0)
         return request_fail(req, ERR_BAD_REQUEST, "cursor", "invalid cursor");
     enum err e;
-    db_result *r = jobs_list(req->worker->db, &e, status, kind, before, (int)limit);
+    db_result *r = jobs_list(req->ctx->db, &e, status, kind, before, (int)limit);
     if (r == NULL)
         return e;
     int rows = db_rows(r);
@@ -66,18 +68,12 @@ static int jobs_http_list(struct request *req, struct response *res)
 /* POST /api/v1/admin/jobs {"kind", "payload"?, "priority"?, "max_attempts"?} -> 201 the job. */
 static int jobs_http_enqueue(struct request *req, struct response *res)
 {
-    enum err e = request_require_content_type(req, "application/json");
     struct json_object *body = NULL;
-    if (e == ERR_NONE)
-        e = jsonx_parse_body(req, &body);
+    enum err e = jsonx_body_of(req, json_type_object, &body);
     if (e != ERR_NONE)
         return e;
     int rc;
     bool wrong = false;
-    if (!json_object_is_type(body, json_type_object)) {
-        rc = request_fail(req, ERR_BAD_REQUEST, "body", "expected a JSON object");
-        goto out;
-    }
     const char *kind = jsonx_get_string(body, "kind", &wrong);
     if (kind == NULL || wrong || jobs_kind_index(kind) < 0) {
         rc = request_fail(req, ERR_UNPROCESSABLE, "kind", "kind must be a known job kind");
@@ -95,7 +91,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
         rc = request_fail(req, ERR_UNPROCESSABLE, "priority", "priority must be high, normal or low");
         goto out;
     }
-    int max_attempts = req->worker->cfg->job_max_attempts;
+    int max_attempts = req->ctx->cfg->job_max_attempts;
     struct json_object *ma = NULL;
     if (json_object_object_get_ex(body, "max_attempts", &ma) && ma != NULL) {
         int64_t v = json_object_get_int64(ma);
@@ -106,7 +102,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
         max_attempts = (int)v;
     }
     const char *payload_json = payload ? json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN) : "{}";
-    db_result *r = jobs_enqueue(req->worker->db, &e, kind, payload_json, priority, max_attempts);
+    db_result *r = jobs_enqueue(req->ctx->db, &e, kind, payload_json, priority, max_attempts);
     if (r == NULL) {
         rc = e;
         goto out;
@@ -125,7 +121,7 @@ static int jobs_http_retry(struct request *req, struct response *res)
     enum err e = request_path_id(req, "id", &id);
     if (e != ERR_NONE)
         return e;
-    db_result *r = jobs_retry(req->worker->db, &e, id);
+    db_result *r = jobs_retry(req->ctx->db, &e, id);
     if (r == NULL) {
         if (e == ERR_NOT_FOUND)
             return request_fail(req, ERR_NOT_FOUND, "id", "job %" PRId64 " not found", id);
@@ -138,9 +134,16 @@ static int jobs_http_retry(struct request *req, struct response *res)
     return rc;
 }
 
-const struct route jobs_http_routes[] = {
+static const struct route jobs_http_routes[] = {
     {"GET", "/api/v1/admin/jobs", jobs_http_list, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/jobs", jobs_http_enqueue, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/jobs/{id}/retry", jobs_http_retry, ROUTE_ADMIN},
 };
-const size_t jobs_http_route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]);
+
+const struct tally_module jobs_module = {
+    .name = "jobs",
+    .routes = jobs_http_routes,
+    .route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]),
+    .jobs = jobs_builtin_kinds,
+    .job_count = JOBS_BUILTIN_KINDS,
+};

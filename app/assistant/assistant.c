@@ -8,9 +8,10 @@
  * clarification.needed. Only a malformed request is a 4xx. */
 #define _GNU_SOURCE
 #include "assistant.h"
+#include "../core/module.h"
 #include "assistant_nlu.h"
-#include "profiles.h"
-#include "auth.h"
+#include "../modules/profiles.h"
+#include "../modules/auth.h"
 #include "../core/arena.h"
 #include "../core/jsonx.h"
 #include "../core/limits.h"
@@ -18,7 +19,7 @@
 #include "../core/request.h"
 #include "../core/response.h"
 #include "../core/text.h"
-#include "../core/worker.h"
+#include "../core/module.h"
 #include "../store/db.h"
 
 #include <inttypes.h>
@@ -108,7 +109,7 @@ static enum err chat_kpis(struct chat *c)
     char sql[700];
     snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", f.sql);
     enum err e;
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
     if (r == NULL)
         return e;
     c->count = db_int64(r, 0, 0);
@@ -178,7 +179,7 @@ static enum err chat_pie(struct chat *c)
 {
     enum err e;
     const char *params4[4] = {c->uid_text, c->nlu.from, c->nlu.to, chat_fr(c) ? "Non catégorisé" : "Uncategorized"};
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                  "SELECT coalesce(min(category), $4), sum(-amount_cents) AS s FROM transactions"
                  " WHERE user_id = $1 AND date BETWEEN $2::date AND $3::date AND amount_cents < 0"
                  " GROUP BY category_key ORDER BY s DESC, 1",
@@ -217,7 +218,7 @@ static enum err chat_pie(struct chat *c)
 static db_result *chat_monthly(struct chat *c, const char *merchant_key, enum err *e)
 {
     const char *params[3] = {c->uid_text, c->nlu.to, merchant_key};
-    return db_query(c->req->worker->db, e, DB_RETRY_ON_RECONNECT,
+    return db_query(c->req->ctx->db, e, DB_RETRY_ON_RECONNECT,
                     "SELECT to_char(m, 'YYYY-MM'),"
                     " coalesce(sum(-t.amount_cents) FILTER (WHERE t.amount_cents < 0), 0),"
                     " coalesce(sum(t.amount_cents) FILTER (WHERE t.amount_cents > 0), 0),"
@@ -359,7 +360,7 @@ static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
              " ORDER BY -t.amount_cents DESC, t.id LIMIT %d",
              f.sql, ASSISTANT_ANOMALY_MIN_POINTS, ASSISTANT_ANOMALY_MAX);
     enum err e;
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
     if (r == NULL)
         return e;
     *found = db_rows(r);
@@ -412,7 +413,7 @@ static enum err chat_comparison(struct chat *c)
     chat_previous_period(c, prev_from, prev_to);
     const char *params[5] = {c->uid_text, prev_from, prev_to, c->nlu.from, c->nlu.to};
     enum err e;
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT min(category),"
                             " coalesce(sum(-amount_cents) FILTER (WHERE date BETWEEN $2::date AND $3::date), 0) AS before,"
                             " coalesce(sum(-amount_cents) FILTER (WHERE date BETWEEN $4::date AND $5::date), 0) AS after"
@@ -601,7 +602,7 @@ static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char langua
 {
     enum err e;
     const char *params[1] = {c->uid_text};
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT 'u', currency, language, 0 FROM users WHERE id = $1"
                             " UNION ALL (SELECT 'm', merchant_key, min(merchant), count(*) FROM transactions"
                             "  WHERE user_id = $1 AND merchant_key IS NOT NULL GROUP BY merchant_key"
@@ -658,7 +659,7 @@ static enum err chat_check_conversation(struct chat *c, const char *id)
 {
     const char *params[2] = {id, c->uid_text};
     enum err e;
-    db_result *r = db_query(c->req->worker->db, &e, DB_RETRY_ON_RECONNECT,
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2", 2, params);
     if (r == NULL)
         return e;
@@ -676,7 +677,7 @@ static enum err chat_store(struct chat *c, const char *conversation_id, const ch
     snprintf(ms_text, sizeof(ms_text), "%.3f", ms);
     const char *params[7] = {conversation_id, c->uid_text, message, c->nlu.intent,
                              json_object_to_json_string_ext(entities, JSON_C_TO_STRING_PLAIN), c->text, ms_text};
-    return db_exec(c->req->worker->db, 0,
+    return db_exec(c->req->ctx->db, 0,
                    "WITH conv AS (INSERT INTO conversations (id, user_id) VALUES ($1, $2::bigint)"
                    "  ON CONFLICT (id) DO UPDATE SET updated_at = now() RETURNING id)"
                    " INSERT INTO conversation_messages (conversation_id, role, content, intent, entities,"
@@ -778,7 +779,7 @@ static int assistant_chat(struct request *req, struct response *res)
         json_object_put(entities);
         goto out_json;
     }
-    profiles_record_query(req->worker, c.user_id, c.nlu.intent);   /* best effort: logged on failure */
+    profiles_record_query(req->ctx, c.user_id, c.nlu.intent);   /* best effort: logged on failure */
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "success", json_object_new_boolean(1));
     json_object_object_add(o, "conversation_id", json_object_new_string(conversation_id));
@@ -810,7 +811,12 @@ out:
     return rc;
 }
 
-const struct route assistant_routes[] = {
+static const struct route assistant_routes[] = {
     {"POST", "/api/v1/conversation/chat", assistant_chat, ROUTE_USER},
 };
-const size_t assistant_route_count = sizeof(assistant_routes) / sizeof(assistant_routes[0]);
+
+const struct tally_module assistant_module = {
+    .name = "assistant",
+    .routes = assistant_routes,
+    .route_count = sizeof(assistant_routes) / sizeof(assistant_routes[0]),
+};

@@ -1,0 +1,233 @@
+/* jobs: the engine's own job kinds, the kind numbering over the module
+ * table, and the queue statements shared by the admin API and tallyctl.
+ * The cron subset is jobs_cron.c's, the runner loop jobs_runner.c's. See
+ * jobs.h and docs/jobs.md. */
+#define _GNU_SOURCE
+#include "jobs.h"
+#include "../cache/cache.h"
+#include "../core/arena.h"
+#include "../core/config.h"
+#include "../core/module.h"
+#include "../core/log.h"
+#include "../core/parse.h"
+#include "../core/shm.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- handlers ---------------------------------------------------------- */
+
+void jobs_heartbeat(struct jobs_ctx *ctx)
+{
+    uint64_t every = (uint64_t)ctx->cfg->job_lock_timeout_s * 1000 / 3;
+    if (every > JOBS_HEARTBEAT_MAX_MS)
+        every = JOBS_HEARTBEAT_MAX_MS;
+    uint64_t now = shm_now_mono_ms();
+    if (now - ctx->beat_ms < every)
+        return;
+    ctx->beat_ms = now;
+    char id[24];
+    snprintf(id, sizeof(id), "%" PRId64, ctx->job_id);
+    const char *params[2] = {id, ctx->runner};
+    enum err e;
+    db_result *r = db_query(ctx->db, &e, 0,
+                            "UPDATE jobs SET locked_at = now() WHERE id = $1::bigint AND status = 'running'"
+                            " AND locked_by = $2 RETURNING 1",
+                            2, params);
+    if (r != NULL && db_rows(r) == 0)   /* the handler goes on: its outcome is recorded, the retry races */
+        log_warn("job %" PRId64 ": lock lost (re-queued by another runner)", ctx->job_id);
+    db_clear(r);
+}
+
+static int jobs_handle_noop(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    (void)ctx;
+    (void)payload;
+    return 0;
+}
+
+/* Sleeps payload.ms, resuming after a signal: a stop request must not cut
+ * the job short. */
+static int jobs_handle_sleep(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    if (!json_object_object_get_ex(payload, "ms", &v) || !json_object_is_type(v, json_type_int)) {
+        snprintf(ctx->error, sizeof(ctx->error), "payload.ms must be an integer");
+        return -1;
+    }
+    int64_t ms = json_object_get_int64(v);
+    if (ms < 0 || ms > JOBS_SLEEP_MAX_MS) {
+        snprintf(ctx->error, sizeof(ctx->error), "payload.ms must be in [0, %d]", JOBS_SLEEP_MAX_MS);
+        return -1;
+    }
+    /* In slices of at most 100 ms, renewing the lock as it goes. */
+    uint64_t end = shm_now_mono_ms() + (uint64_t)ms;
+    for (uint64_t now = shm_now_mono_ms(); now < end; now = shm_now_mono_ms()) {
+        uint64_t slice = end - now < 100 ? end - now : 100;
+        struct timespec left = {0, (long)slice * 1000000L};
+        while (nanosleep(&left, &left) != 0 && errno == EINTR)
+            ;
+        jobs_heartbeat(ctx);
+    }
+    return 0;
+}
+
+/* Fails the first payload.times attempts (tests of retries and dead jobs). */
+static int jobs_handle_fail(struct jobs_ctx *ctx, struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    int64_t times = 1;
+    if (json_object_object_get_ex(payload, "times", &v)) {
+        if (!json_object_is_type(v, json_type_int)) {
+            snprintf(ctx->error, sizeof(ctx->error), "payload.times must be an integer");
+            return -1;
+        }
+        times = json_object_get_int64(v);
+    }
+    if (ctx->attempt <= times) {
+        snprintf(ctx->error, sizeof(ctx->error), "fail: attempt %d of %" PRId64 " planned failures",
+                 ctx->attempt, times);
+        return -1;
+    }
+    return 0;
+}
+
+/* The engine's own kinds (tests and smoke checks); the domains bring
+ * theirs through the module table. */
+const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS] = {
+    {"noop", jobs_handle_noop},
+    {"sleep", jobs_handle_sleep},
+    {"fail", jobs_handle_fail},
+};
+
+/* Kinds are numbered in module-table order; past the last is "other". */
+int jobs_kind_count(void)
+{
+    int n = module_job_count();
+    return n < SHM_JOB_KINDS - 1 ? n : SHM_JOB_KINDS - 1;
+}
+
+const char *jobs_kind_name(int index)
+{
+    const struct jobs_handler *h = index < jobs_kind_count() ? module_job_at(index) : NULL;
+    return h != NULL ? h->kind : "other";
+}
+
+int jobs_kind_index(const char *kind)
+{
+    int i = module_job_index(kind);
+    return i < jobs_kind_count() ? i : -1;
+}
+
+static const char *const jobs_priority_names[] = {"high", "normal", "low"};
+
+int jobs_priority_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(jobs_priority_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const char *jobs_priority_name(int priority)
+{
+    return priority >= 0 && priority < 3 ? jobs_priority_names[priority] : "normal";
+}
+
+/* ---- queue statements ---------------------------------------------------- */
+
+#define JOBS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const char jobs_columns_sql[] =
+    "id, kind, status, priority, attempts, max_attempts, " JOBS_TS("run_at") ", last_error, payload::text, "
+    JOBS_TS("created_at") ", " JOBS_TS("started_at") ", " JOBS_TS("finished_at") ", locked_by";
+
+static struct json_object *jobs_text_or_null(const db_result *r, int row, int col)
+{
+    return db_is_null(r, row, col) ? NULL : json_object_new_string(db_value(r, row, col));
+}
+
+struct json_object *jobs_row_json(const db_result *r, int row)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
+    json_object_object_add(o, "kind", json_object_new_string(db_value(r, row, 1)));
+    json_object_object_add(o, "status", json_object_new_string(db_value(r, row, 2)));
+    json_object_object_add(o, "priority", json_object_new_string(jobs_priority_name((int)db_int64(r, row, 3))));
+    json_object_object_add(o, "attempts", json_object_new_int64(db_int64(r, row, 4)));
+    json_object_object_add(o, "max_attempts", json_object_new_int64(db_int64(r, row, 5)));
+    json_object_object_add(o, "run_at", json_object_new_string(db_value(r, row, 6)));
+    json_object_object_add(o, "last_error", jobs_text_or_null(r, row, 7));
+    struct json_object *payload = json_tokener_parse(db_value(r, row, 8));
+    json_object_object_add(o, "payload", payload ? payload : json_object_new_object());
+    json_object_object_add(o, "created_at", json_object_new_string(db_value(r, row, 9)));
+    json_object_object_add(o, "started_at", jobs_text_or_null(r, row, 10));
+    json_object_object_add(o, "finished_at", jobs_text_or_null(r, row, 11));
+    json_object_object_add(o, "locked_by", jobs_text_or_null(r, row, 12));
+    return o;
+}
+
+db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char *payload_json, int priority,
+                        int max_attempts)
+{
+    char prio[8], attempts[16], sql[1024];
+    snprintf(prio, sizeof(prio), "%d", priority);
+    snprintf(attempts, sizeof(attempts), "%d", max_attempts);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO jobs (kind, payload, priority, max_attempts) VALUES ($1, $2::jsonb, $3::smallint,"
+             " $4::integer) RETURNING %s", jobs_columns_sql);
+    const char *params[4] = {kind, payload_json, prio, attempts};
+    return db_query(db, e, 0, sql, 4, params);
+}
+
+db_result *jobs_get(struct db *db, enum err *e, int64_t id)
+{
+    char idtext[24], sql[1024];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE id = $1::bigint", jobs_columns_sql);
+    const char *params[1] = {idtext};
+    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+}
+
+db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
+{
+    char idtext[24], sql[1400];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    snprintf(sql, sizeof(sql),
+             "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
+             " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
+             " WHERE id = $1::bigint AND status IN ('dead', 'failed') RETURNING %s", jobs_columns_sql);
+    const char *params[1] = {idtext};
+    db_result *r = db_query(db, e, 0, sql, 1, params);
+    if (r == NULL || db_rows(r) > 0)
+        return r;
+    db_clear(r);
+    r = db_query(db, e, 0, "SELECT status FROM jobs WHERE id = $1::bigint", 1, params);
+    if (r == NULL)
+        return NULL;
+    *e = db_rows(r) == 0 ? ERR_NOT_FOUND : ERR_CONFLICT;
+    db_clear(r);
+    return NULL;
+}
+
+db_result *jobs_list(struct db *db, enum err *e, const char *status, const char *kind, int64_t before_id,
+                     int limit)
+{
+    char before[24], lim[16], sql[1400];
+    snprintf(before, sizeof(before), "%" PRId64, before_id);
+    snprintf(lim, sizeof(lim), "%d", limit + 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)"
+             " AND ($3::bigint = 0 OR id < $3::bigint) ORDER BY id DESC LIMIT $4::integer", jobs_columns_sql);
+    const char *params[4] = {status, kind, before, lim};
+    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 4, params);
+}
+
