@@ -25,12 +25,36 @@
 #define RATELIMIT_NOW_HEADER  "HTTP_X_TALLY_RATELIMIT_NOW"
 #define RATELIMIT_NS          "ratelimit"
 
-/* Shared counters (module_shm), by class. */
+#define RATELIMIT_SLOTS 256                /* 18 KB of the modules' shared area (LIMIT_MODULE_SHM_BYTES) */
+#define RATELIMIT_WAYS  4
+
+/* Positions of one (token, class, window) this host reserved and has not
+ * used yet (see "host leases" below). */
+struct ratelimit_slot {
+    uint32_t lock;                         /* try-lock: 0 free, 1 held */
+    int32_t cls;
+    char token[32];                        /* first 32 hex of the token's SHA-256 */
+    int64_t window_length_ms, window_index;
+    int64_t left;                          /* reserved, unused */
+    int64_t unreserved;                    /* B - counter at the latest reservation, >= 0 */
+};
+
+/* Shared memory of the module (module_shm): counters by class, host leases. */
 struct ratelimit_shared {
     uint64_t allowed[RATELIMIT_CLASSES], limited[RATELIMIT_CLASSES], fail_open[RATELIMIT_CLASSES];
-    uint64_t leased[RATELIMIT_CLASSES];    /* allowed from a worker's lease, no round trip */
+    uint64_t leased[RATELIMIT_CLASSES];    /* allowed from a host lease, no round trip */
+    uint64_t lease_lost;                   /* reserved positions no slot could keep */
     uint64_t exempt;                       /* admin-token requests, never limited */
     uint64_t fail_open_logged_s;           /* wall second of the last fail-open log line (one per second per host) */
+    struct ratelimit_slot slots[RATELIMIT_SLOTS];
+};
+
+/* Per process: the limits, read from the config once at start (a SIGHUP
+ * makes new workers). */
+struct ratelimit_state {
+    struct ratelimit_limits limits[RATELIMIT_CLASSES];
+    int lease_max;
+    bool debug_clock;                      /* debug_routes: X-Tally-Ratelimit-Now is honoured */
 };
 
 static const struct module_config_key ratelimit_config[] = {
@@ -38,7 +62,7 @@ static const struct module_config_key ratelimit_config[] = {
     {"rate_limit_burst", "60", 1, 1000000, "normal class: B requests at once, at most B per window of B / R minutes"},
     {"rate_limit_heavy_per_minute", "60", 0, 60000000, "heavy class (POST chat, import, transform); 0 = not limited"},
     {"rate_limit_heavy_burst", "10", 1, 1000000, "heavy class burst"},
-    {"rate_limit_lease_max", "32", 1, 1000, "positions a worker may reserve per memcached incr (large bursts); 1 = none"},
+    {"rate_limit_lease_max", "32", 1, 1000, "positions a host may reserve per memcached incr (B / 8 at most); 1 = none"},
 };
 
 static const char *const ratelimit_class_names[RATELIMIT_CLASSES] = {"normal", "heavy"};
@@ -79,9 +103,9 @@ bool ratelimit_window_of(const struct ratelimit_limits *lim, int64_t now_ms, str
     return true;
 }
 
-int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int workers, int lease_max)
+int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int lease_max)
 {
-    int64_t k = lim->burst / ((int64_t)RATELIMIT_LEASE_SHARE * (workers > 0 ? workers : 1));
+    int64_t k = lim->burst / RATELIMIT_LEASE_SHARE;
     if (k > lease_max)
         k = lease_max;
     return k < 1 ? 1 : k;
@@ -163,28 +187,17 @@ static enum err ratelimit_fail_open(struct ratelimit_shared *st, enum ratelimit_
     return ERR_NONE;
 }
 
-/* ---- leases -------------------------------------------------------------- */
-
-#define RATELIMIT_LEASE_SLOTS 256
-
-/* Positions this worker reserved in memcached and has not used yet, for
- * one token, class and window. */
-struct ratelimit_lease {
-    char token[33];                      /* first 32 hex of the token hash; "" = empty slot */
-    int cls;
-    int64_t window_length_ms, window_index;
-    int64_t left;                        /* reserved, unused */
-    int64_t unreserved;                  /* B - counter when reserved, >= 0 */
-};
-
-/* Per process: the limits, read from the config once at start (a SIGHUP
- * makes new workers), and the leases. */
-struct ratelimit_state {
-    struct ratelimit_limits limits[RATELIMIT_CLASSES];
-    int workers, lease_max;
-    bool debug_clock;                    /* debug_routes: X-Tally-Ratelimit-Now is honoured */
-    struct ratelimit_lease slots[RATELIMIT_LEASE_SLOTS];
-};
+/* ---- host leases ---------------------------------------------------------
+ * Positions this host reserved in memcached (incr by k) and has not used
+ * yet, in shared memory: every worker of the host takes from them, so on
+ * one host no reserved position is ever stranded (the limit stays exact);
+ * other hosts' unused reservations can refuse at most (k - 1) each early.
+ * A slot is one token, class and window; RATELIMIT_WAYS slots per set, and
+ * a slot holding unused positions of a live window is never taken over, so
+ * none are lost. Each slot has a try-lock held for a few instructions (never
+ * across a round trip); a worker finding it busy just skips the slot (a
+ * worker killed while holding one degrades that slot to one incr per
+ * request, nothing worse). */
 
 static int ratelimit_init_child(struct tally_ctx *ctx, void **state)
 {
@@ -193,7 +206,6 @@ static int ratelimit_init_child(struct tally_ctx *ctx, void **state)
         return -1;
     for (int c = 0; c < RATELIMIT_CLASSES; c++)
         st->limits[c] = ratelimit_limits_of(ctx->cfg, (enum ratelimit_class)c);
-    st->workers = ctx->cfg->workers;
     st->lease_max = (int)config_module_int(ctx->cfg, "rate_limit_lease_max");
     st->debug_clock = ctx->cfg->debug_routes != 0;
     *state = st;
@@ -206,42 +218,114 @@ static void ratelimit_free_child(struct tally_ctx *ctx, void *state)
     free(state);
 }
 
-static struct ratelimit_lease *ratelimit_lease_slot(struct ratelimit_state *st, const char *hash,
-                                                    enum ratelimit_class cls)
+static bool ratelimit_slot_lock(struct ratelimit_slot *s)
+{
+    uint32_t free_ = 0;
+    return __atomic_compare_exchange_n(&s->lock, &free_, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static void ratelimit_slot_unlock(struct ratelimit_slot *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+static struct ratelimit_slot *ratelimit_slot_set(struct ratelimit_shared *sh, const char *hash,
+                                                 enum ratelimit_class cls)
 {
     unsigned idx = (unsigned)strtoul((char[7]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], '\0'}, NULL, 16);
-    return &st->slots[(idx * 2 + (unsigned)cls) % RATELIMIT_LEASE_SLOTS];
+    unsigned sets = RATELIMIT_SLOTS / RATELIMIT_WAYS;
+    return &sh->slots[((idx * 2 + (unsigned)cls) % sets) * RATELIMIT_WAYS];
 }
 
-static bool ratelimit_lease_take(struct ratelimit_lease *l, const char *hash, enum ratelimit_class cls,
-                                 const struct ratelimit_window *win, struct ratelimit_verdict *v, int64_t now_ms)
+static bool ratelimit_slot_is(const struct ratelimit_slot *s, const char *hash, enum ratelimit_class cls,
+                              const struct ratelimit_window *win)
 {
-    if (l == NULL || l->left <= 0 || (int)cls != l->cls || l->window_index != win->index ||
-        l->window_length_ms != win->length_ms || memcmp(l->token, hash, 32) != 0)
-        return false;
-    l->left--;
-    v->allowed = true;
-    v->granted = 1;
-    v->remaining = l->unreserved + l->left;
-    v->reset_s = (win->end_ms - now_ms + 999) / 1000;
-    if (v->reset_s < 1)
-        v->reset_s = 1;
-    return true;
+    return s->cls == (int32_t)cls && s->window_index == win->index && s->window_length_ms == win->length_ms &&
+           memcmp(s->token, hash, 32) == 0;
 }
 
-static void ratelimit_lease_keep(struct ratelimit_lease *l, const char *hash, enum ratelimit_class cls,
-                                 const struct ratelimit_window *win, const struct ratelimit_verdict *v,
-                                 int64_t burst, uint64_t count)
+/* Takes one reserved position of (token, class, window); false if none. */
+static bool ratelimit_lease_take(struct ratelimit_shared *sh, const char *hash, enum ratelimit_class cls,
+                                 const struct ratelimit_window *win, int64_t now_ms, struct ratelimit_verdict *v)
 {
-    if (l == NULL)
-        return;
-    memcpy(l->token, hash, 32);
-    l->token[32] = '\0';
-    l->cls = (int)cls;
-    l->window_length_ms = win->length_ms;
-    l->window_index = win->index;
-    l->left = v->granted > 1 ? v->granted - 1 : 0;
-    l->unreserved = burst > (int64_t)count ? burst - (int64_t)count : 0;
+    struct ratelimit_slot *set = ratelimit_slot_set(sh, hash, cls);
+    for (int i = 0; i < RATELIMIT_WAYS; i++) {
+        struct ratelimit_slot *s = &set[i];
+        if (!ratelimit_slot_lock(s))
+            continue;
+        bool taken = s->left > 0 && ratelimit_slot_is(s, hash, cls, win);
+        if (taken) {
+            s->left--;
+            v->allowed = true;
+            v->granted = 1;
+            v->remaining = s->unreserved + s->left;
+        }
+        ratelimit_slot_unlock(s);
+        if (taken) {
+            v->reset_s = (win->end_ms - now_ms + 999) / 1000;
+            if (v->reset_s < 1)
+                v->reset_s = 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether (token, class, window) has a slot or a free one exists now:
+ * without one, reserving more than one position would strand them. */
+static bool ratelimit_lease_room(struct ratelimit_shared *sh, const char *hash, enum ratelimit_class cls,
+                                 const struct ratelimit_window *win, int64_t now_ms)
+{
+    const struct ratelimit_slot *set = ratelimit_slot_set(sh, hash, cls);
+    for (int i = 0; i < RATELIMIT_WAYS; i++) {
+        const struct ratelimit_slot *s = &set[i];
+        /* Unlocked reads: a hint only; ratelimit_lease_keep decides under the lock. */
+        int64_t left = __atomic_load_n(&s->left, __ATOMIC_RELAXED);
+        int64_t end = (__atomic_load_n(&s->window_index, __ATOMIC_RELAXED) + 1) *
+                      __atomic_load_n(&s->window_length_ms, __ATOMIC_RELAXED);
+        if (left <= 0 || end <= now_ms || ratelimit_slot_is(s, hash, cls, win))
+            return true;
+    }
+    return false;
+}
+
+/* Stores `extra` reserved positions (counter at `count` after them). Into
+ * the slot of (token, class, window) if there is one, else a free one: no
+ * positions, or a window that has ended. None free: they are given up
+ * (counted), which can only refuse early. */
+static void ratelimit_lease_keep(struct ratelimit_shared *sh, const char *hash, enum ratelimit_class cls,
+                                 const struct ratelimit_window *win, int64_t now_ms, int64_t extra, int64_t burst,
+                                 uint64_t count)
+{
+    int64_t unreserved = burst > (int64_t)count ? burst - (int64_t)count : 0;
+    struct ratelimit_slot *set = ratelimit_slot_set(sh, hash, cls);
+    for (int pass = 0; pass < 2; pass++) {       /* 0: the token's own slot; 1: a free one */
+        for (int i = 0; i < RATELIMIT_WAYS; i++) {
+            struct ratelimit_slot *s = &set[i];
+            if (!ratelimit_slot_lock(s))
+                continue;
+            bool mine = ratelimit_slot_is(s, hash, cls, win);
+            bool use = pass == 0 ? mine
+                                 : s->left <= 0 || (s->window_index + 1) * s->window_length_ms <= now_ms;
+            if (use) {
+                if (!mine) {
+                    memcpy(s->token, hash, 32);
+                    s->cls = (int32_t)cls;
+                    s->window_index = win->index;
+                    s->window_length_ms = win->length_ms;
+                    s->left = 0;
+                    s->unreserved = unreserved;
+                }
+                s->left += extra;
+                if (unreserved < s->unreserved)
+                    s->unreserved = unreserved;    /* the larger counter is the later one */
+            }
+            ratelimit_slot_unlock(s);
+            if (use)
+                return;
+        }
+    }
+    shm_add(&sh->lease_lost, (uint64_t)extra);
 }
 
 enum err ratelimit_check(struct request *req, struct response *res)
@@ -269,12 +353,13 @@ enum err ratelimit_check(struct request *req, struct response *res)
 
     char hash[65];
     ratelimit_token_hash(req, hash);
-    int64_t k = ratelimit_lease_size(&lim, st->workers, st->lease_max);
-    struct ratelimit_lease *lease = k > 1 ? ratelimit_lease_slot(st, hash, cls) : NULL;
+    int64_t k = ratelimit_lease_size(&lim, st->lease_max);
     struct ratelimit_verdict v;
-    if (ratelimit_lease_take(lease, hash, cls, &win, &v, now_ms)) {
+    if (k > 1 && ratelimit_lease_take(sh, hash, cls, &win, now_ms, &v)) {
         shm_add(&sh->leased[cls], 1);
     } else {
+        if (k > 1 && !ratelimit_lease_room(sh, hash, cls, &win, now_ms))
+            k = 1;                       /* every slot of the set holds other tokens' live positions */
         char key[128];
         size_t klen = ratelimit_key(cls, &win, hash, key, sizeof(key));
         uint64_t count = 0;
@@ -282,8 +367,12 @@ enum err ratelimit_check(struct request *req, struct response *res)
             cache_incr(ctx->cache, RATELIMIT_NS, key, klen, (uint32_t)k, ratelimit_ttl_s(&win), &count) != CACHE_OK)
             return ratelimit_fail_open(sh, cls);
         ratelimit_decide(&lim, &win, now_ms, count, k, &v);
-        if (lease != NULL)
-            ratelimit_lease_keep(lease, hash, cls, &win, &v, lim.burst, count);
+        if (k > 1 && v.granted > 1)
+            ratelimit_lease_keep(sh, hash, cls, &win, now_ms, v.granted - 1, lim.burst, count);
+        /* Refused, but another worker of this host may have stored positions
+         * meanwhile (its incr came before ours): they are this token's. */
+        if (k > 1 && !v.allowed && ratelimit_lease_take(sh, hash, cls, &win, now_ms, &v))
+            shm_add(&sh->leased[cls], 1);
     }
     char *reset = arena_sprintf(req->arena, "%" PRId64, v.reset_s);
     response_header(res, "RateLimit-Limit", arena_sprintf(req->arena, "%" PRId64, lim.burst));
@@ -315,11 +404,14 @@ static void ratelimit_metrics(const struct tally_ctx *ctx, struct buf *b)
         buf_printf(b, "tally_ratelimit_requests_total{class=\"%s\",result=\"fail_open\"} %" PRIu64 "\n",
                    ratelimit_class_names[c], shm_load(&st->fail_open[c]));
     }
-    buf_printf(b, "# HELP tally_ratelimit_leased_total Allowed requests served from a worker's reserved positions"
+    buf_printf(b, "# HELP tally_ratelimit_leased_total Allowed requests served from positions this host reserved"
                   " (no memcached round trip; included in allowed).\n# TYPE tally_ratelimit_leased_total counter\n");
     for (int c = 0; c < RATELIMIT_CLASSES; c++)
         buf_printf(b, "tally_ratelimit_leased_total{class=\"%s\"} %" PRIu64 "\n", ratelimit_class_names[c],
                    shm_load(&st->leased[c]));
+    buf_printf(b, "# HELP tally_ratelimit_lease_lost_total Reserved positions given up because no lease slot was"
+                  " free (each can refuse one request early).\n# TYPE tally_ratelimit_lease_lost_total counter\n");
+    buf_printf(b, "tally_ratelimit_lease_lost_total %" PRIu64 "\n", shm_load(&st->lease_lost));
     buf_printf(b, "# HELP tally_ratelimit_fail_open_total Requests let through unlimited because memcached was"
                   " unreachable.\n# TYPE tally_ratelimit_fail_open_total counter\n");
     buf_printf(b, "tally_ratelimit_fail_open_total %" PRIu64 "\n",

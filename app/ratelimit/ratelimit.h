@@ -54,12 +54,12 @@ enum ratelimit_class ratelimit_class_of(const char *method, const char *route_pa
 struct ratelimit_limits ratelimit_limits_of(const struct config *cfg, enum ratelimit_class cls);
 /* false when the class is not limited (per_minute 0 or burst < 1). now_ms >= 0. */
 bool ratelimit_window_of(const struct ratelimit_limits *lim, int64_t now_ms, struct ratelimit_window *w);
-/* Positions a worker reserves per memcached increment: 1 (exact, every
- * request one round trip) unless the burst is large: B / (16 * workers),
- * at most lease_max (config rate_limit_lease_max). See docs/ratelimit.md. */
-#define RATELIMIT_LEASE_SHARE 16
-int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int workers, int lease_max);
-/* count: the counter after this worker added k (it reserved positions
+/* Positions a host reserves per memcached increment (host leases, see
+ * docs/ratelimit.md): B / RATELIMIT_LEASE_SHARE, at most lease_max (config
+ * rate_limit_lease_max), at least 1 (1 = every request one increment). */
+#define RATELIMIT_LEASE_SHARE 8
+int64_t ratelimit_lease_size(const struct ratelimit_limits *lim, int lease_max);
+/* count: the counter after this host added k (it reserved positions
  * count-k+1 .. count); the first of them is this request's. */
 void ratelimit_decide(const struct ratelimit_limits *lim, const struct ratelimit_window *w, int64_t now_ms,
                       uint64_t count, int64_t k, struct ratelimit_verdict *v);
@@ -79,7 +79,7 @@ enum err ratelimit_check(struct request *req, struct response *res);
 
 /* The module (app/modules.c, right after auth: its filter needs the token
  * identity): config keys, the "ratelimit" cache namespace, shared counters,
- * the request filter (ratelimit_check), per-process leases, /metrics. */
+ * the request filter (ratelimit_check), host leases in shared memory, /metrics. */
 extern const struct tally_module ratelimit_module;
 
 #endif

@@ -110,16 +110,15 @@ static void test_key(void)
 
 static void test_leases(void)
 {
-    /* Lease size: 1 (exact) unless B >= 32 * workers ... */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 60}, 4, 32), 1);     /* the defaults */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){60, 3}, 1, 32), 1);
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 127}, 4, 32), 1);    /* 127 / 64 */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 128}, 4, 32), 2);
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 4, 32), 15);  /* 1000 / 64 */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000000}, 4, 32), 32);
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 0, 32), 32);  /* 1000 / 16, capped */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000000}, 4, 1), 1);     /* leases off */
-    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 4, 8), 8);
+    /* Lease size: B / 8, at most lease_max, at least 1 (exact) ... */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 60}, 32), 7);        /* the defaults */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){60, 10}, 32), 1);         /* heavy default */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){60, 3}, 32), 1);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 15}, 32), 1);        /* 15 / 8 */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 16}, 32), 2);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 32), 32);     /* capped */
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000}, 8), 8);
+    CHECK_INT(ratelimit_lease_size(&(struct ratelimit_limits){600, 1000000}, 1), 1);    /* leases off */
     struct config cfg;
     config_defaults(&cfg);
     CHECK_INT(config_module_int(&cfg, "rate_limit_lease_max"), 32);
