@@ -5,8 +5,11 @@
  * in which at most B requests pass (B = burst, R = per-minute rate), so B
  * requests pass at once and the long-run rate is R. Windows are aligned on
  * the wall clock (ms since the epoch), so every host agrees on them without
- * talking. One memcached `incr` per request (an `add` on the first request
- * of a window): the count is exact and race-free across processes.
+ * talking. At most one memcached `incr` per request (an `add` on the first
+ * request of a window): the count is exact and race-free across processes.
+ * For bursts of 16 and more a host reserves k = min(32, B / 8) positions
+ * per `incr` into shared memory, used by all its workers (host leases):
+ * still exact on one host, one round trip per k requests.
  *
  * Two classes, each with its own counter: normal, and heavy (chat, CSV
  * imports, dataset transforms: a POST whose route's last segment is `chat`,
