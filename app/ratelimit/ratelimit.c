@@ -276,14 +276,15 @@ static bool ratelimit_lease_take(struct ratelimit_shared *sh, const char *hash, 
 static bool ratelimit_lease_room(struct ratelimit_shared *sh, const char *hash, enum ratelimit_class cls,
                                  const struct ratelimit_window *win, int64_t now_ms)
 {
-    const struct ratelimit_slot *set = ratelimit_slot_set(sh, hash, cls);
+    struct ratelimit_slot *set = ratelimit_slot_set(sh, hash, cls);
     for (int i = 0; i < RATELIMIT_WAYS; i++) {
-        const struct ratelimit_slot *s = &set[i];
-        /* Unlocked reads: a hint only; ratelimit_lease_keep decides under the lock. */
-        int64_t left = __atomic_load_n(&s->left, __ATOMIC_RELAXED);
-        int64_t end = (__atomic_load_n(&s->window_index, __ATOMIC_RELAXED) + 1) *
-                      __atomic_load_n(&s->window_length_ms, __ATOMIC_RELAXED);
-        if (left <= 0 || end <= now_ms || ratelimit_slot_is(s, hash, cls, win))
+        struct ratelimit_slot *s = &set[i];
+        if (!ratelimit_slot_lock(s))
+            return true;                 /* busy: its holder may free it; keep decides under the lock */
+        bool room = s->left <= 0 || (s->window_index + 1) * s->window_length_ms <= now_ms ||
+                    ratelimit_slot_is(s, hash, cls, win);
+        ratelimit_slot_unlock(s);
+        if (room)
             return true;
     }
     return false;
