@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "admin/admin_auth.h"
 #include "assistant/assistant.h"
+#include "learning/learning.h"
 #include "modules/auth.h"
 #include "modules/context.h"
 #include "modules/debug.h"
@@ -15,6 +16,7 @@
 #include "modules/metrics.h"
 #include "modules/precompute.h"
 #include "modules/profiles.h"
+#include "modules/seed_cli.h"
 #include "ratelimit/ratelimit.h"
 
 #include <stddef.h>
@@ -30,9 +32,11 @@ const struct tally_module *const tally_modules[] = {
     &profiles_module,
     &precompute_module,
     &context_module,
+    &learning_module,
     &admin_auth_module,
     &admin_module,
     &debug_module,
+    &seed_module,
     NULL,
 };
 _Static_assert(sizeof(tally_modules) / sizeof(tally_modules[0]) <= MODULE_MAX + 1, "raise MODULE_MAX");

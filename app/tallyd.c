@@ -1,6 +1,7 @@
 /* tallyd: the server. Parses the command line, loads the configuration,
  * builds the route table and hands over to the master (server.c). */
 #define _GNU_SOURCE
+#include "core/cli.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/module.h"
@@ -11,44 +12,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void tallyd_usage(FILE *out)
+static const struct cli_option tallyd_options[] = {
+    {"-c", "--config", CLI_VALUE, "CONFIG", "config file (key = value lines); TALLY_<KEY> env vars override it"},
+    {"-t", "--test", CLI_FLAG, NULL, "check the configuration (and the modules' files) and exit"},
+    {"-r", "--routes", CLI_FLAG, NULL, "print the route table (method, pattern, auth) and exit"},
+    {"-v", "--version", CLI_FLAG, NULL, "print the version and exit"},
+};
+static const struct cli_spec tallyd_spec = {
+    .prog = "tallyd", .synopsis = "[-c CONFIG] [-t | -r | -v | -h]",
+    .summary = "The tally server: a master, preforked FastCGI workers and a job runner.",
+    .options = tallyd_options, .option_count = 4,
+    .details = "Signals: TERM/INT/QUIT graceful stop, HUP reload (new workers, then old ones retire).\n"
+               "Exit status: 0 ok, 1 failure (configuration, start), 2 usage error.\n"};
+
+/* tallyd -t: the file read and the settings that matter to an operator,
+ * each marked when it is the built-in default rather than configured. */
+static void tallyd_print_check(const struct config *cfg, const char *path, enum config_source source)
 {
-    fprintf(out,
-            "usage: tallyd [-c CONFIG] [-t]\n"
-            "  -c CONFIG  config file (key = value lines); TALLY_<KEY> env vars override it\n"
-            "  -t         check the configuration and exit\n"
-            "  -r         print the route table (method, pattern, auth) and exit\n"
-            "  -v         print the version\n"
-            "Signals: TERM/INT/QUIT graceful stop, HUP reload (new workers, then old ones retire).\n");
+    static struct config dflt;
+    config_defaults(&dflt);
+    printf("configuration ok: %s (%s)\n", path != NULL ? path : "-", config_source_text(source));
+#define TALLYD_SHOW(key, fmt, v, d) printf("  %-18s " fmt "%s\n", key, v, (d) ? "  (the built-in default)" : "")
+    TALLYD_SHOW("listen", "%s", cfg->listen, strcmp(cfg->listen, dflt.listen) == 0);
+    TALLYD_SHOW("pidfile", "%s", cfg->pidfile, strcmp(cfg->pidfile, dflt.pidfile) == 0);
+    TALLYD_SHOW("workers", "%d", cfg->workers, 0);
+    TALLYD_SHOW("pg_conninfo", "%s", cfg->pg_conninfo, strcmp(cfg->pg_conninfo, dflt.pg_conninfo) == 0);
+    TALLYD_SHOW("memcached_servers", "%s", cfg->memcached_servers,
+                strcmp(cfg->memcached_servers, dflt.memcached_servers) == 0);
+    TALLYD_SHOW("sql_dir", "%s", cfg->sql_dir, strcmp(cfg->sql_dir, dflt.sql_dir) == 0);
+    TALLYD_SHOW("templates_dir", "%s", cfg->templates_dir, strcmp(cfg->templates_dir, dflt.templates_dir) == 0);
+    TALLYD_SHOW("debug_routes", "%d", cfg->debug_routes, cfg->debug_routes == dflt.debug_routes);
+    TALLYD_SHOW("job_runner", "%d", cfg->job_runner, cfg->job_runner == dflt.job_runner);
+#undef TALLYD_SHOW
 }
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL;
-    int check_only = 0;
-    int print_routes = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            config_path = argv[++i];
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check_only = 1;
-        } else if (strcmp(argv[i], "-r") == 0) {
-            print_routes = 1;
-        } else if (strcmp(argv[i], "-v") == 0) {
-            printf("tallyd %s\n", PACKAGE_VERSION);
-            return 0;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            tallyd_usage(stdout);
-            return 0;
-        } else {
-            tallyd_usage(stderr);
-            return 2;
-        }
+    struct cli_args a;
+    int rc = cli_start(&tallyd_spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    if (cli_flag(&tallyd_spec, &a, "-v")) {
+        printf("tallyd %s\n", PACKAGE_VERSION);
+        return 0;
     }
+    const char *config_path = cli_value(&tallyd_spec, &a, "-c");
+    int check_only = cli_flag(&tallyd_spec, &a, "-t");
+    int print_routes = cli_flag(&tallyd_spec, &a, "-r");
     static struct config cfg;       /* lives as long as the process; workers inherit it */
     static struct router router;
     char err[512];
     config_defaults(&cfg);
+    enum config_source source;
+    config_path = config_discover(config_path, &source);
     if (config_load(&cfg, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "tallyd: %s\n", err);
         return 1;
@@ -75,7 +91,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
-        printf("configuration ok: listen=%s workers=%d\n", cfg.listen, cfg.workers);
+        tallyd_print_check(&cfg, config_path, source);
         return 0;
     }
     return server_run(config_path, &cfg, &router);

@@ -6,11 +6,13 @@
  * JSON, built here from numbers and fixed labels with '<' escaped. */
 #define _GNU_SOURCE
 #include "admin.h"
+#include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/module.h"
 #include "admin_auth.h"
 #include "../jobs/jobs.h"
+#include "../learning/learning.h"
 #include "../modules/precompute.h"
 #include "../modules/profiles.h"
 #include "templates.h"
@@ -64,6 +66,35 @@ static void admin_pct_text(struct json_object *obj, const char *key, struct json
     admin_add(obj, key, json_object_new_string(text));
 }
 
+/* The dashboard's one date-time format: "YYYY-MM-DD HH:MM UTC". SQL side
+ * (a timestamptz column) and API side (an ISO 8601 "...Z" string). */
+#define ADMIN_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
+
+static struct json_object *admin_ts_of_iso(struct json_object *iso)
+{
+    const char *t = json_object_is_type(iso, json_type_string) ? json_object_get_string(iso) : NULL;
+    if (t == NULL || strlen(t) < 16 || t[10] != 'T')
+        return iso != NULL ? json_object_get(iso) : NULL;
+    char out[32];
+    snprintf(out, sizeof(out), "%.10s %.5s UTC", t, t + 11);
+    return json_object_new_string(out);
+}
+
+/* ["a", "b"] -> "a, b" (NULL when empty or not an array). */
+static struct json_object *admin_joined(struct json_object *list)
+{
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    if (n == 0)
+        return NULL;
+    struct buf b;
+    buf_init(&b, 4096);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", json_object_get_string(json_object_array_get_idx(list, i)));
+    struct json_object *o = b.overflow ? NULL : json_object_new_string(b.data != NULL ? b.data : "");
+    buf_free(&b);
+    return o;
+}
+
 /* Runs a query whose one row and column is JSON built by PostgreSQL
  * (json_agg / json_build_object) and parses it. NULL on failure, with the
  * error in *e (ERR_NOT_FOUND: no row); *e is never reset, so a page making
@@ -110,8 +141,8 @@ static char *admin_script_json(struct request *req, struct json_object *v)
 }
 
 /* Renders page template tpl inside the layout. Takes data. */
-static int admin_page(struct request *req, struct response *res, const struct admin_session *s, const char *tpl,
-                      const char *title, struct json_object *data, struct json_object *chart)
+static int admin_page_status(struct request *req, struct response *res, int status, const struct admin_session *s,
+                             const char *tpl, const char *title, struct json_object *data, struct json_object *chart)
 {
     admin_add(data, "title", json_object_new_string(title));
     admin_add(data, "username", json_object_new_string(s->username));
@@ -126,7 +157,13 @@ static int admin_page(struct request *req, struct response *res, const struct ad
         if (js != NULL)
             admin_add(data, "chart_json", json_object_new_string(js));
     }
-    return admin_auth_html(req, res, 200, tpl, data);
+    return admin_auth_html(req, res, status, tpl, data);
+}
+
+static int admin_page(struct request *req, struct response *res, const struct admin_session *s, const char *tpl,
+                      const char *title, struct json_object *data, struct json_object *chart)
+{
+    return admin_page_status(req, res, 200, s, tpl, title, data, chart);
 }
 
 /* Session check of a GET page: false with the response set (303 or 503). */
@@ -449,6 +486,11 @@ static struct json_object *admin_cache_json(struct request *req, bool html)
         admin_add(x, "flushable", json_object_new_boolean(i != CACHE_NS_HEALTH));
         admin_add(x, "since_start", admin_ns_counters(&cs->ns[i], html));
         admin_add(x, "last_minute", admin_ns_counters(&recent[i], html));
+        if (html && i == CACHE_NS_HEALTH) {   /* probe keys: a hit ratio would mean nothing */
+            admin_add(x, "probe", json_object_new_boolean(1));
+            admin_add(json_object_object_get(x, "since_start"), "hit_ratio_text", json_object_new_string("n/a (probes)"));
+            admin_add(json_object_object_get(x, "last_minute"), "hit_ratio_text", json_object_new_string("n/a"));
+        }
         json_object_array_add(nss, x);
     }
     admin_add(o, "namespaces", nss);
@@ -502,6 +544,15 @@ static struct json_object *admin_requests_json(struct request *req, struct json_
     admin_add(o, "errors_5xx", admin_u64(errors5));
     admin_add(o, "errors_4xx", admin_u64(errors4));
     admin_add(o, "error_rate", json_object_new_double(total ? (double)errors5 / (double)total : 0.0));
+    uint64_t recent = 0, recent5 = 0;
+    shm_rate_recent(shm, ADMIN_RECENT_SECONDS, &recent, &recent5);
+    struct json_object *lm = json_object_new_object();
+    admin_add(lm, "seconds", json_object_new_int(ADMIN_RECENT_SECONDS));
+    admin_add(lm, "requests", admin_u64(recent));
+    admin_add(lm, "rate_per_s", json_object_new_double((double)recent / ADMIN_RECENT_SECONDS));
+    admin_add(lm, "errors_5xx", admin_u64(recent5));
+    admin_add(lm, "error_rate", json_object_new_double(recent ? (double)recent5 / (double)recent : 0.0));
+    admin_add(o, "last_minute", lm);
     /* Percentiles: the upper bound of the bucket holding the rank. */
     uint64_t pct[2] = {50, 95};
     const char *names[2] = {"p50_ms", "p95_ms"};
@@ -647,6 +698,11 @@ static int admin_page_overview(struct request *req, struct response *res)
     admin_add(d, "rate_text", json_object_new_string(t));
     snprintf(t, sizeof(t), "%.2f%%", 100.0 * json_object_get_double(json_object_object_get(rq, "error_rate")));
     admin_add(d, "error_rate_text", json_object_new_string(t));
+    struct json_object *lm = json_object_object_get(rq, "last_minute");
+    snprintf(t, sizeof(t), "%.2f", json_object_get_double(json_object_object_get(lm, "rate_per_s")));
+    admin_add(d, "recent_rate_text", json_object_new_string(t));
+    snprintf(t, sizeof(t), "%.2f%%", 100.0 * json_object_get_double(json_object_object_get(lm, "error_rate")));
+    admin_add(d, "recent_error_rate_text", json_object_new_string(t));
     if (e != ERR_NONE)
         admin_add(d, "db_error", json_object_new_boolean(1));
     return admin_page(req, res, &s, "overview", "Overview", d, chart);
@@ -692,6 +748,11 @@ static int admin_form_cache_flush(struct request *req, struct response *res)
     return admin_auth_redirect(res, arena_sprintf(req->arena, "/admin/cache?flushed=%s", name));
 }
 
+/* Users whose name holds $1 (literally: LIKE wildcards escaped) or whose id is $1; '' = all. */
+#define ADMIN_USER_FILTER                                                                                \
+    "($1 = '' OR u.name ILIKE '%' || replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') "  \
+    "|| '%' OR u.id::text = $1)"
+
 static int admin_page_users(struct request *req, struct response *res)
 {
     struct admin_session s;
@@ -708,12 +769,17 @@ static int admin_page_users(struct request *req, struct response *res)
     struct json_object *users = admin_query_json(
         req, &e,
         "SELECT coalesce(json_agg(t ORDER BY t.id), '[]') FROM (SELECT u.id, u.name, u.currency, u.language, "
-        "to_char(u.created_at, 'YYYY-MM-DD') AS created, (SELECT count(*) FROM transactions x WHERE x.user_id = u.id) "
-        "AS transactions FROM users u WHERE u.id > $2::bigint AND ($1 = '' OR u.name ILIKE '%' || "
-        "replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' OR u.id::text = $1) "
+        ADMIN_TS("u.created_at") " AS created, (SELECT count(*) FROM transactions x WHERE x.user_id = u.id) "
+        "AS transactions FROM users u WHERE u.id > $2::bigint AND " ADMIN_USER_FILTER " "
         "ORDER BY u.id LIMIT $3::int) t",
         3, params);
+    struct json_object *total = admin_query_json(
+        req, &e,
+        "SELECT to_json(count(*)) FROM users u WHERE " ADMIN_USER_FILTER,
+        1, params);
     struct json_object *d = json_object_new_object();
+    admin_add(d, "total", total);
+    admin_add(d, "filtered", json_object_new_boolean(q != NULL && q[0] != '\0'));
     if (users == NULL) {
         users = json_object_new_array();
         admin_add(d, "db_error", json_object_new_boolean(1));
@@ -740,6 +806,14 @@ static struct json_object *admin_user_profile(struct request *req, int64_t id, e
     free(text);
     if (pe != ERR_NONE)
         *e = pe;
+    struct json_object *stats = json_object_object_get(p, "stats");
+    if (stats != NULL)
+        admin_add(stats, "last_active", admin_ts_of_iso(json_object_object_get(stats, "last_active")));
+    struct json_object *prefs = json_object_object_get(p, "preferences");
+    if (prefs != NULL) {
+        admin_add(prefs, "preferred_categories_text", admin_joined(json_object_object_get(prefs, "preferred_categories")));
+        admin_add(prefs, "preferred_merchants_text", admin_joined(json_object_object_get(prefs, "preferred_merchants")));
+    }
     return p;
 }
 
@@ -763,8 +837,11 @@ static struct json_object *admin_user_metrics(struct request *req, int64_t id, e
             continue;
         }
         struct json_object *row = json_object_new_object();
-        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-            admin_add(row, fields[f], json_object_get(json_object_object_get(answer, fields[f])));
+        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+            struct json_object *v = json_object_object_get(answer, fields[f]);
+            bool ts = strcmp(fields[f], "computed_at") == 0 || strcmp(fields[f], "expires_at") == 0;
+            admin_add(row, fields[f], ts ? admin_ts_of_iso(v) : json_object_get(v));
+        }
         json_object_put(answer);
         json_object_array_add(list, row);
     }
@@ -787,7 +864,7 @@ static int admin_page_user(struct request *req, struct response *res)
     struct json_object *user = admin_query_json(
         req, &e,
         "SELECT json_build_object('id', id, 'name', name, 'currency', currency, 'language', language, "
-        "'created', to_char(created_at, 'YYYY-MM-DD HH24:MI'), 'transactions', "
+        "'created', " ADMIN_TS("created_at") ", 'transactions', "
         "(SELECT count(*) FROM transactions WHERE user_id = users.id)) FROM users WHERE id = $1::bigint",
         1, params);
     if (user == NULL)
@@ -810,6 +887,73 @@ static int admin_page_user(struct request *req, struct response *res)
     return admin_page(req, res, &s, "user", "User", d, NULL);
 }
 
+/* Schedules with their next slot (computed here from the cron text, as
+ * the runner does) and the job of their latest slot. */
+static struct json_object *admin_job_schedules(struct request *req, enum err *e)
+{
+    struct json_object *list = admin_query_json(
+        req, e,
+        "SELECT coalesce(json_agg(t ORDER BY t.name), '[]') FROM (SELECT s.name, s.kind, s.cron, s.enabled, "
+        "extract(epoch FROM now())::bigint AS now_s, j.id AS last_id, j.status AS last_status, "
+        ADMIN_TS("j.schedule_slot") " AS last_slot, " ADMIN_TS("j.finished_at") " AS last_finished, "
+        "left(j.last_error, 200) AS last_error FROM job_schedules s LEFT JOIN LATERAL (SELECT id, status, "
+        "schedule_slot, finished_at, last_error FROM jobs WHERE kind = s.kind AND schedule_slot IS NOT NULL "
+        "ORDER BY schedule_slot DESC LIMIT 1) j ON true) t",
+        0, NULL);
+    size_t n = list != NULL ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *row = json_object_array_get_idx(list, i);
+        struct jobs_cron cron;
+        int64_t now_s = json_object_get_int64(json_object_object_get(row, "now_s"));
+        struct json_object *next = NULL;
+        if (jobs_cron_parse(json_object_get_string(json_object_object_get(row, "cron")), &cron) == 0 &&
+            json_object_get_boolean(json_object_object_get(row, "enabled"))) {
+            int64_t slot = jobs_cron_next_slot(&cron, now_s, JOBS_NEXT_HORIZON_MIN);
+            if (slot > 0) {
+                time_t t = (time_t)slot;
+                struct tm tm;
+                char text[32];
+                gmtime_r(&t, &tm);
+                strftime(text, sizeof(text), "%Y-%m-%d %H:%M UTC", &tm);
+                next = json_object_new_string(text);
+            }
+        }
+        admin_add(row, "next_run", next);
+        json_object_object_del(row, "now_s");
+    }
+    return list;
+}
+
+/* The newest jobs, filtered by ?status= and ?kind= (the JSON API's rules). */
+static struct json_object *admin_recent_jobs(struct request *req, const char *status, const char *kind, enum err *e)
+{
+    enum err qe = ERR_NONE;
+    db_result *r = jobs_list(req->ctx->db, &qe, status, kind, 0, ADMIN_RECENT_JOBS);
+    struct json_object *list = json_object_new_array();
+    if (r == NULL) {
+        *e = qe;
+        return list;
+    }
+    for (int i = 0; i < db_rows(r) && i < ADMIN_RECENT_JOBS; i++) {
+        struct json_object *o = jobs_row_json(r, i);
+        static const char *const ts[] = {"created_at", "started_at", "finished_at", "run_at"};
+        for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++)
+            admin_add(o, ts[k], admin_ts_of_iso(json_object_object_get(o, ts[k])));
+        json_object_array_add(list, o);
+    }
+    db_clear(r);
+    return list;
+}
+
+static bool admin_job_status_ok(const char *s)
+{
+    static const char *const names[] = {"queued", "running", "succeeded", "failed", "dead"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
 static int admin_page_jobs(struct request *req, struct response *res)
 {
     struct admin_session s;
@@ -819,6 +963,16 @@ static int admin_page_jobs(struct request *req, struct response *res)
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", ADMIN_JOB_FAILURES);
     const char *params[] = {lim};
+    const char *status = request_query(req, "status");
+    const char *kind = request_query(req, "kind");
+    if (status != NULL && status[0] == '\0')
+        status = NULL;
+    if (kind != NULL && kind[0] == '\0')
+        kind = NULL;
+    if (status != NULL && !admin_job_status_ok(status))
+        return admin_auth_error_page(req, res, 400, "status must be one of queued, running, succeeded, failed, dead.");
+    if (kind != NULL && strlen(kind) >= JOBS_KIND_BYTES)
+        return admin_auth_error_page(req, res, 400, "kind is too long.");
     struct json_object *d = json_object_new_object();
     admin_add(d, "depths", admin_query_json(
         req, &e,
@@ -826,11 +980,24 @@ static int admin_page_jobs(struct request *req, struct response *res)
         "CASE WHEN status IN ('queued', 'failed') THEN count(*) FILTER (WHERE run_at <= now()) END AS ready "
         "FROM jobs GROUP BY status) t",
         0, NULL));
+    admin_add(d, "schedules", admin_job_schedules(req, &e));
+    admin_add(d, "recent", admin_recent_jobs(req, status, kind, &e));
+    admin_add(d, "filter_status", json_object_new_string(status ? status : ""));
+    admin_add(d, "filter_kind", json_object_new_string(kind ? kind : ""));
+    struct json_object *statuses = json_object_new_array();
+    static const char *const names[] = {"queued", "running", "succeeded", "failed", "dead"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct json_object *o = json_object_new_object();
+        admin_add(o, "name", json_object_new_string(names[i]));
+        admin_add(o, "selected", json_object_new_boolean(status != NULL && strcmp(status, names[i]) == 0));
+        json_object_array_add(statuses, o);
+    }
+    admin_add(d, "statuses", statuses);
     admin_add(d, "failures", admin_query_json(
         req, &e,
         "SELECT coalesce(json_agg(t ORDER BY t.id DESC), '[]') FROM (SELECT id, kind, status, attempts, "
-        "max_attempts, left(coalesce(last_error, ''), 300) AS last_error, to_char(coalesce(finished_at, "
-        "created_at), 'YYYY-MM-DD HH24:MI:SS') AS at FROM jobs WHERE status IN ('failed', 'dead') "
+        "max_attempts, left(coalesce(last_error, ''), 300) AS last_error, "
+        ADMIN_TS("coalesce(finished_at, created_at)") " AS at FROM jobs WHERE status IN ('failed', 'dead') "
         "ORDER BY id DESC LIMIT $1::int) t",
         1, params));
     if (e != ERR_NONE)
@@ -862,6 +1029,84 @@ static int admin_form_job_retry(struct request *req, struct response *res)
     return admin_auth_redirect(res, arena_sprintf(req->arena, "/admin/jobs?retried=%lld", (long long)id));
 }
 
+/* Errors under /admin/ (an unknown page, a wrong method) in the
+ * dashboard's layout rather than as JSON. */
+static int admin_error_page(struct request *req, struct response *res, int status, const char *message)
+{
+    struct admin_session s;
+    if (admin_auth_session(req, &s) != ERR_NONE)   /* logged out: the plain page, no navigation */
+        return admin_auth_error_page(req, res, status, message);
+    struct json_object *d = json_object_new_object();
+    admin_add(d, "status", json_object_new_int(status));
+    admin_add(d, "message", json_object_new_string(message));
+    return admin_page_status(req, res, status, &s, "error", status == 404 ? "Not found" : "Error", d, NULL);
+}
+
+/* ---- learning (figures from the learning module's services) ---------------- */
+
+/* Chart data: hint sources and profile segments, from the stats object. */
+static struct json_object *admin_learning_chart(struct json_object *stats)
+{
+    static const char *const sources[] = {"form", "segment", "family", "none"};
+    static const char *const segments[] = {"intern", "junior", "senior", "default"};
+    struct json_object *chart = json_object_new_object();
+    struct json_object *sl = json_object_new_array(), *sv = json_object_new_array();
+    struct json_object *gl = json_object_new_array(), *gv = json_object_new_array();
+    struct json_object *src = json_object_object_get(stats, "sources"), *seg = json_object_object_get(stats, "segments");
+    for (int i = 0; i < 4; i++) {
+        json_object_array_add(sl, json_object_new_string(sources[i]));
+        json_object_array_add(sv, json_object_get(json_object_object_get(src, sources[i])));
+        json_object_array_add(gl, json_object_new_string(segments[i]));
+        json_object_array_add(gv, json_object_get(json_object_object_get(seg, segments[i])));
+    }
+    struct json_object *a = json_object_new_object(), *b = json_object_new_object();
+    admin_add(a, "labels", sl);
+    admin_add(a, "values", sv);
+    admin_add(b, "labels", gl);
+    admin_add(b, "values", gv);
+    admin_add(chart, "learning_sources", a);
+    admin_add(chart, "learning_segments", b);
+    return chart;
+}
+
+static int admin_page_learning(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    const char *q = request_query(req, "host");
+    struct json_object *d = NULL;
+    if (learning_dashboard(req->ctx, q, &d) != ERR_NONE)
+        return admin_auth_error_page(req, res, 503, "The database is unavailable.");
+    struct json_object *chart = admin_learning_chart(json_object_object_get(d, "stats"));
+    admin_add(d, "host", json_object_new_string(q ? q : ""));
+    struct json_object *search = json_object_object_get(d, "search");
+    if (q != NULL && q[0] != '\0' && json_object_array_length(search) == 0)
+        admin_add(d, "search_empty", json_object_new_boolean(1));
+    const char *aggregated = request_query(req, "aggregated");
+    if (aggregated != NULL)
+        admin_add(d, "aggregated", json_object_new_int64(strtoll(aggregated, NULL, 10)));
+    if (request_query(req, "skipped") != NULL)
+        admin_add(d, "skipped", json_object_new_boolean(1));
+    return admin_page(req, res, &s, "learning", "Learning", d, chart);
+}
+
+/* POST /admin/learning/aggregate (csrf_token): an incremental run now. */
+static int admin_form_learning_aggregate(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_auth_post(req, res, &s))
+        return ERR_NONE;
+    struct learning_aggregate_opts opts = {.days = LEARNING_WINDOW_DAYS_DEFAULT};
+    struct learning_aggregate_result r;
+    if (learning_aggregate(req->ctx, &opts, &r) != 0)
+        return admin_auth_error_page(req, res, 503, "The aggregation failed; nothing was written.");
+    log_info("admin %s ran the learning aggregation: %ld profiles", s.username, r.updated_profiles);
+    return admin_auth_redirect(res, r.skipped ? "/admin/learning?skipped=1"
+                                              : arena_sprintf(req->arena, "/admin/learning?aggregated=%ld",
+                                                              r.updated_profiles));
+}
+
 static const struct route admin_routes[] = {
     {"GET", "/admin/", admin_page_overview, ROUTE_PUBLIC},
     {"GET", "/admin/cache", admin_page_cache, ROUTE_PUBLIC},
@@ -870,6 +1115,8 @@ static const struct route admin_routes[] = {
     {"GET", "/admin/users/{id}", admin_page_user, ROUTE_PUBLIC},
     {"GET", "/admin/jobs", admin_page_jobs, ROUTE_PUBLIC},
     {"POST", "/admin/jobs/{id}/retry", admin_form_job_retry, ROUTE_PUBLIC},
+    {"GET", "/admin/learning", admin_page_learning, ROUTE_PUBLIC},
+    {"POST", "/admin/learning/aggregate", admin_form_learning_aggregate, ROUTE_PUBLIC},
     {"GET", "/api/v1/admin/cache/stats", admin_api_cache_stats, ROUTE_ADMIN},
     {"POST", "/api/v1/admin/cache/flush", admin_api_cache_flush, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/workers", admin_api_workers, ROUTE_ADMIN},
@@ -880,6 +1127,8 @@ const struct tally_module admin_module = {
     .name = "admin",
     .routes = admin_routes,
     .route_count = sizeof(admin_routes) / sizeof(admin_routes[0]),
+    .error_page_prefix = "/admin/",
+    .error_page = admin_error_page,
     .init_master = admin_init_master,
     .init_child = admin_init_child,
     .free_child = admin_free_child,

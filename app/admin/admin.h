@@ -18,6 +18,7 @@
 #define ADMIN_USERS_PAGE         50
 #define ADMIN_USER_TRANSACTIONS  20
 #define ADMIN_JOB_FAILURES       20
+#define ADMIN_RECENT_JOBS        50     /* jobs page: newest jobs shown */
 
 struct tally_ctx;
 struct templates;

@@ -8,6 +8,7 @@
 #include "../core/module.h"
 #include "templates.h"
 #include "../core/arena.h"
+#include "../core/cli.h"
 #include "../core/log.h"
 #include "../core/mustache.h"
 #include "../core/request.h"
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -321,6 +323,55 @@ enum err admin_auth_user_create(struct db *db, const char *username, const char 
                    2, params);
 }
 
+/* ---- tallyctl admin create ------------------------------------------------- */
+
+static const char admin_auth_create_syn[] = "admin create --username U [--replace]";
+static const struct cli_option admin_auth_create_opts[] = {
+    {"--username", NULL, CLI_VALUE, "U", "the login name (1 to 64 bytes)"},
+    {"--replace", NULL, CLI_FLAG, NULL, "set a new password if the user exists"},
+};
+static const struct cli_spec admin_auth_create_spec = {
+    .prog = "tallyctl admin create", .synopsis = admin_auth_create_syn,
+    .summary = "Creates a dashboard user. The password (8 to 1024 bytes) is one line of stdin,\n"
+               "prompted without echo on a terminal; never an argument (ps would show it).",
+    .options = admin_auth_create_opts, .option_count = 2};
+
+static int admin_auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
+{
+    const struct cli_spec *spec = &admin_auth_create_spec;
+    struct cli_args a;
+    int rc = cli_start(spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    const char *username = cli_value(spec, &a, "--username");
+    if (username == NULL || username[0] == '\0')
+        return cli_usage_error(spec, "--username is required");
+    if (strlen(username) > ADMIN_AUTH_USERNAME_BYTES)
+        return cli_usage_error(spec, "--username is at most %d bytes", ADMIN_AUTH_USERNAME_BYTES);
+    char line[ADMIN_AUTH_PASSWORD_BYTES + 2];
+    const char *password = NULL;
+    if (isatty(STDIN_FILENO)) {
+        password = getpass("Password: ");
+    } else if (fgets(line, sizeof(line), stdin) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        password = line;
+    }
+    if (password == NULL || strlen(password) < 8 || strlen(password) > ADMIN_AUTH_PASSWORD_BYTES)
+        return cli_usage_error(spec, "the password (one line of stdin) must be 8 to %d bytes",
+                               ADMIN_AUTH_PASSWORD_BYTES);
+    enum err e = admin_auth_user_create(ctx->db, username, password, cli_flag(spec, &a, "--replace"));
+    if (e == ERR_CONFLICT)
+        return cli_fail(spec, "admin user %s exists (use --replace to set a new password)", username);
+    if (e != ERR_NONE)
+        return cli_db_fail(spec, ctx->db, e);
+    printf("admin user %s ready\n", username);
+    return 0;
+}
+
+static const struct module_command admin_auth_commands[] = {
+    {"admin create", admin_auth_create_syn, "create a dashboard user (password on stdin)", admin_auth_cli_create},
+};
+
 /* "sessions": declared for the cache page; sessions live in PostgreSQL. */
 static const char *const admin_auth_cache_namespaces[] = {"sessions", NULL};
 
@@ -334,5 +385,7 @@ const struct tally_module admin_auth_module = {
     .name = "admin_auth",
     .routes = admin_auth_routes,
     .route_count = sizeof(admin_auth_routes) / sizeof(admin_auth_routes[0]),
+    .commands = admin_auth_commands,
+    .command_count = sizeof(admin_auth_commands) / sizeof(admin_auth_commands[0]),
     .cache_namespaces = admin_auth_cache_namespaces,
 };

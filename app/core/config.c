@@ -16,6 +16,15 @@
 #ifndef TALLY_SQL_DIR
 #define TALLY_SQL_DIR "sql"
 #endif
+#ifndef TALLY_LISTEN_DEFAULT
+#define TALLY_LISTEN_DEFAULT "var/run/tallyd.sock"
+#endif
+#ifndef TALLY_PIDFILE_DEFAULT
+#define TALLY_PIDFILE_DEFAULT "var/run/tallyd.pid"
+#endif
+#ifndef TALLY_CONF_DEFAULT
+#define TALLY_CONF_DEFAULT "/etc/tally/tallyd.conf"
+#endif
 
 enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_LONG };
 
@@ -63,7 +72,7 @@ static const struct config_key config_keys[] = {
 void config_defaults(struct config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
-    snprintf(cfg->listen, sizeof(cfg->listen), "%s", "var/run/tallyd.sock");
+    snprintf(cfg->listen, sizeof(cfg->listen), "%s", TALLY_LISTEN_DEFAULT);
     cfg->listen_backlog = 1024;
     cfg->workers = 0;
     cfg->max_requests = 10000;
@@ -71,7 +80,7 @@ void config_defaults(struct config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->slowlog_ms = 1000;
     cfg->graceful_timeout_ms = 30000;
-    snprintf(cfg->pidfile, sizeof(cfg->pidfile), "%s", "var/run/tallyd.pid");
+    snprintf(cfg->pidfile, sizeof(cfg->pidfile), "%s", TALLY_PIDFILE_DEFAULT);
     snprintf(cfg->pg_conninfo, sizeof(cfg->pg_conninfo), "%s",
              "host=127.0.0.1 port=5432 dbname=tally user=tally connect_timeout=2");
     snprintf(cfg->memcached_servers, sizeof(cfg->memcached_servers), "%s", "127.0.0.1:11211");
@@ -259,6 +268,35 @@ static int config_load_env(struct config *cfg, char *err, size_t err_cap)
         }
     }
     return 0;
+}
+
+const char *config_discover(const char *given, enum config_source *source)
+{
+    const char *env = getenv("TALLY_CONF");
+    if (given != NULL) {
+        *source = CONFIG_FROM_OPTION;
+        return given;
+    }
+    if (env != NULL && env[0] != '\0') {
+        *source = CONFIG_FROM_ENV;
+        return env;
+    }
+    if (access(TALLY_CONF_DEFAULT, F_OK) == 0) {
+        *source = CONFIG_FROM_DEFAULT_PATH;
+        return TALLY_CONF_DEFAULT;
+    }
+    *source = CONFIG_BUILT_IN;
+    return NULL;
+}
+
+const char *config_source_text(enum config_source source)
+{
+    switch (source) {
+    case CONFIG_FROM_OPTION: return "given with -c";
+    case CONFIG_FROM_ENV: return "from TALLY_CONF";
+    case CONFIG_FROM_DEFAULT_PATH: return "the default path";
+    default: return "none: built-in defaults (no -c, no TALLY_CONF, no " TALLY_CONF_DEFAULT ")";
+    }
 }
 
 int config_load(struct config *cfg, const char *path, char *err, size_t err_cap)

@@ -44,6 +44,12 @@ struct config {
 };
 
 void config_defaults(struct config *cfg);
+/* Which file tallyd and tallyctl read, the same way: -c FILE, else
+ * $TALLY_CONF, else the installed default (sysconfdir/tally/tallyd.conf)
+ * if it exists, else none (built-in defaults). */
+enum config_source { CONFIG_FROM_OPTION, CONFIG_FROM_ENV, CONFIG_FROM_DEFAULT_PATH, CONFIG_BUILT_IN };
+const char *config_discover(const char *given, enum config_source *source);
+const char *config_source_text(enum config_source source);
 /* Loads path (NULL = no file) then the environment. Returns 0, or -1 with a
  * message in err. */
 int config_load(struct config *cfg, const char *path, char *err, size_t err_cap);

@@ -70,7 +70,7 @@ void log_write_line(const char *line, size_t len)
     (void)ignored;
 }
 
-static size_t log_timestamp(char *out, size_t cap)
+size_t log_timestamp(char *out, size_t cap)
 {
     struct timeval tv;
     struct tm tm;

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };   /* LOG_OFF: nothing (tallyctl speaks plain words) */
 
 void log_set_level(enum log_level level);
 int log_level_parse(const char *name, enum log_level *out);
@@ -14,6 +14,8 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string body (no quotes) to buf at *pos, bounded by cap. */
 void log_json_escape(char *buf, size_t cap, size_t *pos, const char *s);
+/* UTC now as "2026-12-01T17:30:00.123Z" (the "ts" of every line); returns its length. */
+size_t log_timestamp(char *out, size_t cap);
 /* Writes a preformatted JSON line (adds the newline). */
 void log_write_line(const char *line, size_t len);
 

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "request.h"
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
@@ -54,6 +55,18 @@ int module_init_master(const struct config *cfg, char *err, size_t err_cap)
         }
     }
     return 0;
+}
+
+bool module_error_page(struct request *req, struct response *res, int status, const char *message)
+{
+    for (int i = 0; tally_modules[i] != NULL; i++) {
+        const struct tally_module *m = tally_modules[i];
+        if (m->error_page == NULL || m->error_page_prefix == NULL ||
+            strncmp(req->path, m->error_page_prefix, strlen(m->error_page_prefix)) != 0)
+            continue;
+        return m->error_page(req, res, status, message) == 0;
+    }
+    return false;
 }
 
 int module_filter_request(struct request *req, struct response *res)
@@ -155,12 +168,20 @@ const struct module_command *module_command_find(const char *name)
     return NULL;
 }
 
+void module_command_line(FILE *out, const struct module_command *c)
+{
+    if (strlen(c->synopsis) <= 50)
+        fprintf(out, "  %-50s %s\n", c->synopsis, c->summary);
+    else
+        fprintf(out, "  %s\n  %-50s %s\n", c->synopsis, "", c->summary);
+}
+
 void module_commands_usage(FILE *out)
 {
     for (int i = 0; tally_modules[i] != NULL; i++) {
         const struct tally_module *m = tally_modules[i];
         for (size_t k = 0; k < m->command_count; k++)
-            fprintf(out, "  %-58s %s\n", m->commands[k].synopsis, m->commands[k].summary);
+            module_command_line(out, &m->commands[k]);
     }
 }
 
@@ -200,6 +221,20 @@ int module_cache_namespaces(struct cache_shared *shared)
                           tally_modules[i]->name, ns[k]);
                 return -1;
             }
+    }
+    return 0;
+}
+
+int module_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out,
+                     const char **failed)
+{
+    *failed = NULL;
+    for (int i = 0; tally_modules[i] != NULL; i++) {
+        const struct tally_module *m = tally_modules[i];
+        if (m->seed_demo != NULL && m->seed_demo(ctx, seed, user_ids, user_count, out) != 0) {
+            *failed = m->name;
+            return -1;
+        }
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct arena;
 struct buf;
@@ -95,6 +96,11 @@ struct tally_module {
      * parsed and before the body is read (auth, rate limits). An error
      * stops the request. */
     int (*filter)(struct request *req, struct response *res);
+    /* Errors of requests under error_page_prefix ("/admin/") are rendered
+     * by error_page (an HTML page in the dashboard's layout) instead of the
+     * JSON error body; it returns 0 when it answered. */
+    const char *error_page_prefix;
+    int (*error_page)(struct request *req, struct response *res, int status, const char *message);
     /* tallyd's master at start and at `tallyd -t`: checks the module's
      * files and settings (0, or -1 with a message in err). */
     int (*init_master)(const struct config *cfg, char *err, size_t err_cap);
@@ -102,6 +108,10 @@ struct tally_module {
     void (*free_child)(struct tally_ctx *ctx, void *state);
     void (*metrics)(const struct tally_ctx *ctx, struct buf *out);   /* Prometheus lines */
     void (*on_event)(struct tally_ctx *ctx, const struct tally_event *ev);
+    /* `tallyctl seed-demo`, after the demo users and their transactions:
+     * the module's own demo data for those users (deterministic in seed).
+     * Progress and a summary line go to out. 0 or -1. */
+    int (*seed_demo)(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out);
 };
 
 /* The table (app/modules.c): NULL-terminated, in registration order. */
@@ -121,6 +131,9 @@ void module_publish(struct tally_ctx *ctx, const struct tally_event *ev);
 
 /* Every module's init_master; stops at the first failure (err names the module). */
 int module_init_master(const struct config *cfg, char *err, size_t err_cap);
+/* The error page of the module owning req's path prefix; false if none
+ * answered (the caller renders the JSON error). */
+bool module_error_page(struct request *req, struct response *res, int status, const char *message);
 /* Every module's filter in table order; the first error wins. */
 int module_filter_request(struct request *req, struct response *res);
 /* Routes of every module (debug_only ones only when debug_routes). */
@@ -137,6 +150,7 @@ int module_job_index(const char *kind);                /* -1 if unknown */
 
 const struct module_command *module_command_find(const char *name);
 void module_commands_usage(FILE *out);                 /* one line per command */
+void module_command_line(FILE *out, const struct module_command *c);   /* its line in the usage text */
 
 const struct module_config_key *module_config_key(const char *name);
 const struct module_config_key *module_config_key_at(int index);
@@ -144,6 +158,10 @@ const struct module_config_key *module_config_key_at(int index);
 /* Registers every module's cache namespaces (master before fork, or a
  * process's private counters). 0 or -1. */
 int module_cache_namespaces(struct cache_shared *shared);
+/* Every module's seed_demo in table order; the name of the first that
+ * failed in *failed (NULL if none). 0 or -1. */
+int module_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out,
+                     const char **failed);
 /* Every module's /metrics lines. */
 void module_metrics(const struct tally_ctx *ctx, struct buf *out);
 

@@ -43,10 +43,14 @@ static bool request_id_char_ok(char c)
            c == '-' || c == '_' || c == '.' || c == ':';
 }
 
-/* Echo the client's X-Request-Id when it is short and plain; else make one. */
+/* nginx's REQUEST_ID (the id of its access log line: the client's
+ * X-Request-Id when plain, else its own), else the client's X-Request-Id
+ * when it is short and plain (tallyd without nginx), else a new one. */
 static void request_set_id(struct request *req)
 {
-    const char *given = request_header(req, "HTTP_X_REQUEST_ID");
+    const char *given = request_param(req, "REQUEST_ID");
+    if (given == NULL || given[0] == '\0')
+        given = request_header(req, "HTTP_X_REQUEST_ID");
     if (given != NULL) {
         size_t n = strlen(given);
         bool ok = n > 0 && n < sizeof(req->request_id);

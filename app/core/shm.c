@@ -60,3 +60,34 @@ uint64_t shm_now_wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+void shm_rate_count(struct shm *shm, int status)
+{
+    uint64_t sec = (uint64_t)time(NULL);
+    struct shm_rate_slot *slot = &shm->request_rate[sec % SHM_RATE_SLOTS];
+    uint64_t seen = shm_load(&slot->second);
+    if (seen != sec && __atomic_compare_exchange_n(&slot->second, &seen, sec, false, __ATOMIC_RELAXED,
+                                                   __ATOMIC_RELAXED)) {
+        shm_store(&slot->requests, 0);
+        shm_store(&slot->errors_5xx, 0);
+    }
+    shm_add(&slot->requests, 1);
+    if (status >= 500)
+        shm_add(&slot->errors_5xx, 1);
+}
+
+void shm_rate_recent(const struct shm *shm, unsigned seconds, uint64_t *requests, uint64_t *errors_5xx)
+{
+    *requests = *errors_5xx = 0;
+    if (seconds > SHM_RATE_SLOTS - 2)
+        seconds = SHM_RATE_SLOTS - 2;
+    uint64_t now = (uint64_t)time(NULL);
+    for (int i = 0; i < SHM_RATE_SLOTS; i++) {
+        const struct shm_rate_slot *slot = &shm->request_rate[i];
+        uint64_t sec = shm_load(&slot->second);
+        if (sec == 0 || sec >= now || sec + seconds < now)
+            continue;                      /* the current, partial second is left out */
+        *requests += shm_load(&slot->requests);
+        *errors_5xx += shm_load(&slot->errors_5xx);
+    }
+}

@@ -53,6 +53,13 @@ struct shm_jobs_stats {
     int32_t runner_pid;                    /* supervised runner, 0 if none */
 };
 
+/* One second of request counts in the last-minute ring (shm_rate_*). */
+#define SHM_RATE_SLOTS 64
+struct shm_rate_slot {
+    uint64_t second;                       /* wall-clock second the slot holds */
+    uint64_t requests, errors_5xx;
+};
+
 struct shm {
     uint64_t master_started_ms;
     int32_t master_pid;
@@ -65,6 +72,7 @@ struct shm {
     uint64_t all_busy_events;              /* times a request found no idle worker */
     struct shm_worker workers[LIMIT_WORKER_SLOTS];
     struct shm_route_stats routes[LIMIT_ROUTES];
+    struct shm_rate_slot request_rate[SHM_RATE_SLOTS];
     struct shm_db_stats db;
     struct cache_shared cache;
     struct shm_jobs_stats jobs;
@@ -74,6 +82,12 @@ struct shm {
 };
 
 struct shm *shm_create(void);
+/* Counts one finished request in the current second's ring slot. */
+void shm_rate_count(struct shm *shm, int status);
+/* Requests and 5xx answers in the last `seconds` whole seconds before now
+ * (<= SHM_RATE_SLOTS - 2). Approximate: a slot being recycled can lose the
+ * counts of that instant; the since-start counters are exact. */
+void shm_rate_recent(const struct shm *shm, unsigned seconds, uint64_t *requests, uint64_t *errors_5xx);
 void shm_destroy(struct shm *shm);
 int shm_status_index(int status);
 uint64_t shm_now_mono_ms(void);

@@ -140,6 +140,7 @@ static void worker_count(struct worker *w, const struct request *req, int status
     shm_add(&rs->by_status[shm_status_index(status)], 1);
     shm_add(&rs->duration_buckets[shm_duration_bucket(us)], 1);
     shm_add(&rs->duration_sum_us, us);
+    shm_rate_count(w->shm, status);
 }
 
 static void worker_log_request(const struct worker *w, const struct request *req, int status, uint64_t us,
@@ -147,7 +148,9 @@ static void worker_log_request(const struct worker *w, const struct request *req
 {
     char line[LIMIT_LOG_LINE_BYTES];
     size_t pos = 0;
-    int n = snprintf(line, sizeof(line), "{\"type\":\"request\",\"pid\":%d,\"id\":\"", w->pid);
+    char ts[40];
+    log_timestamp(ts, sizeof(ts));
+    int n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"type\":\"request\",\"pid\":%d,\"id\":\"", ts, w->pid);
     pos = (size_t)n;
     log_json_escape(line, sizeof(line) - 512, &pos, req->request_id);
     pos += (size_t)snprintf(line + pos, sizeof(line) - pos, "\",\"method\":\"");
@@ -179,8 +182,12 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
     shm_store(&w->me->state, SHM_WORKER_BUSY);
 
     int e = worker_dispatch(w, &req, &res, fcgx->in);
-    if (e != ERR_NONE)
-        response_error(&res, &req, (enum err)e);
+    if (e != ERR_NONE) {
+        const struct err_entry *entry = err_lookup((enum err)e);
+        const char *message = req.error_message[0] ? req.error_message : entry->default_message;
+        if (!module_error_page(&req, &res, entry->status, message))
+            response_error(&res, &req, (enum err)e);
+    }
 
     size_t out_len = 0;
     char *out = response_serialize(&res, req.request_id, &out_len);

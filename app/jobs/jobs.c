@@ -137,6 +137,15 @@ int jobs_priority_parse(const char *name)
     return -1;
 }
 
+bool jobs_status_valid(const char *status)
+{
+    static const char *const statuses[] = {"queued", "running", "succeeded", "failed", "dead"};
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (strcmp(statuses[i], status) == 0)
+            return true;
+    return false;
+}
+
 const char *jobs_priority_name(int priority)
 {
     return priority >= 0 && priority < 3 ? jobs_priority_names[priority] : "normal";

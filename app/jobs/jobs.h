@@ -76,7 +76,9 @@ extern const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS];
 int jobs_kind_count(void);
 const char *jobs_kind_name(int index);
 int jobs_kind_index(const char *kind);           /* -1 if unknown */
-int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", else -1 */
+int jobs_priority_parse(const char *name);
+/* queued, running, succeeded, failed or dead (API and tallyctl filters). */
+bool jobs_status_valid(const char *status);       /* "high" | "normal" | "low", else -1 */
 const char *jobs_priority_name(int priority);
 
 /* The columns every job listing uses, in jobs_row_json's order. */
@@ -105,6 +107,10 @@ bool jobs_cron_match(const struct jobs_cron *c, const struct tm *utc);
 /* Latest minute start <= now (Unix s) matching c, not before not_before and
  * within the lookback; 0 if none. */
 int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t not_before);
+
+/* First minute start > after matching c, within horizon_min minutes; 0 if none. */
+int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min);
+#define JOBS_NEXT_HORIZON_MIN (366 * 1440)    /* a yearly schedule still shows its next run */
 
 /* The runner loop (jobs_runner.c). True once a stop signal arrived: long
  * handlers stop at their next slice. */

@@ -1,15 +1,13 @@
-/* jobs_cli: the `tallyctl worker` and `tallyctl jobs` commands. argv[0]
- * is the command name. Return an exit status (0 ok, 1 failure, 2 usage). */
+/* jobs_cli: the `tallyctl worker` and `tallyctl jobs list | enqueue |
+ * retry | schedules` commands, the jobs module's `commands` in the module
+ * table (jobs_module is in jobs_http.c). Input is checked with the same
+ * rules and words as the admin API. */
 #ifndef TALLY_JOBS_CLI_H
 #define TALLY_JOBS_CLI_H
 
-struct config;
-struct db;
+#include "../core/module.h"
 
-/* worker [--once] [--drain] [--name NAME]: the runner loop, standalone. */
-int jobs_cli_worker(const struct config *cfg, int argc, char **argv);
-/* jobs list [--status S] [--kind K] [--limit N] | enqueue KIND [--payload JSON]
- * [--priority P] [--max-attempts N] | retry ID */
-int jobs_cli_jobs(const struct config *cfg, struct db *db, int argc, char **argv);
+#define JOBS_CLI_COMMANDS 5
+extern const struct module_command jobs_cli_commands[JOBS_CLI_COMMANDS];
 
 #endif

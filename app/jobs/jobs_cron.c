@@ -118,3 +118,16 @@ int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t no
     return 0;
 }
 
+
+int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min)
+{
+    int64_t minute = after - (after % 60) + 60;
+    for (int i = 0; i < horizon_min; i++, minute += 60) {
+        time_t t = (time_t)minute;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        if (jobs_cron_match(c, &tm))
+            return minute;
+    }
+    return 0;
+}

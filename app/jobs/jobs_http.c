@@ -3,6 +3,7 @@
 #include "jobs_http.h"
 #include "../core/module.h"
 #include "jobs.h"
+#include "jobs_cli.h"
 #include "../core/config.h"
 #include "../core/jsonx.h"
 #include "../core/limits.h"
@@ -17,15 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool jobs_http_status_ok(const char *s)
-{
-    static const char *const statuses[] = {"queued", "running", "succeeded", "failed", "dead"};
-    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-        if (strcmp(statuses[i], s) == 0)
-            return true;
-    return false;
-}
-
 /* GET /api/v1/admin/jobs?status=&kind=&limit=&cursor= (cursor: the last id shown). */
 static int jobs_http_list(struct request *req, struct response *res)
 {
@@ -38,7 +30,7 @@ static int jobs_http_list(struct request *req, struct response *res)
         status = NULL;
     if (kind != NULL && kind[0] == '\0')
         kind = NULL;
-    if (status != NULL && !jobs_http_status_ok(status))
+    if (status != NULL && !jobs_status_valid(status))
         return request_fail(req, ERR_BAD_REQUEST, "status",
                             "status must be one of queued, running, succeeded, failed, dead");
     if (kind != NULL && strlen(kind) >= JOBS_KIND_BYTES)
@@ -144,6 +136,8 @@ const struct tally_module jobs_module = {
     .name = "jobs",
     .routes = jobs_http_routes,
     .route_count = sizeof(jobs_http_routes) / sizeof(jobs_http_routes[0]),
+    .commands = jobs_cli_commands,
+    .command_count = JOBS_CLI_COMMANDS,
     .jobs = jobs_builtin_kinds,
     .job_count = JOBS_BUILTIN_KINDS,
 };

@@ -2,6 +2,7 @@
  * See auth.h for the lookup chain. */
 #define _GNU_SOURCE
 #include "auth.h"
+#include "../core/cli.h"
 #include "../core/config.h"
 #include "../core/module.h"
 #include "../cache/cache.h"
@@ -217,12 +218,19 @@ enum err auth_token_create(struct db *db, int64_t user_id, const char *label, ch
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[4] = {hash, user_id > 0 ? uid : NULL, user_id > 0 ? "f" : "t", label};
     enum err e;
+    /* No row when the user does not exist: ERR_NOT_FOUND, not a foreign-key error. */
     db_result *res = db_query(db, &e, 0,
                               "INSERT INTO api_tokens (token_hash, user_id, is_admin, label)"
-                              " VALUES ($1, $2, $3, $4) RETURNING id",
+                              " SELECT $1, $2::bigint, $3::boolean, $4"
+                              " WHERE $2::bigint IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $2::bigint)"
+                              " RETURNING id",
                               4, params);
     if (res == NULL)
         return e;
+    if (db_rows(res) == 0) {
+        db_clear(res);
+        return ERR_NOT_FOUND;
+    }
     *token_id = db_int64(res, 0, 0);
     db_clear(res);
     memcpy(out, token, n + 1);
@@ -250,6 +258,115 @@ enum err auth_token_revoke(struct db *db, struct cache *cache, int64_t token_id)
     return ERR_NONE;
 }
 
+/* ---- tallyctl token create | revoke | list ---------------------------------- */
+
+static const char auth_create_syn[] = "token create --user ID | --admin [--label TEXT]";
+static const char auth_revoke_syn[] = "token revoke ID";
+static const char auth_list_syn[] = "token list [--user ID] [--all]";
+
+static const struct cli_option auth_create_opts[] = {
+    {"--user", NULL, CLI_VALUE, "ID", "a token of this user (user routes of that user only)"},
+    {"--admin", NULL, CLI_FLAG, NULL, "an admin token (every route)"},
+    {"--label", NULL, CLI_VALUE, "TEXT", "a note kept with the token (token list shows it)"},
+};
+static const struct cli_spec auth_create_spec = {
+    .prog = "tallyctl token create", .synopsis = auth_create_syn,
+    .summary = "Creates a bearer token and prints it on stdout; it is shown only this once.",
+    .options = auth_create_opts, .option_count = 3};
+static const struct cli_spec auth_revoke_spec = {
+    .prog = "tallyctl token revoke", .synopsis = auth_revoke_syn,
+    .summary = "Revokes token ID (its id, as token list and token create show it).",
+    .min_args = 1, .max_args = 1, .arg_names = "token ID"};
+static const struct cli_option auth_list_opts[] = {
+    {"--user", NULL, CLI_VALUE, "ID", "only the tokens of this user"},
+    {"--all", NULL, CLI_FLAG, NULL, "revoked tokens too"},
+};
+static const struct cli_spec auth_list_spec = {
+    .prog = "tallyctl token list", .synopsis = auth_list_syn,
+    .summary = "Lists the active tokens (tab-separated: id, user or \"admin\", label, created_at, revoked_at)."
+               " The time of a token's last use is not recorded.",
+    .options = auth_list_opts, .option_count = 2};
+
+static int auth_cli_create(struct tally_ctx *ctx, int argc, char **argv)
+{
+    const struct cli_spec *spec = &auth_create_spec;
+    struct cli_args a;
+    int rc = cli_start(spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    char err[CLI_ERR_BYTES];
+    int64_t user_id = 0;
+    if (cli_int(spec, &a, "--user", 1, INT64_MAX, 0, &user_id, err, sizeof(err)) != 0)
+        return cli_usage_error(spec, "%s", err);
+    bool admin = cli_flag(spec, &a, "--admin");
+    if ((user_id > 0) == admin)
+        return cli_usage_error(spec, "give exactly one of --user ID or --admin");
+    char token[128];
+    int64_t id;
+    enum err e = auth_token_create(ctx->db, user_id, cli_value(spec, &a, "--label"), token, sizeof(token), &id);
+    if (e == ERR_NOT_FOUND)
+        return cli_fail(spec, "user %" PRId64 " not found", user_id);
+    if (e != ERR_NONE)
+        return cli_db_fail(spec, ctx->db, e);
+    printf("%s\n", token);
+    fprintf(stderr, "token %" PRId64 " created for %s; it is shown only once\n", id, admin ? "admin" : "the user");
+    return 0;
+}
+
+static int auth_cli_revoke(struct tally_ctx *ctx, int argc, char **argv)
+{
+    const struct cli_spec *spec = &auth_revoke_spec;
+    struct cli_args a;
+    int rc = cli_start(spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    char err[CLI_ERR_BYTES];
+    int64_t id;
+    if (cli_int_text("the token ID", a.args[0], 1, INT64_MAX, &id, err, sizeof(err)) != 0)
+        return cli_usage_error(spec, "%s", err);
+    enum err e = auth_token_revoke(ctx->db, ctx->cache, id);
+    if (e == ERR_NOT_FOUND)
+        return cli_fail(spec, "no active token %" PRId64, id);
+    if (e != ERR_NONE)
+        return cli_db_fail(spec, ctx->db, e);
+    printf("token %" PRId64 " revoked\n", id);
+    return 0;
+}
+
+static int auth_cli_list(struct tally_ctx *ctx, int argc, char **argv)
+{
+    const struct cli_spec *spec = &auth_list_spec;
+    struct cli_args a;
+    int rc = cli_start(spec, argc, argv, &a);
+    if (rc != CLI_GO)
+        return rc;
+    char err[CLI_ERR_BYTES];
+    int64_t user_id = 0;
+    if (cli_int(spec, &a, "--user", 1, INT64_MAX, 0, &user_id, err, sizeof(err)) != 0)
+        return cli_usage_error(spec, "%s", err);
+    const char *uid = cli_value(spec, &a, "--user");
+    const char *params[2] = {uid, cli_flag(spec, &a, "--all") ? "t" : "f"};
+    enum err e;
+    db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT id, CASE WHEN is_admin THEN 'admin' ELSE user_id::text END AS \"user\", label,"
+                            " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"
+                            " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked_at"
+                            " FROM api_tokens WHERE ($1::bigint IS NULL OR user_id = $1::bigint)"
+                            " AND ($2::boolean OR revoked_at IS NULL) ORDER BY id",
+                            2, params);
+    if (r == NULL)
+        return cli_db_fail(spec, ctx->db, e);
+    db_write_tsv(r, stdout);
+    db_clear(r);
+    return 0;
+}
+
+static const struct module_command auth_commands[] = {
+    {"token create", auth_create_syn, "create a token (printed once on stdout)", auth_cli_create},
+    {"token revoke", auth_revoke_syn, "revoke a token by id", auth_cli_revoke},
+    {"token list", auth_list_syn, "list tokens: id, user, label, created, revoked", auth_cli_list},
+};
+
 /* The request filter: every matched route is authorised here. */
 static int auth_filter(struct request *req, struct response *res)
 {
@@ -262,6 +379,8 @@ static const char *const auth_cache_namespaces[] = {"auth", NULL};
 const struct tally_module auth_module = {
     .name = "auth",
     .cache_namespaces = auth_cache_namespaces,
+    .commands = auth_commands,
+    .command_count = sizeof(auth_commands) / sizeof(auth_commands[0]),
     .filter = auth_filter,
     .init_child = auth_init_child,
     .free_child = auth_free_child,

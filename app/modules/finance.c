@@ -60,6 +60,32 @@ static const char *finance_text_problem(const char *s, size_t max_bytes)
     return NULL;
 }
 
+const char *finance_user_problem(const char *name, const char *currency, const char *language, const char **field,
+                                 char *msg, size_t cap)
+{
+    *field = "name";
+    if (name == NULL || name[0] == '\0') {
+        snprintf(msg, cap, "name is required (a non-empty string)");
+        return msg;
+    }
+    const char *problem = finance_text_problem(name, LIMIT_NAME_BYTES);
+    if (problem != NULL) {
+        snprintf(msg, cap, "name is %s", problem);
+        return msg;
+    }
+    if (currency != NULL && !finance_currency_ok(currency)) {
+        *field = "currency";
+        snprintf(msg, cap, "currency must be a 3-letter ISO 4217 code such as EUR");
+        return msg;
+    }
+    if (language != NULL && strcmp(language, "fr") != 0 && strcmp(language, "en") != 0) {
+        *field = "language";
+        snprintf(msg, cap, "language must be \"fr\" or \"en\"");
+        return msg;
+    }
+    return NULL;
+}
+
 static int finance_user_create(struct request *req, struct response *res)
 {
     struct json_object *body = NULL;
@@ -69,23 +95,16 @@ static int finance_user_create(struct request *req, struct response *res)
     int rc = ERR_NONE;
     bool wrong;
     const char *name = jsonx_get_string(body, "name", &wrong);
-    if (name == NULL || name[0] == '\0') {
-        rc = request_fail(req, ERR_UNPROCESSABLE, "name", "name is required (a non-empty string)");
-        goto out;
-    }
-    const char *problem = finance_text_problem(name, LIMIT_NAME_BYTES);
-    if (problem != NULL) {
-        rc = request_fail(req, ERR_UNPROCESSABLE, "name", "name is %s", problem);
-        goto out;
-    }
     const char *currency = jsonx_get_string(body, "currency", &wrong);
-    if (wrong || (currency != NULL && !finance_currency_ok(currency))) {
-        rc = request_fail(req, ERR_UNPROCESSABLE, "currency", "currency must be a 3-letter ISO 4217 code such as EUR");
-        goto out;
-    }
+    if (wrong)
+        currency = "";                   /* not a string: as invalid as a bad code */
     const char *language = jsonx_get_string(body, "language", &wrong);
-    if (wrong || (language != NULL && strcmp(language, "fr") != 0 && strcmp(language, "en") != 0)) {
-        rc = request_fail(req, ERR_UNPROCESSABLE, "language", "language must be \"fr\" or \"en\"");
+    if (wrong)
+        language = "";
+    const char *field;
+    char msg[128];
+    if (finance_user_problem(name, currency, language, &field, msg, sizeof(msg)) != NULL) {
+        rc = request_fail(req, ERR_UNPROCESSABLE, field, "%s", msg);
         goto out;
     }
     const char *params[3] = {name, currency ? currency : "EUR", language ? language : "fr"};
@@ -652,5 +671,7 @@ const struct tally_module finance_module = {
     .name = "finance",
     .routes = finance_routes,
     .route_count = sizeof(finance_routes) / sizeof(finance_routes[0]),
+    .commands = finance_cli_commands,
+    .command_count = FINANCE_CLI_COMMANDS,
     .cache_namespaces = finance_cache_namespaces,
 };

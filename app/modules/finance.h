@@ -13,6 +13,17 @@
 #include "../core/module.h"
 #include "../core/router.h"
 
+/* The rules of a new user, shared by POST /api/v1/users and `tallyctl user
+ * create` so both say the same thing: NULL if name, currency and language
+ * (NULL: the default) are acceptable, else the message (written to msg)
+ * with *field naming the field. */
+const char *finance_user_problem(const char *name, const char *currency, const char *language, const char **field,
+                                 char *msg, size_t cap);
+
+/* tallyctl user create | count | list (finance_cli.c). */
+#define FINANCE_CLI_COMMANDS 3
+extern const struct module_command finance_cli_commands[FINANCE_CLI_COMMANDS];
+
 extern const struct tally_module finance_module;
 
 #endif

@@ -85,6 +85,10 @@ enum err precompute_request_period(struct request *req, int *year, int *month);
 /* Reads since start by the layer that answered (all workers of this host). */
 void precompute_read_counts(const struct tally_ctx *ctx, uint64_t *cache, uint64_t *store, uint64_t *computed);
 
+/* tallyctl precompute | cleanup (precompute_cli.c). */
+#define PRECOMPUTE_CLI_COMMANDS 2
+extern const struct module_command precompute_cli_commands[PRECOMPUTE_CLI_COMMANDS];
+
 extern const struct tally_module precompute_module;
 
 #endif

@@ -352,6 +352,89 @@ const char *db_last_error(const struct db *db)
     return db->last_error;
 }
 
+void db_target(const struct db *db, char *out, size_t cap)
+{
+    const char *host = NULL, *hostaddr = NULL, *port = NULL;
+    PQconninfoOption *opts = PQconninfoParse(db->conninfo, NULL);
+    PQconninfoOption *defs = PQconndefaults();   /* PGHOST, PGPORT and the built-in defaults */
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (strcmp(o->keyword, "hostaddr") == 0)
+            hostaddr = o->val;
+        else if (strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    for (PQconninfoOption *o = defs; o != NULL && o->keyword != NULL; o++) {
+        if (o->val == NULL || o->val[0] == '\0')
+            continue;
+        if (host == NULL && hostaddr == NULL && strcmp(o->keyword, "host") == 0)
+            host = o->val;
+        else if (port == NULL && strcmp(o->keyword, "port") == 0)
+            port = o->val;
+    }
+    snprintf(out, cap, "%s:%s", host ? host : hostaddr ? hostaddr : "/var/run/postgresql", port ? port : "5432");
+    PQconninfoFree(opts);
+    PQconninfoFree(defs);
+}
+
+/* The reason in last_error, without our "connect: "/"query: " tag, libpq's
+ * "connection to server at ... failed: " and severity prefixes, first line. */
+static void db_reason(const struct db *db, char *out, size_t cap)
+{
+    const char *r = db->last_error;
+    const char *colon = strstr(r, ": ");
+    if (colon != NULL && (strncmp(r, "connect", 7) == 0 || strncmp(r, "query", 5) == 0))
+        r = colon + 2;
+    const char *failed = strncmp(r, "connection to server", 20) == 0 ? strstr(r, " failed: ") : NULL;
+    if (failed != NULL)
+        r = failed + 9;
+    static const char *const severities[] = {"FATAL:  ", "ERROR:  "};
+    for (size_t i = 0; i < 2; i++)
+        if (strncmp(r, severities[i], strlen(severities[i])) == 0)
+            r += strlen(severities[i]);
+    size_t n = strcspn(r, "\n");
+    if (n == 0) {
+        r = "no answer";
+        n = strlen(r);
+    }
+    snprintf(out, cap, "%.*s", (int)n, r);
+}
+
+void db_write_tsv_field(FILE *out, const char *v, bool last)
+{
+    for (v = v != NULL ? v : "-"; *v != '\0'; v++)
+        fputc((unsigned char)*v < 0x20 || *v == 0x7f ? ' ' : *v, out);
+    fputc(last ? '\n' : '\t', out);
+}
+
+void db_write_tsv(const db_result *res, FILE *out)
+{
+    const PGresult *r = (const PGresult *)res;
+    int cols = PQnfields(r), rows = PQntuples(r);
+    for (int c = 0; c < cols; c++)
+        db_write_tsv_field(out, PQfname(r, c), c + 1 == cols);
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < cols; c++)
+            db_write_tsv_field(out, PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c), c + 1 == cols);
+}
+
+const char *db_error_text(const struct db *db, enum err e, char *out, size_t cap)
+{
+    char reason[256];
+    db_reason(db, reason, sizeof(reason));
+    if (e == ERR_UNAVAILABLE) {
+        char target[192];
+        db_target(db, target, sizeof(target));
+        snprintf(out, cap, "cannot reach PostgreSQL at %s: %s", target, reason);
+    } else {
+        snprintf(out, cap, "%s", reason);
+    }
+    return out;
+}
+
 /* ---- LISTEN/NOTIFY (the job runner's wake-up) ---- */
 
 enum err db_listen(struct db *db, const char *channel)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../core/errors.h"
 
@@ -53,6 +54,18 @@ bool db_ping(struct db *db, double *latency_ms);
 bool db_connected(const struct db *db);
 double db_take_request_ms(struct db *db);
 const char *db_last_error(const struct db *db);
+/* "HOST:PORT" the conninfo points at (PQconninfoParse; libpq's defaults for
+ * what it leaves out): for messages. */
+void db_target(const struct db *db, char *out, size_t cap);
+/* The last failure in one plain sentence, for the command line: for
+ * ERR_UNAVAILABLE "cannot reach PostgreSQL at HOST:PORT: <libpq reason>",
+ * else the server's message without its severity. Returns out. */
+const char *db_error_text(const struct db *db, enum err e, char *out, size_t cap);
+/* A result as tab-separated lines for the command line: a header of the
+ * column names, then the rows; NULL is "-", control characters become spaces. */
+void db_write_tsv(const db_result *res, FILE *out);
+/* One field of such a line (NULL: "-"), then a tab, or a newline if last. */
+void db_write_tsv_field(FILE *out, const char *v, bool last);
 /* LISTEN on channel (an identifier, quoted here). A reconnect loses it:
  * compare db_backend_pid() before and after to know when to LISTEN again. */
 enum err db_listen(struct db *db, const char *channel);

@@ -166,6 +166,40 @@ async function main() {
       check(Number(dead) >= 1, 'dead jobs on the overview: ' + dead);
     });
 
+    await step('charts: log latency axis, integer ticks, bounded sizes (wide and narrow)', async () => {
+      await open('/admin/', 'overview');
+      const scales = async (p) => p.evaluate(() => Object.fromEntries([...document.querySelectorAll('canvas')].map((c) => {
+        const ch = window.Chart && window.Chart.getChart(c);
+        const r = c.getBoundingClientRect();
+        return [c.id, ch ? { y: ch.options.scales.y.type, precision: ch.options.scales.y.ticks.precision,
+          w: Math.round(r.width), h: Math.round(r.height) } : null];
+      })));
+      const wide = await scales(page);
+      check(wide['chart-latency'] && wide['chart-latency'].y === 'logarithmic', 'latency axis: ' + JSON.stringify(wide));
+      check(wide['chart-jobs'] && wide['chart-jobs'].y === 'linear' && wide['chart-jobs'].precision === 0,
+        'jobs axis: ' + JSON.stringify(wide['chart-jobs']));
+      for (const [id, c] of Object.entries(wide)) check(c && c.w <= 660 && c.h <= 260 && c.h >= 150, `${id} at 1280 px: ${JSON.stringify(c)}`);
+      await open('/admin/cache', 'cache');
+      const cache = (await scales(page))['chart-cache'];
+      check(cache && cache.precision === 0 && cache.w <= 660, 'cache chart: ' + JSON.stringify(cache));
+      const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
+      const p = await narrow.newPage();
+      await p.goto(BASE + '/admin/');
+      for (const [id, c] of Object.entries(await scales(p))) check(c && c.w <= 360 && c.h <= 220, `${id} at 375 px: ${JSON.stringify(c)}`);
+      await narrow.close();
+    });
+
+    await step('dashboard 404: an HTML page in the layout, not JSON', async () => {
+      const p = await context.newPage();   /* not `page`: its listeners count every 404 as an error */
+      const resp = await p.goto(BASE + '/admin/nope');
+      check(resp.status() === 404, `HTTP ${resp.status()}`);
+      check(resp.headers()['content-type'].startsWith('text/html'), 'content type ' + resp.headers()['content-type']);
+      check(await p.locator('header.top nav a[href="/admin/jobs"]').count() === 1, 'no dashboard navigation on the 404 page');
+      check((await p.locator('p.alert').first().textContent()).trim().startsWith('404'), 'alert text');
+      await p.screenshot({ path: path.join(SHOTS, 'not-found.png'), fullPage: true });
+      await p.close();
+    });
+
     await step('cache page: namespaces and servers match the JSON API, chart drawn', async () => {
       await open('/admin/cache', 'cache');
       const s = await api('GET', '/api/v1/admin/cache/stats', admin);
@@ -234,11 +268,40 @@ async function main() {
       check(j.status === 'queued' || j.started_at !== deadJob.started_at, 'job not run again after retry: ' + JSON.stringify(j));
     });
 
+    await step('learning page: figures match the JSON API, charts drawn, run button, hostile strings escaped', async () => {
+      const luser = await api('POST', '/api/v1/users', admin, { name: 'Learner', currency: 'EUR', language: 'fr' });
+      const tag = randomBytes(3).toString('hex');
+      const evilHost = `evil-${tag}"'<b>x`;
+      const evilStyle = '<img src=x onerror=alert(3)>';
+      const events = [...Array(5)].map((_, i) => ({ event_id: `b-${tag}-${i}`, host: evilHost, schema_hash: 'h',
+        family: 'browser-' + tag, gen_style_id: evilStyle, applied: true, edit_chars: 4, helpful: true,
+        job: { title: 'Senior Data Engineer' } }));
+      const synced = await api('POST', '/api/extension/learning/sync', admin, { user_id: luser.id, events });
+      check(synced.accepted === 5, 'sync: ' + JSON.stringify(synced));
+      await open('/admin/learning', 'learning');
+      await Promise.all([page.waitForURL(/\/admin\/learning\?(aggregated|skipped)=/), page.click('#learning-aggregate')]);
+      const st = await api('GET', '/api/v1/admin/learning/stats', admin);
+      check(await textOf(page, '#learning-profiles') === String(st.profiles), 'profiles tile');
+      for (const src of ['form', 'segment', 'family', 'none'])
+        check(await textOf(page, '#learning-source-' + src) === String(st.sources[src]), src + ' tile');
+      const points = await chartPoints(page);
+      const sources = st.sources.form + st.sources.segment + st.sources.family + st.sources.none;
+      const segments = st.segments.intern + st.segments.junior + st.segments.senior + st.segments.default;
+      check(JSON.stringify(points) === JSON.stringify([[4, sources], [4, segments]]), 'charts [points, sum]: ' + JSON.stringify(points));
+      await open('/admin/learning?host=' + encodeURIComponent('EVIL-' + tag), 'learning-search');
+      check((await textOf(page, 'section.learning-profile .host')) === evilHost, 'host shown as text');
+      check((await textOf(page, 'section.learning-profile .style')) === evilStyle, 'style shown as text');
+      check((await textOf(page, 'section.learning-profile .explanation')) === 'form: 5 runs \u2265 5 \u2192 form', 'explanation');
+      check(await page.locator('img[src="x"]').count() === 0 && await page.locator('b:text-is("x")').count() === 0,
+        'an element from user data');
+      check(dialogs.length === 0, 'dialogs opened: ' + JSON.stringify(dialogs));
+    });
+
     await step('narrow (375 px) screens: no horizontal page scroll', async () => {
       const narrow = await browser.newContext({ viewport: { width: 375, height: 800 }, storageState: await context.storageState() });
       const p = await narrow.newPage();
       for (const [urlPath, shot] of [['/admin/', 'overview-narrow'], ['/admin/cache', 'cache-narrow'],
-        [`/admin/users/${evil.id}`, 'user-narrow']]) {
+        [`/admin/users/${evil.id}`, 'user-narrow'], ['/admin/learning', 'learning-narrow']]) {
         const resp = await p.goto(BASE + urlPath);
         check(resp.status() === 200, `${urlPath}: HTTP ${resp.status()}`);
         await p.screenshot({ path: path.join(SHOTS, shot + '.png'), fullPage: true });
