@@ -12,12 +12,11 @@ import http.client
 import json
 import math
 import os
-import re
 import signal
 import threading
 import time
 
-from harness import (CONF, HOST, PORT, admin_token, assert_error, get, new_user, post, stack, tallyd_pid,
+from harness import (CONF, HOST, PORT, VAR, admin_token, assert_error, get, new_user, post, stack, tallyd_pid,
                      wait_for, worker_pids)
 from test_15_metrics import scrape
 
@@ -171,10 +170,31 @@ def test_real_clock_wait_retry_after():
     assert int(r.headers["ratelimit-remaining"]) == B - 1
 
 
-def _request_id_worker(r):
-    rid = r.headers.get("x-request-id", "")
-    assert re.match(r"^[0-9a-f]{8}[0-9a-f]{16}$", rid), rid
-    return rid[:8]                                 # per-process random prefix
+LOG = os.path.join(VAR, "log", "tallyd.log")
+
+
+def _log_offset():
+    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
+
+
+def _serving_pids(responses, offset):
+    """The tallyd worker pids that served these responses, from the request
+    log lines (written before the response is complete) since offset."""
+    ids = {r.headers.get("x-request-id") for r in responses}
+    pids = {}
+    with open(LOG, "rb") as f:
+        f.seek(offset)
+        for line in f.read().decode("utf-8", "replace").splitlines():
+            if '"type":"request"' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("id") in ids:
+                pids[rec["id"]] = rec["pid"]
+    assert set(pids) == ids, (len(pids), len(ids))
+    return set(pids.values())
 
 
 def test_count_shared_by_every_worker():
@@ -191,6 +211,7 @@ def test_count_shared_by_every_worker():
         with lock:
             results.append(r)
 
+    offset = _log_offset()
     threads = [threading.Thread(target=one) for _ in range(sent)]
     for t in threads:
         t.start()
@@ -198,7 +219,7 @@ def test_count_shared_by_every_worker():
         t.join()
     ok = [r for r in results if r.status == 200]
     limited = [r for r in results if r.status == 429]
-    workers = {_request_id_worker(r) for r in results}
+    workers = _serving_pids(results, offset)
     assert len(workers) >= 2, workers              # per-worker counters would let 20 per worker through
     assert len(ok) == SHARED_B and len(limited) == sent - SHARED_B, [r.status for r in results]
     # Each allowed request saw a distinct position in the shared counter.
@@ -234,6 +255,7 @@ def test_host_leases_keep_the_limit_exact_with_fewer_round_trips():
             with lock:
                 results.append(r)
 
+    offset = _log_offset()
     threads = [threading.Thread(target=client) for _ in range(8)]
     for t in threads:
         t.start()
@@ -242,7 +264,7 @@ def test_host_leases_keep_the_limit_exact_with_fewer_round_trips():
     ok = [r for r in results if r.status == 200]
     limited = [r for r in results if r.status == 429]
     assert len(ok) == burst and len(limited) == len(results) - burst, (len(ok), len(limited))
-    assert len({_request_id_worker(r) for r in results}) >= 2
+    assert len(_serving_pids(results, offset)) >= 2
     for r in limited:
         assert r.headers["retry-after"] == str(math.ceil(window / 1000)) and r.headers["ratelimit-remaining"] == "0"
     s1 = scrape()[0]
