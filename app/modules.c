@@ -7,6 +7,7 @@
 #include "admin/admin.h"
 #include "admin/admin_auth.h"
 #include "assistant/assistant.h"
+#include "datasets/datasets_http.h"
 #include "learning/learning.h"
 #include "modules/auth.h"
 #include "modules/context.h"
@@ -16,6 +17,7 @@
 #include "modules/metrics.h"
 #include "modules/precompute.h"
 #include "modules/profiles.h"
+#include "opportunities/opportunities_http.h"
 #include "modules/seed_cli.h"
 #include "ratelimit/ratelimit.h"
 
@@ -29,12 +31,15 @@ const struct tally_module *const tally_modules[] = {
     &assistant_module,
     &metrics_module,
     &jobs_module,
+    &jobs_debug_module,
     &profiles_module,
     &precompute_module,
     &context_module,
     &learning_module,
     &admin_auth_module,
     &admin_module,
+    &opportunities_module,
+    &datasets_module,
     &debug_module,
     &seed_module,
     NULL,

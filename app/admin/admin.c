@@ -26,6 +26,7 @@
 #include "../core/shm.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../opportunities/opportunities_admin.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -1008,6 +1009,44 @@ static int admin_page_jobs(struct request *req, struct response *res)
     return admin_page(req, res, &s, "jobs", "Jobs", d, NULL);
 }
 
+/* The opportunities pages: data from app/opportunities/opportunities_admin.c. */
+static const char *admin_query_nonempty(struct request *req, const char *name)
+{
+    const char *v = request_query(req, name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int admin_page_opportunities(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    enum err e = ERR_NONE;
+    struct json_object *chart = NULL;
+    struct json_object *d = opportunities_admin_list(req->ctx, admin_query_nonempty(req, "tier"),
+                                                     admin_query_nonempty(req, "status"),
+                                                     admin_query_nonempty(req, "cursor"), &chart, &e);
+    if (e != ERR_NONE)
+        admin_add(d, "db_error", json_object_new_boolean(1));
+    return admin_page(req, res, &s, "opportunities", "Opportunities", d, chart);
+}
+
+static int admin_page_opportunity(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_session_get(req, res, &s))
+        return ERR_NONE;
+    int64_t id;
+    if (request_path_id(req, "id", &id) != ERR_NONE)
+        return admin_auth_error_page(req, res, 400, "The opportunity id must be a positive integer.");
+    enum err e = ERR_NONE;
+    struct json_object *d = opportunities_admin_one(req->ctx, id, &e);
+    if (d == NULL)
+        return admin_auth_error_page(req, res, e == ERR_NOT_FOUND ? 404 : 503,
+                                     e == ERR_NOT_FOUND ? "No such opportunity." : "The database is unavailable.");
+    return admin_page(req, res, &s, "opportunity", "Opportunity", d, NULL);
+}
+
 /* POST /admin/jobs/{id}/retry (csrf_token) */
 static int admin_form_job_retry(struct request *req, struct response *res)
 {
@@ -1115,6 +1154,8 @@ static const struct route admin_routes[] = {
     {"GET", "/admin/users/{id}", admin_page_user, ROUTE_PUBLIC},
     {"GET", "/admin/jobs", admin_page_jobs, ROUTE_PUBLIC},
     {"POST", "/admin/jobs/{id}/retry", admin_form_job_retry, ROUTE_PUBLIC},
+    {"GET", "/admin/opportunities", admin_page_opportunities, ROUTE_PUBLIC},
+    {"GET", "/admin/opportunities/{id}", admin_page_opportunity, ROUTE_PUBLIC},
     {"GET", "/admin/learning", admin_page_learning, ROUTE_PUBLIC},
     {"POST", "/admin/learning/aggregate", admin_form_learning_aggregate, ROUTE_PUBLIC},
     {"GET", "/api/v1/admin/cache/stats", admin_api_cache_stats, ROUTE_ADMIN},

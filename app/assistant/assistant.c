@@ -10,6 +10,7 @@
 #include "assistant.h"
 #include "../core/module.h"
 #include "assistant_nlu.h"
+#include "assistant_words.h"
 #include "../modules/profiles.h"
 #include "../modules/auth.h"
 #include "../core/arena.h"
@@ -36,6 +37,7 @@
 #define ASSISTANT_ANOMALY_MIN_POINTS  8      /* history needed per category */
 #define ASSISTANT_ANOMALY_MAX         10
 #define ASSISTANT_TREND_MIN_MONTHS    3      /* months with data for a trend insight */
+#define ASSISTANT_MERCHANTS_SHOWN     10     /* merchant names listed behind a merchant filter */
 
 /* Everything one answer is built from. Strings live in the arena. */
 struct chat {
@@ -50,6 +52,8 @@ struct chat {
     int64_t total_cents;
     struct json_object *visualizations;
     struct json_object *insights;
+    struct json_object *merchants_counted;   /* names behind a merchant filter */
+    const struct nlu_vocab *vocab;
     char text[1024];
 };
 
@@ -96,7 +100,8 @@ static void chat_filter_build(const struct chat *c, struct chat_filter *f, bool 
     }
     if (with_entities && c->nlu.merchant_key[0]) {
         f->params[f->nparams++] = c->nlu.merchant_key;
-        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND merchant_key = $%d", f->nparams);
+        /* as ?merchant= does: every merchant whose name holds the words */
+        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND strpos(merchant_key, $%d) > 0", f->nparams);
     }
     if (c->spending_only)
         snprintf(f->sql + n, sizeof(f->sql) - n, " AND amount_cents < 0");
@@ -214,10 +219,12 @@ static enum err chat_pie(struct chat *c)
 }
 
 /* Monthly sums over the ASSISTANT_TREND_MONTHS months ending with the month
- * of `to`; optional merchant filter. Columns: month, spending, income. */
-static db_result *chat_monthly(struct chat *c, const char *merchant_key, enum err *e)
+ * of `to`; optional merchant and category filters. Columns: month,
+ * spending, income, count. */
+static db_result *chat_monthly(struct chat *c, const char *merchant_key, const char *category_key, enum err *e)
 {
-    const char *params[3] = {c->uid_text, c->nlu.to, merchant_key};
+    const char *params[4] = {c->uid_text, c->nlu.to, merchant_key && merchant_key[0] ? merchant_key : NULL,
+                             category_key && category_key[0] ? category_key : NULL};
     return db_query(c->req->ctx->db, e, DB_RETRY_ON_RECONNECT,
                     "SELECT to_char(m, 'YYYY-MM'),"
                     " coalesce(sum(-t.amount_cents) FILTER (WHERE t.amount_cents < 0), 0),"
@@ -226,15 +233,16 @@ static db_result *chat_monthly(struct chat *c, const char *merchant_key, enum er
                     " FROM generate_series(date_trunc('month', $2::date) - interval '5 months',"
                     "                      date_trunc('month', $2::date), interval '1 month') AS m"
                     " LEFT JOIN transactions t ON t.user_id = $1 AND date_trunc('month', t.date) = m"
-                    "   AND ($3::text IS NULL OR t.merchant_key = $3)"
+                    "   AND ($3::text IS NULL OR strpos(t.merchant_key, $3) > 0)"
+                    "   AND ($4::text IS NULL OR t.category_key = $4)"
                     " GROUP BY m ORDER BY m",
-                    3, params);
+                    4, params);
 }
 
 static enum err chat_merchant_bar(struct chat *c)
 {
     enum err e;
-    db_result *r = chat_monthly(c, c->nlu.merchant_key, &e);
+    db_result *r = chat_monthly(c, c->nlu.merchant_key, NULL, &e);
     if (r == NULL)
         return e;
     struct json_object *labels = json_object_new_array();
@@ -282,7 +290,7 @@ static struct json_object *chat_insight(const char *type, const char *message)
 static enum err chat_trend(struct chat *c, bool add_chart)
 {
     enum err e;
-    db_result *r = chat_monthly(c, NULL, &e);
+    db_result *r = chat_monthly(c, c->nlu.merchant_key, c->nlu.category_key, &e);
     if (r == NULL)
         return e;
     int n = db_rows(r) < ASSISTANT_TREND_MONTHS ? db_rows(r) : ASSISTANT_TREND_MONTHS;
@@ -381,37 +389,16 @@ static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
     return ERR_NONE;
 }
 
-/* The period of the same length just before [from, to] (a calendar month
- * maps to the previous calendar month). */
-static void chat_previous_period(const struct chat *c, char prev_from[36], char prev_to[36])
-{
-    int fy, fm, fd, ty, tm, td;
-    parse_date(c->nlu.from, 10, &fy, &fm, &fd);
-    parse_date(c->nlu.to, 10, &ty, &tm, &td);
-    int from_days = parse_days_from_civil(fy, fm, fd), to_days = parse_days_from_civil(ty, tm, td);
-    int y, m, d;
-    if (fd == 1 && fy == ty && fm == tm) {           /* a month (possibly to date) */
-        int py = fm == 1 ? fy - 1 : fy, pm = fm == 1 ? 12 : fm - 1;
-        int pd = td < parse_days_in_month(py, pm) ? td : parse_days_in_month(py, pm);
-        snprintf(prev_from, 36, "%04d-%02d-01", py, pm);
-        snprintf(prev_to, 36, "%04d-%02d-%02d", py, pm, pd);
-        return;
-    }
-    int len = to_days - from_days + 1;
-    parse_civil_from_days(from_days - len, &y, &m, &d);
-    snprintf(prev_from, 36, "%04d-%02d-%02d", y, m, d);
-    parse_civil_from_days(from_days - 1, &y, &m, &d);
-    snprintf(prev_to, 36, "%04d-%02d-%02d", y, m, d);
-}
-
-/* Comparison with the previous period: a bar chart of both totals and the
- * per-category % change (categories spent in both periods, at least 10.00
- * before), largest moves first. */
+/* Comparison with the period the NLU chose (nlu.against_*, compare_basis):
+ * a bar chart of both totals and the per-category % change (categories
+ * spent in both periods, at least 10.00 before), largest moves first; a
+ * category or merchant named filters both periods. */
 static enum err chat_comparison(struct chat *c)
 {
-    char prev_from[36], prev_to[36];
-    chat_previous_period(c, prev_from, prev_to);
-    const char *params[5] = {c->uid_text, prev_from, prev_to, c->nlu.from, c->nlu.to};
+    const char *prev_from = c->nlu.against_from, *prev_to = c->nlu.against_to;
+    const char *params[7] = {c->uid_text, prev_from, prev_to, c->nlu.from, c->nlu.to,
+                             c->nlu.category_key[0] ? c->nlu.category_key : NULL,
+                             c->nlu.merchant_key[0] ? c->nlu.merchant_key : NULL};
     enum err e;
     db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT min(category),"
@@ -419,8 +406,10 @@ static enum err chat_comparison(struct chat *c)
                             " coalesce(sum(-amount_cents) FILTER (WHERE date BETWEEN $4::date AND $5::date), 0) AS after"
                             " FROM transactions WHERE user_id = $1 AND amount_cents < 0 AND category_key IS NOT NULL"
                             " AND (date BETWEEN $2::date AND $3::date OR date BETWEEN $4::date AND $5::date)"
+                            " AND ($6::text IS NULL OR category_key = $6)"
+                            " AND ($7::text IS NULL OR strpos(merchant_key, $7) > 0)"
                             " GROUP BY category_key ORDER BY category_key",
-                            5, params);
+                            7, params);
     if (r == NULL)
         return e;
     int64_t before_total = 0, after_total = 0;
@@ -471,30 +460,71 @@ static enum err chat_comparison(struct chat *c)
         json_object_object_add(ins, "change_pct", json_object_new_double_s(moves[i].pct, pct));
         json_object_array_add(c->insights, ins);
     }
+    /* Say which periods are compared and why. */
+    const char *basis = c->nlu.compare_basis;
+    const char *why = strcmp(basis, "to_date") == 0
+                          ? (fr ? "Période en cours jusqu'à aujourd'hui, contre les mêmes jours de la période précédente. "
+                                : "The current period to date, against the same days of the previous one. ")
+                      : strcmp(basis, "whole") == 0
+                          ? (fr ? "La période en cours vient de commencer : comparaison des deux dernières périodes complètes. "
+                                : "The current period has only just begun: comparing the last two whole periods. ")
+                          : "";
     if (before_total > 0) {
         char a[48], b[48];
         chat_money_text(c, after_total, a, sizeof(a));
         chat_money_text(c, before_total, b, sizeof(b));
         double pct = 100.0 * (double)(after_total - before_total) / (double)before_total;
         snprintf(c->text, sizeof(c->text),
-                 fr ? "Du %s au %s vous avez dépensé %s, contre %s du %s au %s (%+.1f %%)."
-                    : "From %s to %s you spent %s, against %s from %s to %s (%+.1f%%).",
-                 c->nlu.from, c->nlu.to, a, b, prev_from, prev_to, pct);
+                 fr ? "%sDu %s au %s vous avez dépensé %s, contre %s du %s au %s (%+.1f %%)."
+                    : "%sFrom %s to %s you spent %s, against %s from %s to %s (%+.1f%%).",
+                 why, c->nlu.from, c->nlu.to, a, b, prev_from, prev_to, pct);
     } else {
         snprintf(c->text, sizeof(c->text),
-                 fr ? "Pas de dépenses du %s au %s : rien à comparer." : "No spending from %s to %s: nothing to compare.",
-                 prev_from, prev_to);
+                 fr ? "%sPas de dépenses du %s au %s : rien à comparer." : "%sNo spending from %s to %s: nothing to compare.",
+                 why, prev_from, prev_to);
     }
     return ERR_NONE;
 }
 
 /* ---- the answer --------------------------------------------------------- */
 
-static void chat_search_text(struct chat *c)
+/* The merchant names a merchant filter counted in the period (most
+ * transactions first, ASSISTANT_MERCHANTS_SHOWN at most), into
+ * c->merchants_counted and, joined, into names. */
+static enum err chat_merchants_counted(struct chat *c, char *names, size_t cap)
+{
+    struct chat_filter f;
+    chat_filter_build(c, &f, true);
+    char sql[800];
+    snprintf(sql, sizeof(sql),
+             "SELECT min(merchant) FROM transactions WHERE %s AND merchant_key IS NOT NULL"
+             " GROUP BY merchant_key ORDER BY count(*) DESC, 1 LIMIT %d",
+             f.sql, ASSISTANT_MERCHANTS_SHOWN);
+    enum err e;
+    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    if (r == NULL)
+        return e;
+    c->merchants_counted = json_object_new_array();
+    size_t n = 0;
+    names[0] = '\0';
+    for (int i = 0; i < db_rows(r); i++) {
+        json_object_array_add(c->merchants_counted, json_object_new_string(db_value(r, i, 0)));
+        if (n < cap)
+            n += (size_t)snprintf(names + n, cap - n, "%s%s", i ? ", " : "", db_value(r, i, 0));
+    }
+    if (n >= cap)
+        names[words_utf8_cut(names, cap - 1)] = '\0';
+    db_clear(r);
+    return ERR_NONE;
+}
+
+static void chat_search_text(struct chat *c, const char *counted)
 {
     bool fr = chat_fr(c);
-    char what[300] = "";
-    if (c->nlu.merchant[0])
+    char what[600] = "";
+    if (c->nlu.merchant[0] && counted[0] && strcmp(counted, c->nlu.merchant) != 0)
+        snprintf(what, sizeof(what), fr ? " chez %s (%s)" : " at %s (%s)", c->nlu.merchant, counted);
+    else if (c->nlu.merchant[0])
         snprintf(what, sizeof(what), fr ? " chez %s" : " at %s", c->nlu.merchant);
     else if (c->nlu.category[0])
         snprintf(what, sizeof(what), fr ? " en %s" : " on %s", c->nlu.category);
@@ -504,6 +534,8 @@ static void chat_search_text(struct chat *c)
                  what, c->nlu.from, c->nlu.to);
         return;
     }
+    if (c->nlu.merchant[0] && c->nlu.category[0])
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), fr ? ", en %s" : ", on %s", c->nlu.category);
     char total[48], avg[48];
     chat_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
     chat_money_text(c, parse_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
@@ -539,6 +571,29 @@ static enum err chat_answer(struct chat *c)
         chat_clarify(c);
         return ERR_NONE;
     }
+    if (c->nlu.period_unrecognised) {
+        /* never answer for another period than the one asked */
+        snprintf(c->text, sizeof(c->text), "%s",
+                 fr ? "Je n'ai pas su lire la période de votre question. Précisez-la, par exemple : « en octobre », "
+                      "« du 3 au 9 août », « le trimestre dernier », « depuis le 2 mars »."
+                    : "I could not read the period in your question. Please say it another way, for example: "
+                      "\"in October\", \"from August 3 to 9\", \"last quarter\", \"since March 2\".");
+        return ERR_NONE;
+    }
+    if (c->nlu.unknown_category[0] && !c->nlu.category[0]) {
+        size_t n = (size_t)snprintf(c->text, sizeof(c->text),
+                                    fr ? "Je ne connais pas de catégorie « %s » dans vos transactions. Vos catégories :"
+                                       : "I know no category \"%s\" in your transactions. Your categories:",
+                                    c->nlu.unknown_category);
+        for (size_t i = 0; i < c->vocab->category_count && i < 12 && n < sizeof(c->text); i++)
+            n += (size_t)snprintf(c->text + n, sizeof(c->text) - n, "%s %s", i ? "," : "", c->vocab->category_names[i]);
+        if (n < sizeof(c->text))
+            snprintf(c->text + n, sizeof(c->text) - n, "%s", c->vocab->category_count ? "." : (fr ? " aucune." : " none."));
+        else
+            c->text[words_utf8_cut(c->text, sizeof(c->text) - 1)] = '\0';
+        chat_add_kpi_cards(c);
+        return ERR_NONE;
+    }
     if (c->nlu.period_invalid) {
         snprintf(c->text, sizeof(c->text), "%s",
                  fr ? "Cette date n'existe pas dans le calendrier : aucune transaction."
@@ -557,8 +612,11 @@ static enum err chat_answer(struct chat *c)
     if (strncmp(intent, "transaction_search", 18) == 0) {
         if ((e = chat_kpis(c)))
             return e;
+        char counted[400] = "";
+        if (c->nlu.merchant_key[0] && (e = chat_merchants_counted(c, counted, sizeof(counted))))
+            return e;
         chat_add_kpi_cards(c);
-        chat_search_text(c);
+        chat_search_text(c, counted);
         if (strcmp(intent, "transaction_search.by_category") == 0)
             e = chat_pie(c);
         else if (strcmp(intent, "transaction_search.by_merchant") == 0)
@@ -580,8 +638,8 @@ static enum err chat_answer(struct chat *c)
     }
     if (strcmp(intent, "analytics.comparison") == 0)
         return chat_comparison(c);
-    /* analytics.anomalies */
-    if ((e = chat_anomalies(c, false, &found)))
+    /* analytics.anomalies (within the merchant or category named, if any) */
+    if ((e = chat_anomalies(c, c->nlu.merchant_key[0] || c->nlu.category_key[0], &found)))
         return e;
     if (found == 0)
         snprintf(c->text, sizeof(c->text),
@@ -654,16 +712,64 @@ static void chat_new_conversation_id(char out[40])
     text_hex(raw, sizeof(raw), out + 2);
 }
 
-/* A given conversation id must exist and belong to the user. */
-static enum err chat_check_conversation(struct chat *c, const char *id)
+static void chat_copy_entity(struct json_object *ent, const char *name, char *out, size_t cap)
+{
+    struct json_object *v = json_object_object_get(ent, name);
+    if (v != NULL && json_object_is_type(v, json_type_string))
+        snprintf(out, cap, "%s", json_object_get_string(v));
+}
+
+/* The stored entities of a previous question back into an nlu_result. */
+static bool chat_previous_from(const char *intent, const char *entities_json, struct nlu_result *prev)
+{
+    memset(prev, 0, sizeof(*prev));
+    prev->intent = nlu_intent_name(intent);
+    struct json_object *ent = json_tokener_parse(entities_json);
+    if (prev->intent == NULL || ent == NULL) {
+        json_object_put(ent);
+        return false;
+    }
+    struct json_object *period = json_object_object_get(ent, "period");
+    if (period != NULL) {
+        chat_copy_entity(period, "from", prev->from, sizeof(prev->from));
+        chat_copy_entity(period, "to", prev->to, sizeof(prev->to));
+        chat_copy_entity(period, "label", prev->period_label, sizeof(prev->period_label));
+        prev->period_found = json_object_get_boolean(json_object_object_get(period, "explicit"));
+        prev->period_unrecognised = !json_object_get_boolean(json_object_object_get(period, "recognised")) &&
+                                    json_object_object_get(period, "recognised") != NULL;
+        prev->period_invalid = strcmp(prev->period_label, "invalid_date") == 0;
+    }
+    chat_copy_entity(ent, "category", prev->category, sizeof(prev->category));
+    chat_copy_entity(ent, "merchant", prev->merchant, sizeof(prev->merchant));
+    chat_copy_entity(ent, "unknown_merchant", prev->merchant_phrase, sizeof(prev->merchant_phrase));
+    chat_copy_entity(ent, "unknown_category", prev->unknown_category, sizeof(prev->unknown_category));
+    text_fold(prev->category, strlen(prev->category), prev->category_key, sizeof(prev->category_key));
+    text_fold(prev->merchant, strlen(prev->merchant), prev->merchant_key, sizeof(prev->merchant_key));
+    struct json_object *scope = json_object_object_get(ent, "scope");
+    prev->spending_only = scope == NULL || strcmp(json_object_get_string(scope), "all") != 0;
+    prev->confidence = 0.5;
+    json_object_put(ent);
+    return true;
+}
+
+/* A given conversation id must exist and belong to the user; its last
+ * understood question (if any) goes to *prev for follow-ups. */
+static enum err chat_check_conversation(struct chat *c, const char *id, struct nlu_result *prev, bool *have_prev)
 {
     const char *params[2] = {id, c->uid_text};
     enum err e;
     db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2", 2, params);
+                            "SELECT m.intent, m.entities::text FROM conversations c"
+                            " LEFT JOIN LATERAL (SELECT intent, entities FROM conversation_messages"
+                            "  WHERE conversation_id = c.id AND role = 'user' AND intent IS NOT NULL"
+                            "  AND intent <> 'clarification.needed' AND entities IS NOT NULL"
+                            "  ORDER BY id DESC LIMIT 1) m ON true"
+                            " WHERE c.id = $1 AND c.user_id = $2",
+                            2, params);
     if (r == NULL)
         return e;
     int rows = db_rows(r);
+    *have_prev = rows > 0 && !db_is_null(r, 0, 0) && chat_previous_from(db_value(r, 0, 0), db_value(r, 0, 1), prev);
     db_clear(r);
     if (rows == 0)
         return request_fail(c->req, ERR_NOT_FOUND, "conversation_id", "conversation %s not found for this user", id);
@@ -693,18 +799,33 @@ static struct json_object *chat_entities_json(const struct chat *c)
 {
     struct json_object *ent = json_object_new_object();
     struct json_object *period = NULL;
-    if (c->nlu.from[0] || c->nlu.period_invalid) {
+    if (c->nlu.from[0] || c->nlu.period_invalid || c->nlu.period_unrecognised) {
         period = json_object_new_object();
         json_object_object_add(period, "from", c->nlu.from[0] ? json_object_new_string(c->nlu.from) : NULL);
         json_object_object_add(period, "to", c->nlu.to[0] ? json_object_new_string(c->nlu.to) : NULL);
         json_object_object_add(period, "label", json_object_new_string(c->nlu.period_label));
-        json_object_object_add(period, "explicit", json_object_new_boolean(c->nlu.period_found));
+        json_object_object_add(period, "explicit", json_object_new_boolean(c->nlu.period_found || c->nlu.period_invalid ||
+                                                                          c->nlu.period_unrecognised));
+        json_object_object_add(period, "recognised", json_object_new_boolean(!c->nlu.period_unrecognised));
     }
     json_object_object_add(ent, "period", period);
     json_object_object_add(ent, "merchant", c->nlu.merchant[0] ? json_object_new_string(c->nlu.merchant) : NULL);
     json_object_object_add(ent, "category", c->nlu.category[0] ? json_object_new_string(c->nlu.category) : NULL);
     if (c->nlu.merchant_phrase[0] && !c->nlu.merchant[0])
         json_object_object_add(ent, "unknown_merchant", json_object_new_string(c->nlu.merchant_phrase));
+    if (c->nlu.unknown_category[0] && !c->nlu.category[0])
+        json_object_object_add(ent, "unknown_category", json_object_new_string(c->nlu.unknown_category));
+    if (c->merchants_counted != NULL)
+        json_object_object_add(ent, "merchants_counted", json_object_get(c->merchants_counted));
+    if (c->nlu.against_from[0] && strcmp(c->nlu.intent, "analytics.comparison") == 0) {
+        struct json_object *cmp = json_object_new_object();
+        json_object_object_add(cmp, "from", json_object_new_string(c->nlu.against_from));
+        json_object_object_add(cmp, "to", json_object_new_string(c->nlu.against_to));
+        json_object_object_add(cmp, "basis", json_object_new_string(c->nlu.compare_basis));
+        json_object_object_add(ent, "compared_with", cmp);
+    }
+    json_object_object_add(ent, "scope", json_object_new_string(c->nlu.spending_only ? "spending" : "all"));
+    json_object_object_add(ent, "follow_up", json_object_new_boolean(c->nlu.followup));
     return ent;
 }
 
@@ -761,13 +882,16 @@ static int assistant_chat(struct request *req, struct response *res)
     c.uid_text = arena_sprintf(req->arena, "%" PRId64, c.user_id);
     if ((rc = chat_vocabulary(&c, &vocab, language)))
         goto out;
-    if (conversation_id != NULL && (rc = chat_check_conversation(&c, conversation_id)))
+    struct nlu_result prev;
+    bool have_prev = false;
+    if (conversation_id != NULL && (rc = chat_check_conversation(&c, conversation_id, &prev, &have_prev)))
         goto out;
     if (conversation_id == NULL) {
         chat_new_conversation_id(new_id);
         conversation_id = new_id;
     }
-    nlu_understand(message, strlen(message), y, m, d, &vocab, language, &c.nlu);
+    c.vocab = &vocab;
+    nlu_understand(message, strlen(message), y, m, d, &vocab, language, have_prev ? &prev : NULL, &c.nlu);
     c.spending_only = c.nlu.spending_only;
     c.visualizations = json_object_new_array();
     c.insights = json_object_new_array();
@@ -806,6 +930,7 @@ static int assistant_chat(struct request *req, struct response *res)
 out_json:
     json_object_put(c.insights);
     json_object_put(c.visualizations);
+    json_object_put(c.merchants_counted);
 out:
     json_object_put(body);
     return rc;

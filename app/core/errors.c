@@ -12,6 +12,7 @@ static const struct err_entry err_table[ERR__COUNT] = {
     [ERR_NOT_FOUND]              = {404, "Not Found", "not_found", "not found"},
     [ERR_METHOD_NOT_ALLOWED]     = {405, "Method Not Allowed", "method_not_allowed", "method not allowed"},
     [ERR_CONFLICT]               = {409, "Conflict", "conflict", "conflict"},
+    [ERR_GONE]                   = {410, "Gone", "gone", "this content is no longer kept"},
     [ERR_PAYLOAD_TOO_LARGE]      = {413, "Payload Too Large", "payload_too_large", "request body too large"},
     [ERR_UNSUPPORTED_MEDIA_TYPE] = {415, "Unsupported Media Type", "unsupported_media_type", "unsupported content type"},
     [ERR_RATE_LIMITED]           = {429, "Too Many Requests", "rate_limited", "too many requests"},

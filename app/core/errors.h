@@ -13,6 +13,7 @@ enum err {
     ERR_NOT_FOUND,              /* 404 */
     ERR_METHOD_NOT_ALLOWED,     /* 405 */
     ERR_CONFLICT,               /* 409 */
+    ERR_GONE,                   /* 410: the resource existed; its content is gone */
     ERR_PAYLOAD_TOO_LARGE,      /* 413 */
     ERR_UNSUPPORTED_MEDIA_TYPE, /* 415 */
     ERR_RATE_LIMITED,           /* 429 */

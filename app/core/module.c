@@ -142,12 +142,12 @@ const struct jobs_handler *module_job_at(int index)
     return NULL;
 }
 
-int module_job_index(const char *kind)
+int module_job_index(const char *kind, bool debug)
 {
     int base = 0;
     for (int i = 0; tally_modules[i] != NULL; i++) {
         const struct tally_module *m = tally_modules[i];
-        for (size_t k = 0; k < m->job_count; k++)
+        for (size_t k = 0; k < m->job_count && (debug || !m->debug_only); k++)
             if (strcmp(m->jobs[k].kind, kind) == 0)
                 return base + (int)k;
         base += (int)m->job_count;

@@ -91,7 +91,7 @@ struct tally_module {
     size_t config_count;
     const char *const *cache_namespaces;   /* NULL-terminated; NULL = none */
     size_t shm_bytes;                      /* shared counters of the module (module_shm) */
-    bool debug_only;                       /* routes registered only with debug_routes = 1 */
+    bool debug_only;                       /* routes and job kinds exist only with debug_routes = 1 */
     /* Runs for every matched request, in table order, after the query is
      * parsed and before the body is read (auth, rate limits). An error
      * stops the request. */
@@ -143,10 +143,12 @@ int module_routes_register(struct router *r, bool debug_routes);
 int module_init_children(struct tally_ctx *ctx);
 void module_free_children(struct tally_ctx *ctx);
 
-/* Job kinds of all modules, numbered in table order. */
+/* Job kinds of all modules, numbered in table order (debug_only modules'
+ * kinds keep their numbers, so counters stay put, but are found by
+ * module_job_index only when debug is true). */
 int module_job_count(void);
 const struct jobs_handler *module_job_at(int index);   /* NULL past the end */
-int module_job_index(const char *kind);                /* -1 if unknown */
+int module_job_index(const char *kind, bool debug);    /* -1 if unknown (or debug-only without debug) */
 
 const struct module_command *module_command_find(const char *name);
 void module_commands_usage(FILE *out);                 /* one line per command */

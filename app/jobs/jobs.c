@@ -100,10 +100,14 @@ static int jobs_handle_fail(struct jobs_ctx *ctx, struct json_object *payload)
     return 0;
 }
 
-/* The engine's own kinds (tests and smoke checks); the domains bring
- * theirs through the module table. */
+/* The engine's own kind (smoke checks); the domains bring theirs through
+ * the module table. */
 const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS] = {
     {"noop", jobs_handle_noop},
+};
+
+/* Test-only kinds: registered by jobs_debug_module (debug_only). */
+const struct jobs_handler jobs_debug_kinds[JOBS_DEBUG_KINDS] = {
     {"sleep", jobs_handle_sleep},
     {"fail", jobs_handle_fail},
 };
@@ -121,9 +125,9 @@ const char *jobs_kind_name(int index)
     return h != NULL ? h->kind : "other";
 }
 
-int jobs_kind_index(const char *kind)
+int jobs_kind_index(const struct config *cfg, const char *kind)
 {
-    int i = module_job_index(kind);
+    int i = module_job_index(kind, cfg->debug_routes != 0);
     return i < jobs_kind_count() ? i : -1;
 }
 

@@ -67,18 +67,24 @@ struct jobs_handler {
     jobs_handler_fn fn;
 };
 
-/* The engine's own kinds (noop, sleep, fail): its line in the module table. */
-#define JOBS_BUILTIN_KINDS 3
+/* The engine's own kind (noop): its line in the module table. */
+#define JOBS_BUILTIN_KINDS 1
 extern const struct jobs_handler jobs_builtin_kinds[JOBS_BUILTIN_KINDS];
+/* The test-only kinds (sleep, fail): a debug_only line in the module table,
+ * so they exist only with debug_routes = 1 (the test stack). */
+#define JOBS_DEBUG_KINDS 2
+extern const struct jobs_handler jobs_debug_kinds[JOBS_DEBUG_KINDS];
 
 /* Kinds: index i in [0, jobs_kind_count()) is the module table order;
  * jobs_kind_name(jobs_kind_count()) is "other" (the shm counter of unknown kinds). */
 int jobs_kind_count(void);
 const char *jobs_kind_name(int index);
-int jobs_kind_index(const char *kind);           /* -1 if unknown */
-int jobs_priority_parse(const char *name);
+struct config;
+/* -1 if unknown, or test-only (sleep, fail) while cfg->debug_routes is 0. */
+int jobs_kind_index(const struct config *cfg, const char *kind);
+int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", else -1 */
 /* queued, running, succeeded, failed or dead (API and tallyctl filters). */
-bool jobs_status_valid(const char *status);       /* "high" | "normal" | "low", else -1 */
+bool jobs_status_valid(const char *status);
 const char *jobs_priority_name(int priority);
 
 /* The columns every job listing uses, in jobs_row_json's order. */

@@ -121,7 +121,7 @@ static int jobs_cli_enqueue(struct tally_ctx *ctx, int argc, char **argv)
     if (rc != CLI_GO)
         return rc;
     const char *kind = a.args[0];
-    if (jobs_kind_index(kind) < 0)
+    if (jobs_kind_index(ctx->cfg, kind) < 0)
         return cli_usage_error(spec, "kind must be a known job kind");
     const char *payload = cli_value(spec, &a, "--payload");
     if (payload == NULL)

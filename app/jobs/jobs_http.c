@@ -67,7 +67,7 @@ static int jobs_http_enqueue(struct request *req, struct response *res)
     int rc;
     bool wrong = false;
     const char *kind = jsonx_get_string(body, "kind", &wrong);
-    if (kind == NULL || wrong || jobs_kind_index(kind) < 0) {
+    if (kind == NULL || wrong || jobs_kind_index(req->ctx->cfg, kind) < 0) {
         rc = request_fail(req, ERR_UNPROCESSABLE, "kind", "kind must be a known job kind");
         goto out;
     }
@@ -140,4 +140,12 @@ const struct tally_module jobs_module = {
     .command_count = JOBS_CLI_COMMANDS,
     .jobs = jobs_builtin_kinds,
     .job_count = JOBS_BUILTIN_KINDS,
+};
+
+/* sleep and fail: test-only kinds, there only with debug_routes = 1. */
+const struct tally_module jobs_debug_module = {
+    .name = "jobs_debug",
+    .jobs = jobs_debug_kinds,
+    .job_count = JOBS_DEBUG_KINDS,
+    .debug_only = true,
 };

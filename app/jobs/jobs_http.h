@@ -10,5 +10,6 @@
 #include "../core/router.h"
 
 extern const struct tally_module jobs_module;
+extern const struct tally_module jobs_debug_module;   /* sleep, fail: debug_routes = 1 only */
 
 #endif

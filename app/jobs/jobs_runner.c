@@ -337,7 +337,7 @@ static int jobs_runner_take_and_run(struct jobs_runner *r)
                            .attempt = atoi(attempt),
                            .runner = r->name,
                            .beat_ms = shm_now_mono_ms()};
-    int k = jobs_kind_index(kind);
+    int k = jobs_kind_index(r->cfg, kind);
     int rc;
     bool permanent = false;
     uint64_t t0 = shm_now_mono_ms();

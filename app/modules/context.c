@@ -21,7 +21,8 @@
 static const char CONTEXT_HISTORY_SQL[] =
     "WITH c AS (SELECT id FROM conversations WHERE user_id = $1::bigint AND ($2::text IS NULL OR id = $2::text)"
     "  ORDER BY updated_at DESC, created_at DESC LIMIT 1)"
-    " SELECT c.id, m.role, m.content, m.intent, m.id FROM c LEFT JOIN LATERAL (SELECT id, role, content, intent"
+    " SELECT c.id, m.role, m.content, m.intent, m.id, m.entities::text FROM c LEFT JOIN LATERAL (SELECT id, role,"
+    "  content, intent, entities"
     "  FROM conversation_messages WHERE conversation_id = c.id ORDER BY id DESC LIMIT $3::int) m ON true"
     " ORDER BY m.id";
 
@@ -51,8 +52,11 @@ static void context_history(struct request *req, struct json_object *root, int64
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "type", json_object_new_string(user ? "user_message" : "assistant_response"));
         json_object_object_add(o, "content", json_object_new_string(db_value(r, i, 2)));
-        if (user)
+        if (user) {
             json_object_object_add(o, "intent", db_is_null(r, i, 3) ? NULL : json_object_new_string(db_value(r, i, 3)));
+            /* what the assistant understood (follow-ups reuse it) */
+            json_object_object_add(o, "entities", db_is_null(r, i, 5) ? NULL : json_tokener_parse(db_value(r, i, 5)));
+        }
         json_object_array_add(list, o);
     }
     json_object_object_add(root, "conversation_id", json_object_new_string(db_value(r, 0, 0)));

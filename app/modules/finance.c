@@ -294,18 +294,48 @@ static void finance_validate_item(struct json_object *item, size_t index, const 
     }
 }
 
+struct json_object *finance_validate_items(struct json_object *items, const char *user_currency,
+                                          struct json_object *rejected, int *invalid_items)
+{
+    struct finance_rejects rj = {rejected, 0, 0};
+    struct json_object *rows = json_object_new_array();
+    size_t count = json_object_array_length(items);
+    for (size_t i = 0; i < count; i++)
+        finance_validate_item(json_object_array_get_idx(items, i), i, user_currency, rows, &rj);
+    *invalid_items = rj.items;
+    return rows;
+}
+
 static const char FINANCE_INSERT_SQL[] =
     "WITH ins AS ("
     " INSERT INTO transactions (user_id, external_id, date, amount_cents, currency,"
-    "   merchant, merchant_key, category, category_key, description)"
+    "   merchant, merchant_key, category, category_key, description, dataset_id, dataset_version)"
     " SELECT $1::bigint, x.external_id, x.date, x.amount_cents, x.currency,"
-    "   x.merchant, x.merchant_key, x.category, x.category_key, x.description"
+    "   x.merchant, x.merchant_key, x.category, x.category_key, x.description, $3::bigint, $4::int"
     " FROM jsonb_to_recordset($2::jsonb) AS x(external_id text, date date,"
     "   amount_cents bigint, currency text, merchant text, merchant_key text, category text,"
     "   category_key text, description text)"
     " ON CONFLICT (user_id, external_id) DO NOTHING"
     " RETURNING 1)"
     " SELECT count(*) FROM ins";
+
+enum err finance_insert_rows(struct db *db, int64_t user_id, struct json_object *rows, int64_t dataset_id,
+                             int dataset_version, int64_t *inserted)
+{
+    char idtext[32], dstext[32], vtext[16];
+    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    snprintf(dstext, sizeof(dstext), "%" PRId64, dataset_id);
+    snprintf(vtext, sizeof(vtext), "%d", dataset_version);
+    const char *params[4] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN),
+                             dataset_id > 0 ? dstext : NULL, dataset_id > 0 ? vtext : NULL};
+    enum err e;
+    db_result *r = db_query(db, &e, 0, FINANCE_INSERT_SQL, 4, params);
+    if (r == NULL)
+        return e;
+    *inserted = db_int64(r, 0, 0);
+    db_clear(r);
+    return ERR_NONE;
+}
 
 static int finance_txn_insert(struct request *req, struct response *res)
 {
@@ -354,16 +384,12 @@ static int finance_txn_insert(struct request *req, struct response *res)
         json_object_object_add(req->error_extra, "rejected", json_object_get(rj.list));
         goto out;
     }
-    char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
-    const char *params[2] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
-    db_result *r = db_query(req->ctx->db, &e, 0, FINANCE_INSERT_SQL, 2, params);
-    if (r == NULL) {
+    int64_t inserted = 0;
+    e = finance_insert_rows(req->ctx->db, user_id, rows, 0, 0, &inserted);
+    if (e != ERR_NONE) {
         rc = e;
         goto out;
     }
-    int64_t inserted = db_int64(r, 0, 0);
-    db_clear(r);
     if (inserted > 0) {   /* derived data of the user is now out of date */
         module_publish(req->ctx, &(struct tally_event){TALLY_EVENT_TRANSACTIONS_CHANGED, user_id});
     }
@@ -555,6 +581,13 @@ static struct json_object *finance_txn_json(const db_result *r, int row)
     json_object_object_add(o, "merchant", db_is_null(r, row, 5) ? NULL : json_object_new_string(db_value(r, row, 5)));
     json_object_object_add(o, "category", db_is_null(r, row, 6) ? NULL : json_object_new_string(db_value(r, row, 6)));
     json_object_object_add(o, "description", db_is_null(r, row, 7) ? NULL : json_object_new_string(db_value(r, row, 7)));
+    struct json_object *dv = NULL;              /* the CSV import's dataset version (datasets module) */
+    if (!db_is_null(r, row, 8) && !db_is_null(r, row, 9)) {
+        dv = json_object_new_object();
+        json_object_object_add(dv, "dataset_id", json_object_new_int64(db_int64(r, row, 8)));
+        json_object_object_add(dv, "version", json_object_new_int64(db_int64(r, row, 9)));
+    }
+    json_object_object_add(o, "dataset_version", dv);
     return o;
 }
 
@@ -579,7 +612,8 @@ static int finance_txn_list(struct request *req, struct response *res)
     }
     char sql[1600];
     snprintf(sql, sizeof(sql),
-             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description"
+             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description,"
+             " dataset_id, dataset_version"
              " FROM transactions WHERE %s ORDER BY date DESC, id DESC LIMIT %d", w.sql, limit + 1);
     db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
     if (r == NULL) {

@@ -9,7 +9,9 @@
 #define TALLY_FINANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "../core/errors.h"
 #include "../core/module.h"
 #include "../core/router.h"
 
@@ -25,5 +27,22 @@ const char *finance_user_problem(const char *name, const char *currency, const c
 extern const struct module_command finance_cli_commands[FINANCE_CLI_COMMANDS];
 
 extern const struct tally_module finance_module;
+
+struct json_object;
+
+/* Validates a JSON array of transaction items exactly as POST
+ * …/transactions does (the CSV import reuses it). Returns the valid rows in
+ * insert form ({date, amount_cents, currency, external_id, merchant,
+ * merchant_key, category, category_key, description}; caller puts it);
+ * appends {index, field, message} objects to rejected; *invalid_items
+ * counts the items with at least one problem. */
+struct json_object *finance_validate_items(struct json_object *items, const char *user_currency,
+                                          struct json_object *rejected, int *invalid_items);
+struct db;
+/* Inserts validated rows (ON CONFLICT (user_id, external_id) DO NOTHING),
+ * recording the dataset version they came from (dataset_id 0: none).
+ * *inserted = rows actually inserted. */
+enum err finance_insert_rows(struct db *db, int64_t user_id, struct json_object *rows, int64_t dataset_id,
+                             int dataset_version, int64_t *inserted);
 
 #endif

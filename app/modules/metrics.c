@@ -166,14 +166,17 @@ static void metrics_workers(struct buf *b, const struct shm *shm)
 
 /* Job attempts from the runner's shared counters; queue depth from one
  * indexed count (omitted when PostgreSQL is unreachable). */
-static void metrics_jobs(struct buf *b, const struct shm *shm, struct db *db)
+static void metrics_jobs(struct buf *b, const struct config *cfg, const struct shm *shm, struct db *db)
 {
     static const char *const outcomes[SHM_JOB_OUTCOMES] = {"succeeded", "failed", "dead"};
     metrics_header(b, "tally_jobs_total", "counter", "Job attempts run by the supervised job runner, by kind and outcome.");
-    for (int k = 0; k <= jobs_kind_count(); k++)
+    for (int k = 0; k <= jobs_kind_count(); k++) {
+        if (k < jobs_kind_count() && jobs_kind_index(cfg, jobs_kind_name(k)) != k)
+            continue;                   /* a debug-only kind (sleep, fail) without debug_routes */
         for (int o = 0; o < SHM_JOB_OUTCOMES; o++)
             buf_printf(b, "tally_jobs_total{kind=\"%s\",status=\"%s\"} %" PRIu64 "\n", jobs_kind_name(k), outcomes[o],
                        shm_load(&shm->jobs.by_kind[k][o]));
+    }
     metrics_header(b, "tally_jobs_stale_requeued_total", "counter", "Running jobs re-queued because their lock expired.");
     buf_printf(b, "tally_jobs_stale_requeued_total %" PRIu64 "\n", shm_load(&shm->jobs.stale_requeued));
     metrics_header(b, "tally_jobs_runner_restarts_total", "counter", "Job runner child respawned after an exit the master did not ask for.");
@@ -209,7 +212,7 @@ static int metrics_get(struct request *req, struct response *res)
     metrics_cache(&b, shm);
     metrics_db(&b, shm);
     metrics_workers(&b, shm);
-    metrics_jobs(&b, shm, req->ctx->db);
+    metrics_jobs(&b, req->ctx->cfg, shm, req->ctx->db);
     module_metrics(req->ctx, &b);
     if (b.overflow) {
         buf_free(&b);

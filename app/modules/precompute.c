@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "precompute.h"
 #include "../cache/cache.h"
+#include "../cache/usergen.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
 #include "../core/jsonx.h"
@@ -25,7 +26,7 @@
 #include <time.h>
 
 #define PC_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
-#define PC_TOKEN_BYTES 17              /* 16 hex + NUL */
+#define PC_TOKEN_BYTES USERGEN_TOKEN_BYTES
 #define PC_KEY_BYTES 96
 #define PC_TS_BYTES 32
 #define PC_PERIOD_BYTES 16
@@ -351,8 +352,9 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
 
 /* ---- cache layer -------------------------------------------------------- */
 
-/* Two kinds of entries per user: the generation token "g:<uid>" (16 hex,
- * replaced by precompute_invalidate) and one entry per metric
+/* Per-user generations of app/cache/usergen.h. Two kinds of entries per
+ * user: the generation token "g:<uid>" (16 hex, replaced by
+ * precompute_invalidate) and one entry per metric
  * "<uid>:<type>:<period>" holding "<token>\n<tail>". A metric entry counts
  * only when its token is the current one, so bumping the token orphans every
  * metric of the user at once (memcached cannot delete by pattern). A read
@@ -361,128 +363,15 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
  * The token is read before PostgreSQL, so a value computed from rows older
  * than an insert always carries a token that the insert has since replaced. */
 
-static size_t pc_token_key(char out[32], int64_t user_id)
-{
-    return (size_t)snprintf(out, 32, "g:%" PRId64, user_id);
-}
-
 static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
 {
     return (size_t)snprintf(out, PC_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
 }
 
-static void pc_new_token(char token[PC_TOKEN_BYTES])
-{
-    unsigned char raw[(PC_TOKEN_BYTES - 1) / 2];
-    arc4random_buf(raw, sizeof(raw));
-    text_hex(raw, sizeof(raw), token);
-}
-
-/* Stores a fresh token; false = cache unusable. */
-static bool pc_token_replace(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
-{
-    char key[32];
-    size_t klen = pc_token_key(key, user_id);
-    pc_new_token(token);
-    return cache_set(cache, "metrics", key, klen, token, strlen(token), 0) == CACHE_OK;
-}
-
-/* The user's current token (created when missing). false = cache unusable. */
-static bool pc_cache_token(struct cache *cache, int64_t user_id, char token[PC_TOKEN_BYTES])
-{
-    if (cache == NULL || !cache_enabled(cache))
-        return false;
-    char key[32];
-    size_t klen = pc_token_key(key, user_id);
-    char *v = NULL;
-    size_t vlen = 0;
-    enum cache_result cr = cache_get(cache, "metrics", key, klen, &v, &vlen);
-    if (cr == CACHE_OK && vlen > 0 && vlen < PC_TOKEN_BYTES) {
-        memcpy(token, v, vlen);
-        token[vlen] = '\0';
-        free(v);
-        return true;
-    }
-    free(v);
-    return cr != CACHE_ERROR && pc_token_replace(cache, user_id, token);
-}
-
-/* "<token>\n<tail>", malloc'd. */
-static char *pc_cache_value(const char *token, const char *tail, size_t tail_len, size_t *len)
-{
-    size_t tlen = strlen(token);
-    char *v = malloc(tlen + 1 + tail_len);
-    if (v == NULL)
-        return NULL;
-    memcpy(v, token, tlen);
-    v[tlen] = '\n';
-    memcpy(v + tlen + 1, tail, tail_len);
-    *len = tlen + 1 + tail_len;
-    return v;
-}
-
 static void pc_cache_put(struct cache *cache, const char *key, size_t klen, const char *token, const char *tail,
                          size_t tail_len)
 {
-    size_t vlen;
-    char *v = pc_cache_value(token, tail, tail_len, &vlen);
-    if (v != NULL)
-        cache_set(cache, "metrics", key, klen, v, vlen, PRECOMPUTE_CACHE_TTL_S);
-    free(v);
-}
-
-struct pc_lookup {
-    char token[PC_TOKEN_BYTES];    /* "" until found */
-    char *value;                   /* the metric entry, malloc'd */
-    size_t value_len;
-};
-
-static void pc_lookup_hit(void *arg, size_t index, const char *value, size_t value_len)
-{
-    struct pc_lookup *l = arg;
-    if (index == 0) {
-        if (value_len > 0 && value_len < PC_TOKEN_BYTES) {
-            memcpy(l->token, value, value_len);
-            l->token[value_len] = '\0';
-        }
-    } else if (l->value == NULL && (l->value = malloc(value_len + 1)) != NULL) {
-        memcpy(l->value, value, value_len);
-        l->value[value_len] = '\0';
-        l->value_len = value_len;
-    }
-}
-
-/* One round trip: the token and the metric entry. Returns 1 (hit: *tail
- * malloc'd), 0 (miss: token holds the token to write back with), -1 (cache
- * unusable). */
-static int pc_cache_lookup(struct cache *cache, int64_t user_id, const char *key, size_t klen,
-                           char token[PC_TOKEN_BYTES], char **tail, size_t *tail_len)
-{
-    if (cache == NULL || !cache_enabled(cache))
-        return -1;
-    char tkey[32];
-    const char *keys[2] = {tkey, key};
-    size_t lens[2] = {pc_token_key(tkey, user_id), klen};
-    struct pc_lookup l = {.token = ""};
-    if (cache_mget(cache, "metrics", keys, lens, 2, pc_lookup_hit, &l) < 0) {
-        free(l.value);
-        return -1;
-    }
-    if (l.token[0] == '\0') {
-        free(l.value);
-        return pc_token_replace(cache, user_id, token) ? 0 : -1;
-    }
-    memcpy(token, l.token, sizeof(l.token));
-    size_t tlen = strlen(token);
-    if (l.value != NULL && l.value_len > tlen && memcmp(l.value, token, tlen) == 0 && l.value[tlen] == '\n') {
-        *tail_len = l.value_len - tlen - 1;
-        memmove(l.value, l.value + tlen + 1, *tail_len);
-        l.value[*tail_len] = '\0';
-        *tail = l.value;
-        return 1;
-    }
-    free(l.value);
-    return 0;
+    usergen_put(cache, "metrics", key, klen, token, tail, tail_len, PRECOMPUTE_CACHE_TTL_S);
 }
 
 /* ---- store layer -------------------------------------------------------- */
@@ -566,7 +455,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
 
     /* 1. memcached */
     klen = pc_cache_key(key, user_id, type, period);
-    int cached = pc_cache_lookup(cache, user_id, key, klen, token, &tail, &tail_len);
+    int cached = usergen_lookup(cache, "metrics", user_id, key, klen, token, &tail, &tail_len);
     bool cache_ok = cached >= 0;
     if (cached == 1) {
         src = PRECOMPUTE_FROM_CACHE;
@@ -651,17 +540,7 @@ static void pc_invalidate(struct db *db, struct cache *cache, int64_t user_id)
     if (db_exec(db, 0, PC_INVALIDATE_SQL, 1, params) != ERR_NONE) {
         log_warn("precompute: invalidating the stored metrics of user %" PRId64 " failed", user_id);
     }
-    if (cache != NULL && cache_enabled(cache)) {
-        char key[32], token[PC_TOKEN_BYTES];
-        size_t klen = pc_token_key(key, user_id);
-        if (!pc_token_replace(cache, user_id, token)) {
-            /* Unreachable memcached: deleting the token is the second chance
-             * (a missing token also orphans the entries); if that fails too,
-             * cache_delete orphans the whole namespace. */
-            if (cache_delete(cache, "metrics", key, klen) != CACHE_OK)
-                log_warn("precompute: memcached generation of user %" PRId64 " not bumped", user_id);
-        }
-    }
+    usergen_bump(cache, "metrics", user_id);
 }
 
 static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
@@ -700,7 +579,7 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES], token[PC_TOKEN_BYTES];
     pc_now_text(now, computed_at);
     pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
-    bool cache_ok = pc_cache_token(cache, user_id, token);
+    bool cache_ok = usergen_token(cache, "metrics", user_id, token);
     struct json_object *rows = json_object_new_array();
     for (int p = 0; p < 2; p++) {
         char period[PC_PERIOD_BYTES];

@@ -33,6 +33,10 @@
                         [{ label: "requests", data: data.latency.values, backgroundColor: "#2458c6" }], { log: true });
   if (data.jobs) bar("chart-jobs", data.jobs.labels,
                      [{ label: "jobs", data: data.jobs.values, backgroundColor: "#7a4cc2" }], {});
+  if (data.opp_tiers) bar("chart-opp-tiers", data.opp_tiers.labels,
+                          [{ label: "opportunities", data: data.opp_tiers.values, backgroundColor: "#2458c6" }], {});
+  if (data.opp_hist) bar("chart-opp-hist", data.opp_hist.labels,
+                         [{ label: "opportunities", data: data.opp_hist.values, backgroundColor: "#7a4cc2" }], {});
   if (data.learning_sources) bar("chart-learning-sources", data.learning_sources.labels,
                                  [{ label: "profiles", data: data.learning_sources.values, backgroundColor: "#2458c6" }], {});
   if (data.learning_segments) bar("chart-learning-segments", data.learning_segments.labels,

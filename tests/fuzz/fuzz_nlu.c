@@ -20,11 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const int todays[][3] = {{2026, 11, 15}, {2024, 2, 29}, {2026, 1, 1}, {1900, 1, 1}, {2999, 12, 31}};
     struct nlu_result r;
     const int *t = todays[size % 5];
-    nlu_understand((const char *)data, size, t[0], t[1], t[2], &vocab, size % 2 ? "en" : "fr", &r);
+    nlu_understand((const char *)data, size, t[0], t[1], t[2], &vocab, size % 2 ? "en" : "fr", NULL, &r);
+    /* The same message as a follow-up of itself (the conversation path). */
+    struct nlu_result again;
+    nlu_understand((const char *)data, size, t[0], t[1], t[2], &vocab, "fr", &r, &again);
+    if (again.intent == NULL || again.confidence < 0.5 || again.confidence > 0.99 ||
+        (!again.period_invalid && !again.period_unrecognised && strlen(again.from) != 10))
+        __builtin_trap();
     /* Invariants every answer relies on. */
     if (r.intent == NULL || strlen(r.lang) != 2)
         __builtin_trap();
-    if (!r.period_invalid && strlen(r.from) != 10)
+    if (!r.period_invalid && !r.period_unrecognised && strlen(r.from) != 10)
         __builtin_trap();
     if (r.confidence < 0.5 || r.confidence > 0.99)
         __builtin_trap();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Runs the integration tests: every test_*.py here, each test_* function in
-file order. Usage: run.py [substring filter]. Exit status 1 if any failed."""
+file order. Usage: run.py [substring filter]. Exit status 1 if any failed,
+or if the filter matched no test (a typo must not be green)."""
 import importlib.util
 import os
 import sys
@@ -34,6 +35,9 @@ def main():
                 print("FAIL %-70s %6.2fs" % (full, time.time() - started), flush=True)
                 traceback.print_exc()
     print("\n%d passed, %d failed" % (passed, len(failed)))
+    if passed + len(failed) == 0:
+        print("no test matches %r: nothing ran" % pattern)
+        return 1
     for f in failed:
         print("  failed:", f)
     return 1 if failed else 0

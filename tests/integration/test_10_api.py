@@ -1,8 +1,10 @@
 """HTTP contract basics: health, auth matrix, error shapes, request ids."""
+import hashlib
 import re
 import time
 
-from harness import (admin_token, assert_error, ctl, get, new_user, post, psql, request)
+from harness import (admin_token, assert_error, conf_value, ctl, get, log_request, new_user, post, psql, request,
+                     unique_request_id)
 
 
 def test_health_ok():
@@ -50,9 +52,14 @@ def test_token_revocation():
     uid, tok = new_user("Revoke Me")
     assert get("/api/v1/users/%d" % uid, token=tok).status == 200
     token_id = psql("SELECT max(id) FROM api_tokens WHERE user_id = %d" % uid)[0][0]
+    # Worker caches hold a token for auth_cache_ttl_s (docs/config.md: 5 s); memcached's entry is
+    # deleted. Every worker cache slot was filled before the revoke, so none outlives revoke + ttl:
+    # polled at 0.25 s, the 401 must come by then (+ one poll interval and a request's time).
+    ttl = float(conf_value("auth_cache_ttl_s", "5"))
+    assert ttl == 5, ttl
+    revoked_at = time.time()
     ctl("token", "revoke", token_id)
-    # Worker caches hold a token for auth_cache_ttl_s (5 s); memcached's entry is deleted.
-    deadline = time.time() + 8
+    deadline = revoked_at + ttl + 0.5
     status = None
     while time.time() < deadline:
         status = get("/api/v1/users/%d" % uid, token=tok).status
@@ -68,6 +75,30 @@ def test_tokens_stored_hashed():
     rows = psql("SELECT token_hash FROM api_tokens WHERE user_id = %d" % uid)
     assert len(rows) == 1 and len(rows[0][0]) == 64
     assert tok not in rows[0][0] and rows[0][0] != tok
+    # The stored hash is SHA-256 of the whole token (prefix included), in lowercase hex.
+    assert tok.startswith("tly_") and len(tok) == 4 + 64, tok
+    assert rows[0][0] == hashlib.sha256(tok.encode()).hexdigest(), (rows[0][0], tok)
+
+
+def test_warm_token_cache_makes_no_postgresql_round_trip():
+    """A token's first lookup reads PostgreSQL and fills memcached; after
+    that every worker answers from its own cache or memcached: the request
+    log's db_ms stays 0 for requests that need nothing but the token. The
+    route: another user's profile, refused (403) by the auth filter before
+    any handler runs."""
+    uid, tok = new_user("Warm Token")
+    other, _ = new_user("Warm Other")
+    path = "/api/v1/users/%d" % other
+    rid = unique_request_id("cold")
+    assert_error(get(path, token=tok, headers={"X-Request-Id": rid}), 403, "forbidden")
+    cold = log_request(rid)
+    assert cold["status"] == 403 and cold["db_ms"] > 0 and cold["cache_misses"] == 1, cold
+    # More requests than workers, so workers without the token in their own cache are hit too.
+    for i in range(12):
+        rid = unique_request_id("warm")
+        assert_error(get(path, token=tok, headers={"X-Request-Id": rid}), 403, "forbidden")
+        line = log_request(rid)
+        assert line["status"] == 403 and line["db_ms"] == 0 and line["cache_misses"] == 0, (i, line)
 
 
 def test_user_create_and_get():

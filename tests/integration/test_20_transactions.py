@@ -197,5 +197,24 @@ def test_summary():
         assert got == {k: (c, money(t)) for k, (c, t) in want.items()}, group_by
         totals = [abs(g["total"]) for g in groups]
         assert totals == sorted(totals, reverse=True)
-    r = get(base + "?group_by=month&from=2025-12-01&to=2025-12-31", token=tok)
-    assert [g["key"] for g in r.json["groups"]] in ([], ["2025-12"])
+    # A date range inside the busiest month, from its first to its last day with transactions
+    # (both ends inclusive): one group, its exact count and total.
+    import datetime
+    months = {}
+    for it in items:
+        months[it["date"][:7]] = months.get(it["date"][:7], 0) + 1
+    month = max(sorted(months), key=lambda m: months[m])
+    inside = [it for it in items if it["date"][:7] == month]
+    first, last = min(it["date"] for it in inside), max(it["date"] for it in inside)
+    assert len(inside) >= 3 and first < last, months
+    r = get(base + "?group_by=month&from=%s&to=%s" % (first, last), token=tok)
+    assert r.status == 200, r
+    assert [(g["key"], g["count"], g["total"]) for g in r.json["groups"]] == \
+        [(month, len(inside), money(sum(it["_cents"] for it in inside)))], (month, first, last, r.json)
+    # One day short on both ends: the first and last days' transactions leave the group.
+    day = datetime.timedelta(days=1)
+    lo = (datetime.date.fromisoformat(first) + day).isoformat()
+    hi = (datetime.date.fromisoformat(last) - day).isoformat()
+    inner = [it for it in inside if lo <= it["date"] <= hi]
+    r = get(base + "?group_by=month&from=%s&to=%s" % (lo, hi), token=tok)
+    assert [(g["key"], g["count"]) for g in r.json["groups"]] == ([(month, len(inner))] if inner else []), r.json

@@ -37,8 +37,11 @@ def test_health_ok_degraded_down_ok():
     r = wait_for(lambda: (lambda h: h if h.status == 200 and h.json["status"] == "ok" else None)(_health()),
                  timeout=20, what="ok health after restart")
     assert r.json["checks"]["memcached"]["ok"] is True
-    # Every worker recovers, not just one: several requests in a row succeed.
-    time.sleep(1.5)
+    # Every worker recovers, not just one: polled (bounded) until 20 requests in a row succeed,
+    # more than there are workers; then the next 20 too.
+    def twenty_in_a_row():
+        return all(get("/api/v1/users/%d" % uid, token=tok).status == 200 for _ in range(20))
+    wait_for(twenty_in_a_row, timeout=15, interval=0.2, what="every worker serving again")
     for _ in range(20):
         assert get("/api/v1/users/%d" % uid, token=tok).status == 200
     assert tallyd_pid() == master

@@ -6,9 +6,8 @@ import signal
 import threading
 import time
 
-from harness import VAR, admin_token, get, new_user, stack, tallyd_pid, wait_for, worker_pids
-
-LOG = os.path.join(VAR, "log", "tallyd.log")
+from harness import admin_token, get, log_since as _log_since, log_size as _log_size, new_user, stack, \
+    tallyd_pid, wait_for, worker_pids
 
 
 class Load:
@@ -51,14 +50,13 @@ class Load:
         return self
 
 
-def _log_size():
-    return os.path.getsize(LOG) if os.path.exists(LOG) else 0
-
-
-def _log_since(offset):
-    with open(LOG, "rb") as f:
-        f.seek(offset)
-        return f.read().decode("utf-8", "replace")
+def _age(pid):
+    """Seconds since process pid started (/proc/PID/stat field 22, clock ticks since boot)."""
+    with open("/proc/%d/stat" % pid) as f:
+        start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _user():
@@ -71,9 +69,17 @@ def test_kill_worker_under_load():
     before = worker_pids()
     assert len(before) >= 2, before
     load = Load(path, tok).start()
-    time.sleep(1.0)
-    victim = worker_pids()[0]     # workers recycle (max_requests): pick a live one now
-    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: load.ok >= 20, timeout=10, interval=0.05, what="load running")
+    # Workers recycle (max_requests): one may exit between the listing and the kill; pick again.
+    for _ in range(20):
+        victim = worker_pids()[0]
+        try:
+            os.kill(victim, signal.SIGKILL)
+            break
+        except ProcessLookupError:
+            continue
+    else:
+        raise AssertionError("no live worker to kill")
     load.join()
     # At most the one request that was on the killed worker may fail.
     assert len(load.failed) <= 1, load.failed[:10]
@@ -158,7 +164,8 @@ def test_crash_loop_guard_backs_off_and_resets():
     next spawn (200, 400, 800 ms ...); one that lived longer resets it."""
     import re
     full = len(worker_pids())
-    time.sleep(2.2)       # every worker has lived past the 2 s limit (earlier tests recycle them)
+    # Every worker has lived past the 2 s limit (earlier tests recycle them): polled on their ages.
+    wait_for(lambda: all(_age(p) > 2.1 for p in worker_pids()), timeout=10, interval=0.1, what="workers older than 2 s")
     offset = _log_size()
     # A long-lived worker dies: replaced at once, no backoff.
     def replaced(pid, others):   # the one new worker once the pool is full again without pid
@@ -182,7 +189,7 @@ def test_crash_loop_guard_backs_off_and_resets():
     for gap, wait in zip(gaps, waits):
         assert gap >= wait / 1000.0 * 0.9, (gaps, waits)
     # Lived past 2 s: the count starts over (no guard line, quick respawn).
-    time.sleep(2.3)
+    wait_for(lambda: _age(pid) > 2.1, timeout=10, interval=0.1, what="the worker older than 2 s")
     offset = _log_size()
     os.kill(pid, signal.SIGKILL)
     t0 = time.time()

@@ -11,8 +11,8 @@ import signal
 import subprocess
 import time
 
-from harness import (CONF, CTL, admin_token, assert_error, ctl, get, new_user, post, psql, request, tallyd_pid,
-                     wait_for)
+from harness import (CONF, CTL, admin_token, assert_error, assert_no_sanitizer_report, ctl, get, new_user, post,
+                     psql, request, tallyd_pid, wait_for)
 from test_15_metrics import scrape
 
 
@@ -56,13 +56,57 @@ def _wait_exit(procs, timeout=60):
             for q in procs:
                 q.kill()
             raise AssertionError("runner %s did not finish" % p.args)
-        assert p.returncode == 0, (p.args, p.returncode, p.stderr.read())
+        err = p.stderr.read()
+        assert_no_sanitizer_report(err, " ".join(p.args))
+        assert p.returncode == 0, (p.args, p.returncode, err)
 
 
 def _job(job_id):
     r = psql("SELECT status, attempts, coalesce(locked_by, ''), coalesce(last_error, '') FROM jobs WHERE id = %d"
              % job_id)
     return r[0] if r else None
+
+
+def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
+    """The nightly schedule (sql/005) enqueues precompute_all_users at 03:00
+    UTC; the job computes every active user's metrics and renews its lock
+    after each user: with job_lock_timeout_s = 1 and a run several times
+    longer, a second runner never takes it again."""
+    sched = psql("SELECT kind, cron, enabled FROM job_schedules WHERE name = 'nightly_precompute_all_users'")
+    assert sched == [["precompute_all_users", "0 3 * * *", "t"]], sched
+    _reset()
+    n = 1200                                  # enough users that the run outlasts the lock timeout
+    ids = [int(r[0]) for r in psql("INSERT INTO users (name) SELECT 't60-pc-' || g FROM generate_series(1, %d) g"
+                                   " RETURNING id" % n)]
+    try:
+        psql("INSERT INTO transactions (user_id, date, amount_cents, currency, category, category_key)"
+             " SELECT id, '2026-07-10', -(1000 + id %% 977), 'EUR', 'Courses', 'courses' FROM users"
+             " WHERE id BETWEEN %d AND %d" % (min(ids), max(ids)))
+        with paused_supervised_runner():
+            job_id = int(ctl("jobs", "enqueue", "precompute_all_users", "--payload", '{"period": "2026-07"}')
+                         .stdout.strip())
+            long_runner = _runner("t60-pc", "--once", TALLY_JOB_LOCK_TIMEOUT_S=1)
+            wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
+            other = _runner("t60-pc-other", TALLY_JOB_LOCK_TIMEOUT_S=1)
+            _wait_exit([long_runner], timeout=120)
+            other.terminate()
+            other.wait(timeout=10)
+        assert _job(job_id)[:2] == ["succeeded", "1"], _job(job_id)
+        runs = psql("SELECT runner, ok, extract(epoch FROM finished_at - started_at) FROM job_runs WHERE job_id = %d"
+                    % job_id)
+        assert [r[:2] for r in runs] == [["t60-pc", "t"]], runs
+        assert float(runs[0][2]) >= 2.0, ("the run must outlast the 1 s lock several times to test anything", runs)
+        rows = psql("SELECT user_id, metric_type, period, metric_value->>'spending' FROM pre_computed_metrics"
+                    " WHERE user_id BETWEEN %d AND %d" % (min(ids), max(ids)))
+        assert len(rows) == 8 * n, len(rows)
+        for uid, mtype, period, spending in rows:
+            if mtype == "monthly_total" and period == "2026-07":
+                want = 1000 + int(uid) % 977
+                assert round(float(spending) * 100) == want, (uid, spending, want)
+            elif mtype == "monthly_total":
+                assert period == "2026-06" and float(spending) == 0, (uid, period, spending)
+    finally:
+        psql("DELETE FROM users WHERE id BETWEEN %d AND %d AND name LIKE 't60-pc-%%'" % (min(ids), max(ids)))
 
 
 def test_each_job_runs_exactly_once_with_three_runners():
@@ -152,11 +196,17 @@ def test_job_of_a_killed_runner_is_requeued_and_finished_by_another():
         victim.kill()                                             # SIGKILL mid-job
         victim.wait()
         assert _job(job_id)[0] == "running"
-        started = time.time()
         _wait_exit([_runner("t60-rescuer", "--drain", TALLY_JOB_LOCK_TIMEOUT_S=2)], timeout=30)
-        assert time.time() - started >= 1.0                      # it had to wait for the lock to expire
     status, attempts, _, _ = _job(job_id)
     assert (status, attempts) == ("succeeded", "2")
+    # The rescuer had to wait for the lock to expire: the lost attempt is closed (its job_runs row
+    # written by the rescuer) no earlier than job_lock_timeout_s (2 s) after it started (heartbeats
+    # only push that later), and the second attempt starts after that. Database clock throughout.
+    lost, redo = psql("SELECT extract(epoch FROM finished_at - started_at),"
+                      " extract(epoch FROM (SELECT started_at FROM job_runs WHERE job_id = %d AND attempt = 2)"
+                      " - finished_at) FROM job_runs WHERE job_id = %d AND attempt = 1" % (job_id, job_id))[0]
+    assert float(lost) >= 2.0 - 0.01, lost
+    assert float(redo) >= 0, redo
     runs = psql("SELECT attempt, runner, ok, coalesce(error, '') FROM job_runs WHERE job_id = %d ORDER BY attempt"
                 % job_id)
     assert [r[:3] for r in runs] == [["1", "t60-victim", "f"], ["2", "t60-rescuer", "t"]], runs
@@ -244,6 +294,105 @@ def test_supervised_runner_runs_api_jobs_counts_them_and_is_restarted():
     assert psql("SELECT runner FROM job_runs WHERE job_id = %d" % j)[0][0].split(":")[-2] == str(new)
 
 
+def test_unknown_kind_and_non_object_payload_are_dead_at_once():
+    """docs/jobs.md: unknown kinds and payloads that are not a JSON object
+    are dead at once (one attempt, however many are allowed); the
+    supervised runner counts an unknown kind under kind="other"."""
+    _reset()
+    before = scrape()[0]
+    with paused_supervised_runner():
+        ids = [int(psql("INSERT INTO jobs (kind, payload, max_attempts) VALUES ('%s', '%s', 5) RETURNING id"
+                        % (kind, payload))[0][0])
+               for kind, payload in (("t60_no_such_kind", "{}"), ("noop", "[1]"), ("noop", '"text"'))]
+    wait_for(lambda: all(_job(i)[0] == "dead" for i in ids), what="dead jobs")
+    for i, want in zip(ids, ('unknown job kind "t60_no_such_kind"', "payload is not a JSON object",
+                             "payload is not a JSON object")):
+        status, attempts, _, last_error = _job(i)
+        assert (status, attempts) == ("dead", "1") and want in last_error, (i, _job(i))
+        runs = psql("SELECT attempt, ok, coalesce(retry_at::text, '') FROM job_runs WHERE job_id = %d" % i)
+        assert runs == [["1", "f", ""]], runs
+    after = scrape()[0]
+    for key, n in (('tally_jobs_total{kind="other",status="dead"}', 1),
+                   ('tally_jobs_total{kind="noop",status="dead"}', 2),
+                   ('tally_jobs_total{kind="other",status="failed"}', 0)):
+        assert after[key] - before.get(key, 0) == n, (key, before.get(key), after[key])
+
+
+def test_test_only_kinds_exist_only_with_debug_routes():
+    """sleep and fail are test-only kinds (jobs_debug_module, debug_only):
+    with debug_routes = 0 tallyctl refuses them like any unknown kind and a
+    runner finds such a row dead at once; noop and the domains' kinds stay."""
+    _reset()
+    nodebug = {"TALLY_DEBUG_ROUTES": "0"}
+    with paused_supervised_runner():
+        for kind in ("sleep", "fail"):
+            p = ctl("jobs", "enqueue", kind, "--payload", "{}", check=False, env=nodebug)
+            assert p.returncode == 2 and "kind must be a known job kind" in p.stderr, (kind, p.returncode, p.stderr)
+            assert ctl("jobs", "enqueue", kind, "--payload", '{"ms": 1}' if kind == "sleep" else "{}").returncode == 0
+        for kind in ("noop", "cleanup_expired_metrics"):
+            assert ctl("jobs", "enqueue", kind, check=False, env=nodebug).returncode == 0, kind
+        _wait_exit([_runner("t60-nodebug", "--drain", TALLY_DEBUG_ROUTES=0)])
+    rows = psql("SELECT kind, status, attempts, coalesce(last_error, '') FROM jobs ORDER BY id")
+    assert [r[:3] for r in rows] == [["sleep", "dead", "1"], ["fail", "dead", "1"], ["noop", "succeeded", "1"],
+                                     ["cleanup_expired_metrics", "succeeded", "1"]], rows
+    assert 'unknown job kind "sleep"' in rows[0][3] and 'unknown job kind "fail"' in rows[1][3], rows
+
+
+def test_retention_deletes_old_succeeded_jobs_and_runs_only():
+    """docs/jobs.md: runners delete succeeded jobs and job_runs rows older
+    than job_retention_days (7); dead jobs stay, whatever their age."""
+    _reset()
+    days = {"old_ok": 8, "new_ok": 6, "old_dead": 30}
+    ids = {}
+    for name, age in days.items():
+        status = "dead" if "dead" in name else "succeeded"
+        ids[name] = int(psql("INSERT INTO jobs (kind, status, attempts, finished_at) VALUES ('noop', '%s', 1,"
+                             " now() - interval '%d days') RETURNING id" % (status, age))[0][0])
+        psql("INSERT INTO job_runs (job_id, attempt, runner, ok, started_at, finished_at) VALUES (%d, 1, 't60-ret',"
+             " %s, now() - interval '%d days', now() - interval '%d days')"
+             % (ids[name], "true" if status == "succeeded" else "false", age, age))
+    with paused_supervised_runner():
+        _wait_exit([_runner("t60-retention", "--drain")])
+    left = {int(r[0]) for r in psql("SELECT id FROM jobs")}
+    assert left == {ids["new_ok"], ids["old_dead"]}, (left, ids)
+    runs = {int(r[0]) for r in psql("SELECT job_id FROM job_runs WHERE runner = 't60-ret'")}
+    assert runs == {ids["new_ok"]}, (runs, ids)       # the dead job's 30-day-old run row goes too
+
+
+def test_runner_survives_a_postgresql_restart_and_listens_again():
+    """A runner polling only every 3 s picks up a NOTIFYed job at once
+    because it LISTENs; after PostgreSQL restarts it reconnects, LISTENs
+    again (a new backend), and keeps picking jobs up without waiting for the
+    poll. Pickup delays are measured on the database clock."""
+    from harness import stack
+
+    def pickup_delay(job_id):
+        r = psql("SELECT extract(epoch FROM r.started_at - j.created_at) FROM job_runs r JOIN jobs j ON j.id = r.job_id"
+                 " WHERE j.id = %d" % job_id)
+        return float(r[0][0])
+
+    def run_one():
+        job_id = int(ctl("jobs", "enqueue", "noop").stdout.strip())
+        wait_for(lambda: _job(job_id)[0] == "succeeded", timeout=30, what="job %d done" % job_id)
+        return job_id
+
+    _reset()
+    with paused_supervised_runner():
+        p = _runner("t60-listen", TALLY_JOB_POLL_MS=3000)
+        try:
+            run_one()                                   # the runner is up and idle on its LISTEN
+            assert pickup_delay(run_one()) < 1.0
+            stack("stop", "pg")
+            stack("start", "pg")
+            run_one()                                   # reconnected (after its back-off)
+            delays = [pickup_delay(run_one()) for _ in range(3)]
+            assert all(d < 1.0 for d in delays), delays  # woken by NOTIFY, not by the 3 s poll
+            assert p.poll() is None, "the runner must survive the outage"
+        finally:
+            p.send_signal(signal.SIGTERM)
+            _wait_exit([p], timeout=15)
+
+
 def test_admin_api_shapes_auth_and_errors():
     _reset()
     admin = admin_token()
@@ -308,7 +457,7 @@ def test_tallyctl_jobs_commands():
 def test_metrics_pass_promtool():
     r = get("/metrics")
     assert "# TYPE tally_jobs_total counter" in r.body and "# TYPE tally_jobs_queue_depth gauge" in r.body
-    if shutil.which("promtool") is None:
-        return                                                   # scripts/install-deps installs it
+    # scripts/install-deps installs it (Debian package prometheus): missing is a failure, not a pass.
+    assert shutil.which("promtool") is not None, "promtool not found: run scripts/install-deps"
     p = subprocess.run(["promtool", "check", "metrics"], input=r.body, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr

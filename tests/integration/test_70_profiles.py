@@ -192,6 +192,27 @@ def test_invalidation_while_memcached_hangs_never_leaves_a_stale_profile():
         assert r.status == 200 and r.json["stats"]["total_sessions"] == 1, r
     finally:
         os.kill(mc, signal.SIGCONT)
-    time.sleep(1.2)   # clients retry the server after their 1 s back-off
-    for _ in range(12):
+    # Clients retry the server after their 1 s back-off: polled until a profile read is a memcached
+    # hit again (the profiles namespace's hit counter grows), every answer fresh meanwhile.
+    from harness import admin_token
+
+    def profile_hits():
+        ns = get("/api/v1/admin/cache/stats", token=admin_token()).json["namespaces"]
+        return [n for n in ns if n["namespace"] == "profiles"][0]["since_start"]["hits"]
+
+    hits = profile_hits()
+
+    def fresh_and_hit():
         assert get("/api/v1/users/%d/profile" % uid, token=tok).json["stats"]["total_sessions"] == 1
+        return profile_hits() > hits
+    wait_for(fresh_and_hit, timeout=10, interval=0.1, what="a profile read from memcached again")
+
+    # Each worker retries memcached after its own back-off: polled until 12 reads in a row (more
+    # than there are workers) are all fresh memcached hits, so no worker is left behind (the next
+    # tests expect memcached on every worker).
+    def twelve_hits():
+        before = profile_hits()
+        for _ in range(12):
+            assert get("/api/v1/users/%d/profile" % uid, token=tok).json["stats"]["total_sessions"] == 1
+        return profile_hits() - before == 12
+    wait_for(twelve_hits, timeout=10, interval=0.1, what="every worker reading profiles from memcached")

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "core/text.h"
 #include "assistant/assistant_nlu.h"
+#include "assistant/assistant_words.h"
 
 #include <string.h>
 
@@ -18,7 +19,7 @@ static const struct nlu_vocab vocab = {merchant_keys, merchant_names, 10, catego
 static struct nlu_result ask_on(const char *msg, int y, int m, int d)
 {
     struct nlu_result r;
-    nlu_understand(msg, strlen(msg), y, m, d, &vocab, "fr", &r);
+    nlu_understand(msg, strlen(msg), y, m, d, &vocab, "fr", NULL, &r);
     return r;
 }
 
@@ -149,6 +150,130 @@ static void test_suite_questions(void)
     CHECK(r.merchant[0] == '\0' && r.category[0] == '\0');
 }
 
+/* Comparisons: the period compared with, on any day. */
+static void test_comparisons(void)
+{
+    struct {
+        const char *msg;
+        int y, m, d;
+        const char *from, *to, *against_from, *against_to, *basis;
+    } cases[] = {
+        {"compare ce mois-ci avec le mois dernier", 2026, 11, 15, "2026-11-01", "2026-11-15", "2026-10-01", "2026-10-15", "to_date"},
+        {"compare ce mois-ci avec le mois dernier", 2026, 12, 1, "2026-11-01", "2026-11-30", "2026-10-01", "2026-10-31", "whole"},
+        {"comparaison avec le mois dernier", 2026, 3, 31, "2026-03-01", "2026-03-31", "2026-02-01", "2026-02-28", "to_date"},
+        {"comparaison avec le mois dernier", 2026, 3, 6, "2026-02-01", "2026-02-28", "2026-01-01", "2026-01-31", "whole"},
+        {"this week vs last week", 2026, 11, 11, "2026-11-09", "2026-11-11", "2026-11-02", "2026-11-04", "to_date"},
+        {"this week vs last week", 2026, 11, 9, "2026-11-02", "2026-11-08", "2026-10-26", "2026-11-01", "whole"},
+        {"compare this year with last year", 2024, 2, 29, "2024-01-01", "2024-02-29", "2023-01-01", "2023-02-28", "to_date"},
+        {"compare this year with last year", 2026, 1, 20, "2025-01-01", "2025-12-31", "2024-01-01", "2024-12-31", "whole"},
+        {"compare octobre et septembre", 2026, 11, 15, "2026-10-01", "2026-10-31", "2026-09-01", "2026-09-30", "named"},
+        {"compare les 7 derniers jours", 2026, 11, 15, "2026-11-09", "2026-11-15", "2026-11-02", "2026-11-08", "previous"},
+        {"compare le mois dernier au mois d'avant", 2026, 11, 15, "2026-10-01", "2026-10-31", "2026-09-01", "2026-09-30", "named"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct nlu_result r = ask_on(cases[i].msg, cases[i].y, cases[i].m, cases[i].d);
+        CHECK_STR(r.intent, "analytics.comparison");
+        CHECK_STR(r.from, cases[i].from);
+        CHECK_STR(r.to, cases[i].to);
+        CHECK_STR(r.against_from, cases[i].against_from);
+        CHECK_STR(r.against_to, cases[i].against_to);
+        CHECK_STR(r.compare_basis, cases[i].basis);
+    }
+}
+
+/* Follow-ups: what the message does not name comes from the previous question. */
+static void test_followups(void)
+{
+    struct nlu_result first = ask("Mes dépenses chez Carrefour"), r;
+    const char *msg = "et le mois dernier ?";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &first, &r);
+    CHECK(r.followup);
+    CHECK_STR(r.intent, "transaction_search.by_merchant");
+    CHECK_STR(r.merchant, "Carrefour");
+    CHECK_STR(r.from, "2026-10-01");
+    struct nlu_result second = r;
+    msg = "et le mois d'avant ?";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &second, &r);
+    CHECK_STR(r.from, "2026-09-01");
+    CHECK_STR(r.to, "2026-09-30");
+    CHECK_STR(r.merchant, "Carrefour");
+    second = r;
+    msg = "pareil pour la santé";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &second, &r);
+    CHECK_STR(r.intent, "transaction_search.by_category");
+    CHECK_STR(r.category, "Santé");
+    CHECK_STR(r.merchant, "");
+    CHECK_STR(r.from, "2026-09-01");
+    /* the week before a week, the year before a year */
+    second = ask("la semaine dernière");
+    msg = "and the week before?";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &second, &r);
+    CHECK_STR(r.from, "2026-10-26");
+    CHECK_STR(r.to, "2026-11-01");
+    /* a new question is not a follow-up */
+    msg = "Quelles sont mes dépenses inhabituelles ?";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &first, &r);
+    CHECK(!r.followup);
+    CHECK_STR(r.merchant, "");
+    /* a clarification is no context */
+    second = ask("bonjour");
+    msg = "et en octobre ?";
+    nlu_understand(msg, strlen(msg), 2026, 11, 15, &vocab, "fr", &second, &r);
+    CHECK(!r.followup);
+}
+
+/* Words in their forms, unread periods, unknown categories, merchants as a search. */
+static void test_forms(void)
+{
+    INTENT("comment se répartissent mes dépenses", "transaction_search.by_category");
+    INTENT("la répartition", "transaction_search.by_category");
+    INTENT("répartir mon budget", "transaction_search.by_category");
+    INTENT("how has my spending evolved", "analytics.trends");
+    INTENT("evolving spending", "analytics.trends");
+    INTENT("splitting my spending", "transaction_search.by_category");
+    INTENT("au cours des 3 derniers mois", "transaction_search.simple");     /* "cours" is no Alimentation */
+    CHECK_STR(ask("au cours des 3 derniers mois").category, "");
+    struct nlu_result r = ask("combien pendant les vacances");
+    CHECK(r.period_unrecognised);
+    CHECK(!r.period_found);
+    CHECK_STR(r.from, "");
+    CHECK_STR(r.period_label, "unrecognised");
+    r = ask("combien en jardinage");
+    CHECK_STR(r.unknown_category, "jardinage");
+    CHECK_STR(r.intent, "transaction_search.by_category");
+    r = ask("combien chez monop");
+    CHECK_STR(r.merchant, "Monoprix");
+    CHECK_STR(r.merchant_key, "monop");
+    r = ask("combien chez Carrefour");
+    CHECK_STR(r.merchant_key, "carrefour");                /* a search for it also finds Carrefour Market */
+    r = ask("spot any weird spending");
+    CHECK_STR(r.merchant, "");                             /* "spot" is no Spotify */
+    PERIOD("sept", 2026, 11, 15, "2026-11-01", "2026-11-15", "this_month");   /* seven, not September */
+}
+
+/* The early-exit distance agrees with the full one (random words over a
+ * small alphabet, so that near misses and transpositions are common). */
+static void test_distance_cutoff(void)
+{
+    unsigned seed = 12345;
+    int disagreements = 0;
+    for (int n = 0; n < 20000; n++) {
+        char a[12], b[12];
+        size_t la = 1 + (seed = seed * 1103515245u + 12345u) % 10, lb = 1 + (seed = seed * 1103515245u + 12345u) % 10;
+        for (size_t i = 0; i < la; i++)
+            a[i] = (char)('a' + (seed = seed * 1103515245u + 12345u) % 3);
+        for (size_t i = 0; i < lb; i++)
+            b[i] = (char)('a' + (seed = seed * 1103515245u + 12345u) % 3);
+        a[la] = b[lb] = '\0';
+        int full = words_distance(a, b);
+        for (int max = 0; max <= 3; max++)
+            disagreements += words_distance_within(a, b, max) != (full <= max ? full : max + 1);
+    }
+    CHECK(disagreements == 0);
+    CHECK(words_distance("carrefour", "carefour") == 1);
+    CHECK(words_distance("derniere", "dernireee") == 1 || words_distance("derniere", "dernireee") == 2);
+}
+
 static void test_robustness(void)
 {
     char big[5000];
@@ -173,6 +298,10 @@ int main(void)
 {
     test_periods();
     test_suite_questions();
+    test_comparisons();
+    test_followups();
+    test_forms();
+    test_distance_cutoff();
     test_robustness();
     CHECK_DONE();
 }
