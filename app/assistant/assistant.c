@@ -57,17 +57,17 @@ struct chat {
     char text[1024];
 };
 
-static bool chat_fr(const struct chat *c)
+static bool assistant_fr(const struct chat *c)
 {
     return strcmp(c->nlu.lang, "en") != 0;
 }
 
 /* "1 234,50 €" (fr) or "€1,234.50" style kept simple: "1234.50 EUR" (en). */
-static void chat_money_text(const struct chat *c, int64_t cents, char *out, size_t cap)
+static void assistant_money_text(const struct chat *c, int64_t cents, char *out, size_t cap)
 {
     char num[PARSE_CENTS_BYTES];
     parse_format_cents(cents, num);
-    if (chat_fr(c)) {
+    if (assistant_fr(c)) {
         char *dot = strchr(num, '.');
         if (dot)
             *dot = ',';
@@ -81,13 +81,13 @@ static void chat_money_text(const struct chat *c, int64_t cents, char *out, size
 
 /* WHERE clause of the question's filter: $1 user, $2 from, $3 to, then
  * category and merchant keys when present. */
-struct chat_filter {
+struct assistant_filter {
     char sql[512];
     const char *params[6];
     int nparams;
 };
 
-static void chat_filter_build(const struct chat *c, struct chat_filter *f, bool with_entities)
+static void assistant_filter_build(const struct chat *c, struct assistant_filter *f, bool with_entities)
 {
     f->params[0] = c->uid_text;
     f->params[1] = c->nlu.from;
@@ -107,10 +107,10 @@ static void chat_filter_build(const struct chat *c, struct chat_filter *f, bool 
         snprintf(f->sql + n, sizeof(f->sql) - n, " AND amount_cents < 0");
 }
 
-static enum err chat_kpis(struct chat *c)
+static enum err assistant_kpis(struct chat *c)
 {
-    struct chat_filter f;
-    chat_filter_build(c, &f, true);
+    struct assistant_filter f;
+    assistant_filter_build(c, &f, true);
     char sql[700];
     snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", f.sql);
     enum err e;
@@ -123,7 +123,7 @@ static enum err chat_kpis(struct chat *c)
     return ERR_NONE;
 }
 
-static struct json_object *chat_kpi_card(const char *title, struct json_object *value, const char *unit)
+static struct json_object *assistant_kpi_card(const char *title, struct json_object *value, const char *unit)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("kpi_card"));
@@ -134,19 +134,19 @@ static struct json_object *chat_kpi_card(const char *title, struct json_object *
     return o;
 }
 
-static void chat_add_kpi_cards(struct chat *c)
+static void assistant_add_kpi_cards(struct chat *c)
 {
-    bool fr = chat_fr(c);
-    json_object_array_add(c->visualizations, chat_kpi_card("Total", jsonx_money(c->total_cents), c->currency));
+    bool fr = assistant_fr(c);
+    json_object_array_add(c->visualizations, assistant_kpi_card("Total", jsonx_money(c->total_cents), c->currency));
     json_object_array_add(c->visualizations,
-                          chat_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
+                          assistant_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
     json_object_array_add(c->visualizations,
-                          chat_kpi_card(fr ? "Moyenne" : "Average",
+                          assistant_kpi_card(fr ? "Moyenne" : "Average",
                                         jsonx_money(parse_round_div(c->total_cents, c->count)), c->currency));
 }
 
 /* A Chart.js config: {type, data: {labels, datasets: [{label, data}]}}. */
-static struct json_object *chat_chart(const char *viz_type, const char *chart_type, const char *title,
+static struct json_object *assistant_chart(const char *viz_type, const char *chart_type, const char *title,
                                       struct json_object *labels, struct json_object *datasets)
 {
     struct json_object *data = json_object_new_object();
@@ -170,7 +170,7 @@ static struct json_object *chat_chart(const char *viz_type, const char *chart_ty
     return viz;
 }
 
-static struct json_object *chat_dataset(const char *label, struct json_object *values)
+static struct json_object *assistant_dataset(const char *label, struct json_object *values)
 {
     struct json_object *d = json_object_new_object();
     json_object_object_add(d, "label", json_object_new_string(label));
@@ -180,10 +180,10 @@ static struct json_object *chat_dataset(const char *label, struct json_object *v
 
 /* Pie: spending by category over the period, top 5 + one Others slice.
  * Slices are positive and sum to the period's total spending. */
-static enum err chat_pie(struct chat *c)
+static enum err assistant_pie(struct chat *c)
 {
     enum err e;
-    const char *params4[4] = {c->uid_text, c->nlu.from, c->nlu.to, chat_fr(c) ? "Non catégorisé" : "Uncategorized"};
+    const char *params4[4] = {c->uid_text, c->nlu.from, c->nlu.to, assistant_fr(c) ? "Non catégorisé" : "Uncategorized"};
     db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
                  "SELECT coalesce(min(category), $4), sum(-amount_cents) AS s FROM transactions"
                  " WHERE user_id = $1 AND date BETWEEN $2::date AND $3::date AND amount_cents < 0"
@@ -205,13 +205,13 @@ static enum err chat_pie(struct chat *c)
             }
         }
         if (rows > ASSISTANT_PIE_SLICES) {
-            json_object_array_add(labels, json_object_new_string(chat_fr(c) ? "Autres" : "Others"));
+            json_object_array_add(labels, json_object_new_string(assistant_fr(c) ? "Autres" : "Others"));
             json_object_array_add(values, jsonx_money(others));
         }
         struct json_object *datasets = json_object_new_array();
-        json_object_array_add(datasets, chat_dataset(chat_fr(c) ? "Dépenses" : "Spending", values));
+        json_object_array_add(datasets, assistant_dataset(assistant_fr(c) ? "Dépenses" : "Spending", values));
         json_object_array_add(c->visualizations,
-                              chat_chart("pie_chart", "pie", chat_fr(c) ? "Répartition par catégorie" : "Spending by category",
+                              assistant_chart("pie_chart", "pie", assistant_fr(c) ? "Répartition par catégorie" : "Spending by category",
                                          labels, datasets));
     }
     db_clear(r);
@@ -221,7 +221,7 @@ static enum err chat_pie(struct chat *c)
 /* Monthly sums over the ASSISTANT_TREND_MONTHS months ending with the month
  * of `to`; optional merchant and category filters. Columns: month,
  * spending, income, count. */
-static db_result *chat_monthly(struct chat *c, const char *merchant_key, const char *category_key, enum err *e)
+static db_result *assistant_monthly(struct chat *c, const char *merchant_key, const char *category_key, enum err *e)
 {
     const char *params[4] = {c->uid_text, c->nlu.to, merchant_key && merchant_key[0] ? merchant_key : NULL,
                              category_key && category_key[0] ? category_key : NULL};
@@ -239,10 +239,10 @@ static db_result *chat_monthly(struct chat *c, const char *merchant_key, const c
                     4, params);
 }
 
-static enum err chat_merchant_bar(struct chat *c)
+static enum err assistant_merchant_bar(struct chat *c)
 {
     enum err e;
-    db_result *r = chat_monthly(c, c->nlu.merchant_key, NULL, &e);
+    db_result *r = assistant_monthly(c, c->nlu.merchant_key, NULL, &e);
     if (r == NULL)
         return e;
     struct json_object *labels = json_object_new_array();
@@ -253,16 +253,16 @@ static enum err chat_merchant_bar(struct chat *c)
     }
     db_clear(r);
     struct json_object *datasets = json_object_new_array();
-    json_object_array_add(datasets, chat_dataset(c->nlu.merchant, values));
+    json_object_array_add(datasets, assistant_dataset(c->nlu.merchant, values));
     char title[160];
-    snprintf(title, sizeof(title), chat_fr(c) ? "Dépenses chez %s par mois" : "Spending at %s by month",
+    snprintf(title, sizeof(title), assistant_fr(c) ? "Dépenses chez %s par mois" : "Spending at %s by month",
              c->nlu.merchant);
-    json_object_array_add(c->visualizations, chat_chart("bar_chart", "bar", title, labels, datasets));
+    json_object_array_add(c->visualizations, assistant_chart("bar_chart", "bar", title, labels, datasets));
     return ERR_NONE;
 }
 
 /* Least-squares slope of y over x = 0..n-1. */
-static double chat_slope(const double *y, int n)
+static double assistant_slope(const double *y, int n)
 {
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; i++) {
@@ -275,7 +275,7 @@ static double chat_slope(const double *y, int n)
     return den != 0 ? (n * sxy - sx * sy) / den : 0;
 }
 
-static struct json_object *chat_insight(const char *type, const char *message)
+static struct json_object *assistant_insight(const char *type, const char *message)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string(type));
@@ -287,10 +287,10 @@ static struct json_object *chat_insight(const char *type, const char *message)
  * spending per month; "increasing"/"decreasing" when |slope| > 5 % of the
  * mean per month, else "stable"; needs ASSISTANT_TREND_MIN_MONTHS months
  * with transactions. */
-static enum err chat_trend(struct chat *c, bool add_chart)
+static enum err assistant_trend(struct chat *c, bool add_chart)
 {
     enum err e;
-    db_result *r = chat_monthly(c, c->nlu.merchant_key, c->nlu.category_key, &e);
+    db_result *r = assistant_monthly(c, c->nlu.merchant_key, c->nlu.category_key, &e);
     if (r == NULL)
         return e;
     int n = db_rows(r) < ASSISTANT_TREND_MONTHS ? db_rows(r) : ASSISTANT_TREND_MONTHS;
@@ -307,13 +307,13 @@ static enum err chat_trend(struct chat *c, bool add_chart)
         json_object_array_add(income, jsonx_money(db_int64(r, i, 2)));
     }
     db_clear(r);
-    bool fr = chat_fr(c);
+    bool fr = assistant_fr(c);
     if (add_chart) {
         struct json_object *datasets = json_object_new_array();
-        json_object_array_add(datasets, chat_dataset(fr ? "Dépenses" : "Spending", spend));
-        json_object_array_add(datasets, chat_dataset(fr ? "Revenus" : "Income", income));
+        json_object_array_add(datasets, assistant_dataset(fr ? "Dépenses" : "Spending", spend));
+        json_object_array_add(datasets, assistant_dataset(fr ? "Revenus" : "Income", income));
         json_object_array_add(c->visualizations,
-                              chat_chart("line_chart", "line", fr ? "Tendance sur 6 mois" : "6-month trend", labels, datasets));
+                              assistant_chart("line_chart", "line", fr ? "Tendance sur 6 mois" : "6-month trend", labels, datasets));
     } else {
         json_object_put(labels);
         json_object_put(spend);
@@ -321,7 +321,7 @@ static enum err chat_trend(struct chat *c, bool add_chart)
     }
     if (months_with_data < ASSISTANT_TREND_MIN_MONTHS)
         return ERR_NONE;
-    double slope = chat_slope(spending, n), mean = 0;
+    double slope = assistant_slope(spending, n), mean = 0;
     for (int i = 0; i < n; i++)
         mean += spending[i] / n;
     const char *direction = mean > 0 && slope > 0.05 * mean ? "increasing"
@@ -333,7 +333,7 @@ static enum err chat_trend(struct chat *c, bool add_chart)
                  slope);
     else
         snprintf(msg, sizeof(msg), "Your spending is %s over 6 months (%+.2f per month on average).", direction, slope);
-    struct json_object *ins = chat_insight("spending_trend", msg);
+    struct json_object *ins = assistant_insight("spending_trend", msg);
     json_object_object_add(ins, "direction", json_object_new_string(direction));
     char slope_text[32];
     snprintf(slope_text, sizeof(slope_text), "%.2f", slope);
@@ -346,10 +346,10 @@ static enum err chat_trend(struct chat *c, bool add_chart)
  * median + 3.5 * max(1.4826 * MAD, 10 % of median, 1.00) of the same
  * category over the 6 months before the period, when that history has at
  * least ASSISTANT_ANOMALY_MIN_POINTS transactions. */
-static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
+static enum err assistant_anomalies(struct chat *c, bool with_entities, int *found)
 {
-    struct chat_filter f;
-    chat_filter_build(c, &f, with_entities);
+    struct assistant_filter f;
+    assistant_filter_build(c, &f, with_entities);
     char sql[2400];
     snprintf(sql, sizeof(sql),
              "WITH hist AS ("
@@ -374,13 +374,13 @@ static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
     *found = db_rows(r);
     for (int i = 0; i < db_rows(r); i++) {
         char amount[48], usual[48], msg[400];
-        chat_money_text(c, db_int64(r, i, 2), amount, sizeof(amount));
-        chat_money_text(c, (int64_t)llround(atof(db_value(r, i, 5))), usual, sizeof(usual));
+        assistant_money_text(c, db_int64(r, i, 2), amount, sizeof(amount));
+        assistant_money_text(c, (int64_t)llround(atof(db_value(r, i, 5))), usual, sizeof(usual));
         snprintf(msg, sizeof(msg),
-                 chat_fr(c) ? "Dépense inhabituelle le %s : %s chez %s (%s), contre %s habituellement."
+                 assistant_fr(c) ? "Dépense inhabituelle le %s : %s chez %s (%s), contre %s habituellement."
                             : "Unusual spending on %s: %s at %s (%s), against %s usually.",
                  db_value(r, i, 1), amount, db_is_null(r, i, 3) ? "?" : db_value(r, i, 3), db_value(r, i, 4), usual);
-        struct json_object *ins = chat_insight("unusual_transaction", msg);
+        struct json_object *ins = assistant_insight("unusual_transaction", msg);
         json_object_object_add(ins, "transaction_id", json_object_new_int64(db_int64(r, i, 0)));
         json_object_object_add(ins, "amount", jsonx_money(-db_int64(r, i, 2)));
         json_object_array_add(c->insights, ins);
@@ -393,7 +393,7 @@ static enum err chat_anomalies(struct chat *c, bool with_entities, int *found)
  * a bar chart of both totals and the per-category % change (categories
  * spent in both periods, at least 10.00 before), largest moves first; a
  * category or merchant named filters both periods. */
-static enum err chat_comparison(struct chat *c)
+static enum err assistant_comparison(struct chat *c)
 {
     const char *prev_from = c->nlu.against_from, *prev_to = c->nlu.against_to;
     const char *params[7] = {c->uid_text, prev_from, prev_to, c->nlu.from, c->nlu.to,
@@ -413,7 +413,7 @@ static enum err chat_comparison(struct chat *c)
     if (r == NULL)
         return e;
     int64_t before_total = 0, after_total = 0;
-    bool fr = chat_fr(c);
+    bool fr = assistant_fr(c);
     struct { const char *name; double pct; int64_t before, after; } moves[32];
     int nmoves = 0;
     for (int i = 0; i < db_rows(r); i++) {
@@ -436,9 +436,9 @@ static enum err chat_comparison(struct chat *c)
     json_object_array_add(values, jsonx_money(before_total));
     json_object_array_add(values, jsonx_money(after_total));
     struct json_object *datasets = json_object_new_array();
-    json_object_array_add(datasets, chat_dataset(fr ? "Dépenses" : "Spending", values));
+    json_object_array_add(datasets, assistant_dataset(fr ? "Dépenses" : "Spending", values));
     json_object_array_add(c->visualizations,
-                          chat_chart("bar_chart", "bar", fr ? "Comparaison des périodes" : "Period comparison", labels, datasets));
+                          assistant_chart("bar_chart", "bar", fr ? "Comparaison des périodes" : "Period comparison", labels, datasets));
     c->count = 0;
     c->total_cents = -after_total;
     /* Insertion sort by |pct| descending; at most 32 entries. */
@@ -453,7 +453,7 @@ static enum err chat_comparison(struct chat *c)
         snprintf(msg, sizeof(msg), fr ? "%s : %+.1f %% par rapport à la période précédente."
                                       : "%s: %+.1f%% compared with the previous period.",
                  moves[i].name, moves[i].pct);
-        struct json_object *ins = chat_insight("category_change", msg);
+        struct json_object *ins = assistant_insight("category_change", msg);
         json_object_object_add(ins, "category", json_object_new_string(moves[i].name));
         char pct[32];
         snprintf(pct, sizeof(pct), "%.1f", moves[i].pct);
@@ -471,8 +471,8 @@ static enum err chat_comparison(struct chat *c)
                           : "";
     if (before_total > 0) {
         char a[48], b[48];
-        chat_money_text(c, after_total, a, sizeof(a));
-        chat_money_text(c, before_total, b, sizeof(b));
+        assistant_money_text(c, after_total, a, sizeof(a));
+        assistant_money_text(c, before_total, b, sizeof(b));
         double pct = 100.0 * (double)(after_total - before_total) / (double)before_total;
         snprintf(c->text, sizeof(c->text),
                  fr ? "%sDu %s au %s vous avez dépensé %s, contre %s du %s au %s (%+.1f %%)."
@@ -491,10 +491,10 @@ static enum err chat_comparison(struct chat *c)
 /* The merchant names a merchant filter counted in the period (most
  * transactions first, ASSISTANT_MERCHANTS_SHOWN at most), into
  * c->merchants_counted and, joined, into names. */
-static enum err chat_merchants_counted(struct chat *c, char *names, size_t cap)
+static enum err assistant_merchants_counted(struct chat *c, char *names, size_t cap)
 {
-    struct chat_filter f;
-    chat_filter_build(c, &f, true);
+    struct assistant_filter f;
+    assistant_filter_build(c, &f, true);
     char sql[800];
     snprintf(sql, sizeof(sql),
              "SELECT min(merchant) FROM transactions WHERE %s AND merchant_key IS NOT NULL"
@@ -518,9 +518,9 @@ static enum err chat_merchants_counted(struct chat *c, char *names, size_t cap)
     return ERR_NONE;
 }
 
-static void chat_search_text(struct chat *c, const char *counted)
+static void assistant_search_text(struct chat *c, const char *counted)
 {
-    bool fr = chat_fr(c);
+    bool fr = assistant_fr(c);
     char what[600] = "";
     if (c->nlu.merchant[0] && counted[0] && strcmp(counted, c->nlu.merchant) != 0)
         snprintf(what, sizeof(what), fr ? " chez %s (%s)" : " at %s (%s)", c->nlu.merchant, counted);
@@ -537,8 +537,8 @@ static void chat_search_text(struct chat *c, const char *counted)
     if (c->nlu.merchant[0] && c->nlu.category[0])
         snprintf(what + strlen(what), sizeof(what) - strlen(what), fr ? ", en %s" : ", on %s", c->nlu.category);
     char total[48], avg[48];
-    chat_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
-    chat_money_text(c, parse_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
+    assistant_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
+    assistant_money_text(c, parse_round_div(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg, sizeof(avg));
     if (c->spending_only)
         snprintf(c->text, sizeof(c->text),
                  fr ? "Du %s au %s, vous avez dépensé %s%s en %" PRId64 " transaction%s (moyenne %s)."
@@ -551,9 +551,9 @@ static void chat_search_text(struct chat *c, const char *counted)
                  c->nlu.from, c->nlu.to, c->count, c->count > 1 ? "s" : "", what, total, avg);
 }
 
-static void chat_clarify(struct chat *c)
+static void assistant_clarify(struct chat *c)
 {
-    bool fr = chat_fr(c);
+    bool fr = assistant_fr(c);
     snprintf(c->text, sizeof(c->text), "%s",
              fr ? "Je n'ai pas compris votre question. Essayez par exemple : « Mes dépenses du mois dernier », "
                   "« Combien j'ai dépensé chez Carrefour ce mois-ci ? », « Répartition de mes dépenses par catégorie »."
@@ -561,14 +561,14 @@ static void chat_clarify(struct chat *c)
                   "\"How much did I spend at Netflix this month?\", \"Breakdown of my spending by category\".");
 }
 
-static enum err chat_answer(struct chat *c)
+static enum err assistant_answer(struct chat *c)
 {
     const char *intent = c->nlu.intent;
     int found = 0;
     enum err e = ERR_NONE;
-    bool fr = chat_fr(c);
+    bool fr = assistant_fr(c);
     if (strcmp(intent, "clarification.needed") == 0) {
-        chat_clarify(c);
+        assistant_clarify(c);
         return ERR_NONE;
     }
     if (c->nlu.period_unrecognised) {
@@ -591,14 +591,14 @@ static enum err chat_answer(struct chat *c)
             snprintf(c->text + n, sizeof(c->text) - n, "%s", c->vocab->category_count ? "." : (fr ? " aucune." : " none."));
         else
             c->text[words_utf8_cut(c->text, sizeof(c->text) - 1)] = '\0';
-        chat_add_kpi_cards(c);
+        assistant_add_kpi_cards(c);
         return ERR_NONE;
     }
     if (c->nlu.period_invalid) {
         snprintf(c->text, sizeof(c->text), "%s",
                  fr ? "Cette date n'existe pas dans le calendrier : aucune transaction."
                     : "That date does not exist in the calendar: no transactions.");
-        chat_add_kpi_cards(c);
+        assistant_add_kpi_cards(c);
         return ERR_NONE;
     }
     if (c->nlu.merchant_phrase[0] && !c->nlu.merchant[0] && strncmp(intent, "transaction_search", 18) == 0) {
@@ -606,27 +606,27 @@ static enum err chat_answer(struct chat *c)
                  fr ? "Je ne trouve aucun marchand « %s » dans vos transactions."
                     : "I cannot find any merchant \"%s\" in your transactions.",
                  c->nlu.merchant_phrase);
-        chat_add_kpi_cards(c);
+        assistant_add_kpi_cards(c);
         return ERR_NONE;
     }
     if (strncmp(intent, "transaction_search", 18) == 0) {
-        if ((e = chat_kpis(c)))
+        if ((e = assistant_kpis(c)))
             return e;
         char counted[400] = "";
-        if (c->nlu.merchant_key[0] && (e = chat_merchants_counted(c, counted, sizeof(counted))))
+        if (c->nlu.merchant_key[0] && (e = assistant_merchants_counted(c, counted, sizeof(counted))))
             return e;
-        chat_add_kpi_cards(c);
-        chat_search_text(c, counted);
+        assistant_add_kpi_cards(c);
+        assistant_search_text(c, counted);
         if (strcmp(intent, "transaction_search.by_category") == 0)
-            e = chat_pie(c);
+            e = assistant_pie(c);
         else if (strcmp(intent, "transaction_search.by_merchant") == 0)
-            e = chat_merchant_bar(c);
+            e = assistant_merchant_bar(c);
         if (e == ERR_NONE && c->count > 0)
-            e = chat_anomalies(c, true, &found);
+            e = assistant_anomalies(c, true, &found);
         return e;
     }
     if (strcmp(intent, "analytics.trends") == 0) {
-        e = chat_trend(c, true);
+        e = assistant_trend(c, true);
         if (e == ERR_NONE && json_object_array_length(c->insights) == 0)
             snprintf(c->text, sizeof(c->text), "%s",
                      fr ? "Pas assez de mois avec des transactions pour dégager une tendance."
@@ -637,9 +637,9 @@ static enum err chat_answer(struct chat *c)
         return e;
     }
     if (strcmp(intent, "analytics.comparison") == 0)
-        return chat_comparison(c);
+        return assistant_comparison(c);
     /* analytics.anomalies (within the merchant or category named, if any) */
-    if ((e = chat_anomalies(c, c->nlu.merchant_key[0] || c->nlu.category_key[0], &found)))
+    if ((e = assistant_anomalies(c, c->nlu.merchant_key[0] || c->nlu.category_key[0], &found)))
         return e;
     if (found == 0)
         snprintf(c->text, sizeof(c->text),
@@ -656,7 +656,7 @@ static enum err chat_answer(struct chat *c)
 
 /* The user's merchants and categories (most used first) for matching, and
  * the user's currency and language. */
-static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char language[3])
+static enum err assistant_vocabulary(struct chat *c, struct nlu_vocab *v, char language[3])
 {
     enum err e;
     const char *params[1] = {c->uid_text};
@@ -703,7 +703,7 @@ static enum err chat_vocabulary(struct chat *c, struct nlu_vocab *v, char langua
     return ERR_NONE;
 }
 
-static void chat_new_conversation_id(char out[40])
+static void assistant_new_conversation_id(char out[40])
 {
     unsigned char raw[12];
     arc4random_buf(raw, sizeof(raw));
@@ -712,7 +712,7 @@ static void chat_new_conversation_id(char out[40])
     text_hex(raw, sizeof(raw), out + 2);
 }
 
-static void chat_copy_entity(struct json_object *ent, const char *name, char *out, size_t cap)
+static void assistant_copy_entity(struct json_object *ent, const char *name, char *out, size_t cap)
 {
     struct json_object *v = json_object_object_get(ent, name);
     if (v != NULL && json_object_is_type(v, json_type_string))
@@ -720,7 +720,7 @@ static void chat_copy_entity(struct json_object *ent, const char *name, char *ou
 }
 
 /* The stored entities of a previous question back into an nlu_result. */
-static bool chat_previous_from(const char *intent, const char *entities_json, struct nlu_result *prev)
+static bool assistant_previous_from(const char *intent, const char *entities_json, struct nlu_result *prev)
 {
     memset(prev, 0, sizeof(*prev));
     prev->intent = nlu_intent_name(intent);
@@ -731,18 +731,18 @@ static bool chat_previous_from(const char *intent, const char *entities_json, st
     }
     struct json_object *period = json_object_object_get(ent, "period");
     if (period != NULL) {
-        chat_copy_entity(period, "from", prev->from, sizeof(prev->from));
-        chat_copy_entity(period, "to", prev->to, sizeof(prev->to));
-        chat_copy_entity(period, "label", prev->period_label, sizeof(prev->period_label));
+        assistant_copy_entity(period, "from", prev->from, sizeof(prev->from));
+        assistant_copy_entity(period, "to", prev->to, sizeof(prev->to));
+        assistant_copy_entity(period, "label", prev->period_label, sizeof(prev->period_label));
         prev->period_found = json_object_get_boolean(json_object_object_get(period, "explicit"));
         prev->period_unrecognised = !json_object_get_boolean(json_object_object_get(period, "recognised")) &&
                                     json_object_object_get(period, "recognised") != NULL;
         prev->period_invalid = strcmp(prev->period_label, "invalid_date") == 0;
     }
-    chat_copy_entity(ent, "category", prev->category, sizeof(prev->category));
-    chat_copy_entity(ent, "merchant", prev->merchant, sizeof(prev->merchant));
-    chat_copy_entity(ent, "unknown_merchant", prev->merchant_phrase, sizeof(prev->merchant_phrase));
-    chat_copy_entity(ent, "unknown_category", prev->unknown_category, sizeof(prev->unknown_category));
+    assistant_copy_entity(ent, "category", prev->category, sizeof(prev->category));
+    assistant_copy_entity(ent, "merchant", prev->merchant, sizeof(prev->merchant));
+    assistant_copy_entity(ent, "unknown_merchant", prev->merchant_phrase, sizeof(prev->merchant_phrase));
+    assistant_copy_entity(ent, "unknown_category", prev->unknown_category, sizeof(prev->unknown_category));
     text_fold(prev->category, strlen(prev->category), prev->category_key, sizeof(prev->category_key));
     text_fold(prev->merchant, strlen(prev->merchant), prev->merchant_key, sizeof(prev->merchant_key));
     struct json_object *scope = json_object_object_get(ent, "scope");
@@ -754,7 +754,7 @@ static bool chat_previous_from(const char *intent, const char *entities_json, st
 
 /* A given conversation id must exist and belong to the user; its last
  * understood question (if any) goes to *prev for follow-ups. */
-static enum err chat_check_conversation(struct chat *c, const char *id, struct nlu_result *prev, bool *have_prev)
+static enum err assistant_check_conversation(struct chat *c, const char *id, struct nlu_result *prev, bool *have_prev)
 {
     const char *params[2] = {id, c->uid_text};
     enum err e;
@@ -769,14 +769,14 @@ static enum err chat_check_conversation(struct chat *c, const char *id, struct n
     if (r == NULL)
         return e;
     int rows = db_rows(r);
-    *have_prev = rows > 0 && !db_is_null(r, 0, 0) && chat_previous_from(db_value(r, 0, 0), db_value(r, 0, 1), prev);
+    *have_prev = rows > 0 && !db_is_null(r, 0, 0) && assistant_previous_from(db_value(r, 0, 0), db_value(r, 0, 1), prev);
     db_clear(r);
     if (rows == 0)
         return request_fail(c->req, ERR_NOT_FOUND, "conversation_id", "conversation %s not found for this user", id);
     return ERR_NONE;
 }
 
-static enum err chat_store(struct chat *c, const char *conversation_id, const char *message,
+static enum err assistant_store(struct chat *c, const char *conversation_id, const char *message,
                            struct json_object *entities, double ms)
 {
     char ms_text[32];
@@ -795,7 +795,7 @@ static enum err chat_store(struct chat *c, const char *conversation_id, const ch
                    7, params);
 }
 
-static struct json_object *chat_entities_json(const struct chat *c)
+static struct json_object *assistant_entities_json(const struct chat *c)
 {
     struct json_object *ent = json_object_new_object();
     struct json_object *period = NULL;
@@ -829,7 +829,7 @@ static struct json_object *chat_entities_json(const struct chat *c)
     return ent;
 }
 
-static enum err chat_parse_body(struct request *req, struct json_object *body, int64_t *user_id,
+static enum err assistant_parse_body(struct request *req, struct json_object *body, int64_t *user_id,
                                 const char **message, const char **conversation_id)
 {
     if (!json_object_is_type(body, json_type_object))
@@ -872,7 +872,7 @@ static int assistant_chat(struct request *req, struct response *res)
     struct nlu_vocab vocab;
     char language[3];
     int y, m, d;
-    int rc = chat_parse_body(req, body, &c.user_id, &message, &conversation_id);
+    int rc = assistant_parse_body(req, body, &c.user_id, &message, &conversation_id);
     if (rc == ERR_NONE)
         rc = auth_require_user(req, c.user_id);
     if (rc == ERR_NONE)
@@ -880,14 +880,14 @@ static int assistant_chat(struct request *req, struct response *res)
     if (rc != ERR_NONE)
         goto out;
     c.uid_text = arena_sprintf(req->arena, "%" PRId64, c.user_id);
-    if ((rc = chat_vocabulary(&c, &vocab, language)))
+    if ((rc = assistant_vocabulary(&c, &vocab, language)))
         goto out;
     struct nlu_result prev;
     bool have_prev = false;
-    if (conversation_id != NULL && (rc = chat_check_conversation(&c, conversation_id, &prev, &have_prev)))
+    if (conversation_id != NULL && (rc = assistant_check_conversation(&c, conversation_id, &prev, &have_prev)))
         goto out;
     if (conversation_id == NULL) {
-        chat_new_conversation_id(new_id);
+        assistant_new_conversation_id(new_id);
         conversation_id = new_id;
     }
     c.vocab = &vocab;
@@ -895,11 +895,11 @@ static int assistant_chat(struct request *req, struct response *res)
     c.spending_only = c.nlu.spending_only;
     c.visualizations = json_object_new_array();
     c.insights = json_object_new_array();
-    if ((rc = chat_answer(&c)))
+    if ((rc = assistant_answer(&c)))
         goto out_json;
     double ms = (double)(request_now_us() - started) / 1000.0;
-    struct json_object *entities = chat_entities_json(&c);
-    if ((rc = chat_store(&c, conversation_id, message, entities, ms))) {
+    struct json_object *entities = assistant_entities_json(&c);
+    if ((rc = assistant_store(&c, conversation_id, message, entities, ms))) {
         json_object_put(entities);
         goto out_json;
     }

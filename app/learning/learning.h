@@ -109,7 +109,12 @@ void learning_metrics(const struct tally_ctx *ctx, struct buf *out);
 int learning_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user_ids, int user_count, FILE *out);
 
 /* ---- entry points ----------------------------------------------------------- */
-#define LEARNING_HTTP_ROUTE_COUNT 4
+struct request;
+struct response;
+/* learning_admin.c: GET /admin/learning (?host) and POST /admin/learning/aggregate. */
+int learning_admin_page(struct request *req, struct response *res);
+int learning_admin_form_aggregate(struct request *req, struct response *res);
+#define LEARNING_HTTP_ROUTE_COUNT 6   /* the API, then the two dashboard routes */
 #define LEARNING_CLI_COMMAND_COUNT 1
 extern const struct route learning_http_routes[LEARNING_HTTP_ROUTE_COUNT];
 extern const size_t learning_http_route_count;

@@ -150,5 +150,7 @@ const struct route learning_http_routes[LEARNING_HTTP_ROUTE_COUNT] = {
     {"GET", "/api/extension/learning/profile", learning_http_profile, ROUTE_USER},
     {"POST", "/api/v1/admin/learning/aggregate", learning_http_aggregate, ROUTE_ADMIN},
     {"GET", "/api/v1/admin/learning/stats", learning_http_stats, ROUTE_ADMIN},
+    {"GET", "/admin/learning", learning_admin_page, ROUTE_PUBLIC},
+    {"POST", "/admin/learning/aggregate", learning_admin_form_aggregate, ROUTE_PUBLIC},
 };
 const size_t learning_http_route_count = LEARNING_HTTP_ROUTE_COUNT;

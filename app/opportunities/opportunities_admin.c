@@ -1,7 +1,9 @@
 /* opportunities_admin: see opportunities_admin.h. */
 #include "opportunities_admin.h"
 #include "opportunities.h"
+#include "../admin/admin_page.h"
 #include "../core/module.h"
+#include "../core/request.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -175,4 +177,44 @@ struct json_object *opportunities_admin_one(struct tally_ctx *ctx, int64_t id, e
         json_object_object_add(d, "raw", oa_str(details, "raw"));
     json_object_put(o);
     return d;
+}
+
+/* ---- the pages (the dashboard frame of app/admin/admin_page.h) ---- */
+
+/* The opportunities pages: data from app/opportunities/opportunities_admin.c. */
+static const char *opportunities_admin_query(struct request *req, const char *name)
+{
+    const char *v = request_query(req, name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int opportunities_admin_page_list(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_page_session(req, res, &s))
+        return ERR_NONE;
+    enum err e = ERR_NONE;
+    struct json_object *chart = NULL;
+    struct json_object *d = opportunities_admin_list(req->ctx, opportunities_admin_query(req, "tier"),
+                                                     opportunities_admin_query(req, "status"),
+                                                     opportunities_admin_query(req, "cursor"), &chart, &e);
+    if (e != ERR_NONE)
+        admin_page_add(d, "db_error", json_object_new_boolean(1));
+    return admin_page_render(req, res, &s, "opportunities", "Opportunities", d, chart);
+}
+
+int opportunities_admin_page_one(struct request *req, struct response *res)
+{
+    struct admin_session s;
+    if (!admin_page_session(req, res, &s))
+        return ERR_NONE;
+    int64_t id;
+    if (request_path_id(req, "id", &id) != ERR_NONE)
+        return admin_auth_error_page(req, res, 400, "The opportunity id must be a positive integer.");
+    enum err e = ERR_NONE;
+    struct json_object *d = opportunities_admin_one(req->ctx, id, &e);
+    if (d == NULL)
+        return admin_auth_error_page(req, res, e == ERR_NOT_FOUND ? 404 : 503,
+                                     e == ERR_NOT_FOUND ? "No such opportunity." : "The database is unavailable.");
+    return admin_page_render(req, res, &s, "opportunity", "Opportunity", d, NULL);
 }

@@ -10,6 +10,8 @@
 #include "../core/errors.h"
 
 struct json_object;
+struct request;
+struct response;
 struct tally_ctx;
 
 #define OPP_ADMIN_PAGE_ROWS 50
@@ -21,5 +23,9 @@ struct json_object *opportunities_admin_list(struct tally_ctx *ctx, const char *
                                              const char *cursor, struct json_object **chart, enum err *e);
 /* One opportunity with its score details; NULL with *e = ERR_NOT_FOUND if absent. */
 struct json_object *opportunities_admin_one(struct tally_ctx *ctx, int64_t id, enum err *e);
+
+/* GET /admin/opportunities (?tier, ?status, ?cursor) and /admin/opportunities/{id}. */
+int opportunities_admin_page_list(struct request *req, struct response *res);
+int opportunities_admin_page_one(struct request *req, struct response *res);
 
 #endif

@@ -3,6 +3,7 @@
  * query and the body, decides whose rows the token may reach and renders
  * the service's answer or error. */
 #include "opportunities_http.h"
+#include "opportunities_admin.h"
 #include "opportunities.h"
 #include "../core/jsonx.h"
 #include "../core/module.h"
@@ -220,5 +221,7 @@ const struct route opportunities_routes[OPPORTUNITIES_ROUTE_COUNT] = {
     {"GET", "/api/v1/opportunities/{opportunity_id}", oh_get, ROUTE_USER},
     {"PATCH", "/api/v1/opportunities/{opportunity_id}", oh_patch, ROUTE_USER},
     {"DELETE", "/api/v1/opportunities/{opportunity_id}", oh_delete, ROUTE_USER},
+    {"GET", "/admin/opportunities", opportunities_admin_page_list, ROUTE_PUBLIC},
+    {"GET", "/admin/opportunities/{id}", opportunities_admin_page_one, ROUTE_PUBLIC},
 };
 const size_t opportunities_route_count = sizeof(opportunities_routes) / sizeof(opportunities_routes[0]);

@@ -7,7 +7,7 @@
 
 #include "../core/router.h"
 
-#define OPPORTUNITIES_ROUTE_COUNT 8
+#define OPPORTUNITIES_ROUTE_COUNT 10   /* the API, then the two dashboard pages */
 extern const struct route opportunities_routes[OPPORTUNITIES_ROUTE_COUNT];
 extern const size_t opportunities_route_count;
 
