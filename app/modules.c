@@ -19,11 +19,13 @@
 #include "modules/profiles.h"
 #include "opportunities/opportunities_http.h"
 #include "modules/seed_cli.h"
+#include "ratelimit/ratelimit.h"
 
 #include <stddef.h>
 
 const struct tally_module *const tally_modules[] = {
     &auth_module,           /* the request filter for tokens: first */
+    &ratelimit_module,      /* per-token limits: needs auth's identity */
     &health_module,
     &finance_module,
     &assistant_module,

@@ -514,6 +514,47 @@ enum cache_result cache_set(struct cache *c, const char *ns_name, const char *ke
     return CACHE_OK;
 }
 
+enum cache_result cache_incr(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint32_t delta,
+                             unsigned ttl_s, uint64_t *value)
+{
+    enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
+    *value = 0;
+    if (!cache_usable(c, ns))
+        return cache_refuse(c, ns);
+    char k[LIMIT_CACHE_KEY_BYTES + 1];
+    size_t klen;
+    uint32_t server;
+    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+        return CACHE_ERROR;
+    char initial[16];
+    int initial_len = snprintf(initial, sizeof(initial), "%u", (unsigned)delta);
+    /* incr, add, incr: a counter that expires between the add losing and
+     * the second incr is a failure of this call, not a loop. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uint64_t v = 0;
+        memcached_return_t rc = memcached_increment(c->memc, k, klen, delta, &v);
+        cache_server_outcome(c, server, rc);
+        if (rc == MEMCACHED_SUCCESS) {
+            cache_ns_add(c, ns, hits, 1);
+            *value = v;
+            return CACHE_OK;
+        }
+        if (rc != MEMCACHED_NOTFOUND || attempt == 1)
+            return cache_fail(c, ns, rc);
+        cache_ns_add(c, ns, misses, 1);
+        rc = memcached_add(c->memc, k, klen, initial, (size_t)initial_len, (time_t)ttl_s, 0);
+        cache_server_outcome(c, server, rc);
+        if (rc == MEMCACHED_SUCCESS) {
+            cache_ns_add(c, ns, sets, 1);
+            *value = delta;
+            return CACHE_OK;
+        }
+        if (rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_DATA_EXISTS)
+            return cache_fail(c, ns, rc);
+    }
+    return cache_fail(c, ns, MEMCACHED_FAILURE);
+}
+
 /* A delete that could not be sent leaves an entry that is now wrong, and
  * other workers (whose client does not see the server as failing: it may
  * have just come back, or be reachable from them only) would keep serving

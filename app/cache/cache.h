@@ -99,6 +99,15 @@ enum cache_result cache_set_max(struct cache *c, const char *ns, const char *key
  * memory): cachegen re-reads PostgreSQL's unsynced users when it moves. */
 uint64_t cache_unsynced_epoch(const struct cache *c);
 void cache_unsynced_announce(struct cache *c);
+/* Atomic counter shared by every process of every host: adds delta to the
+ * decimal counter at key and sets *value to the result. A counter that does
+ * not exist is created holding delta, expiring after ttl_s (memcached
+ * `incr`; on NOT_FOUND `add`; if another process's `add` won the race,
+ * `incr` again). One round trip when the counter exists; an increment never
+ * moves its expiry. Counts a hit (existing counter), or a miss and a set
+ * (created). On ERROR *value is 0; CACHE_MISS is never returned. */
+enum cache_result cache_incr(struct cache *c, const char *ns, const char *key, size_t key_len, uint32_t delta,
+                             unsigned ttl_s, uint64_t *value);
 /* value is valid only during the call and is not NUL-terminated. */
 typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t value_len);
 /* Calls fn once per hit with the caller's index (never twice for one

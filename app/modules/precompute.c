@@ -25,30 +25,30 @@
 #include <string.h>
 #include <time.h>
 
-#define PC_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
-#define PC_KEY_BYTES 96
-#define PC_TS_BYTES 32
-#define PC_PERIOD_BYTES 16
-#define PC_BODY_LIMIT (LIMIT_CACHE_VALUE_BYTES)
+#define PRECOMPUTE_MAX_MONTHS 8                /* widest window: trends of the previous month = 7 months */
+#define PRECOMPUTE_KEY_BYTES 96
+#define PRECOMPUTE_TS_BYTES 32
+#define PRECOMPUTE_PERIOD_BYTES 16
+#define PRECOMPUTE_BODY_LIMIT (LIMIT_CACHE_VALUE_BYTES)
 
-static const char *const pc_type_names[PRECOMPUTE_TYPES] = {
+static const char *const precompute_type_names[PRECOMPUTE_TYPES] = {
     [PRECOMPUTE_MONTHLY_TOTAL] = "monthly_total",
     [PRECOMPUTE_CATEGORY_BREAKDOWN] = "category_breakdown",
     [PRECOMPUTE_MOM_COMPARISON] = "mom_comparison",
     [PRECOMPUTE_TRENDS_6M] = "trends_6m",
 };
 enum precompute_source { PRECOMPUTE_FROM_CACHE = 0, PRECOMPUTE_FROM_STORE, PRECOMPUTE_COMPUTED };
-static const char *const pc_source_names[] = {"cache", "store", "computed"};
+static const char *const precompute_source_names[] = {"cache", "store", "computed"};
 
 const char *precompute_type_name(enum precompute_type t)
 {
-    return (unsigned)t < PRECOMPUTE_TYPES ? pc_type_names[t] : "unknown";
+    return (unsigned)t < PRECOMPUTE_TYPES ? precompute_type_names[t] : "unknown";
 }
 
 int precompute_type_parse(const char *name, enum precompute_type *out)
 {
     for (int i = 0; i < PRECOMPUTE_TYPES; i++)
-        if (strcmp(name, pc_type_names[i]) == 0) {
+        if (strcmp(name, precompute_type_names[i]) == 0) {
             *out = (enum precompute_type)i;
             return 0;
         }
@@ -58,26 +58,26 @@ int precompute_type_parse(const char *name, enum precompute_type *out)
 /* ---- months ----------------------------------------------------------- */
 
 /* A month as one integer: year * 12 + (month - 1). */
-static int pc_month_index(int y, int m) { return y * 12 + (m - 1); }
+static int precompute_month_index(int y, int m) { return y * 12 + (m - 1); }
 
-static void pc_period_text(int idx, char out[PC_PERIOD_BYTES])
+static void precompute_period_text(int idx, char out[PRECOMPUTE_PERIOD_BYTES])
 {
-    snprintf(out, PC_PERIOD_BYTES, "%04u-%02u", (unsigned)(idx / 12) % 10000u, (unsigned)(idx % 12) % 12u + 1u);
+    snprintf(out, PRECOMPUTE_PERIOD_BYTES, "%04u-%02u", (unsigned)(idx / 12) % 10000u, (unsigned)(idx % 12) % 12u + 1u);
 }
 
-static void pc_month_start(int idx, char out[16])
+static void precompute_month_start(int idx, char out[16])
 {
     snprintf(out, 16, "%04u-%02u-01", (unsigned)(idx / 12) % 10000u, (unsigned)(idx % 12) % 12u + 1u);
 }
 
-static void pc_now_text(time_t t, char out[PC_TS_BYTES])
+static void precompute_now_text(time_t t, char out[PRECOMPUTE_TS_BYTES])
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    strftime(out, PC_TS_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(out, PRECOMPUTE_TS_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static double pc_now_ms(void)
+static double precompute_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -86,15 +86,15 @@ static double pc_now_ms(void)
 
 /* ---- fetch: what every metric is computed from ------------------------ */
 
-struct pc_month {
+struct precompute_month {
     __int128 spending;             /* cents, positive = money out; sums: exact at any row count */
     __int128 income;
     int64_t count;
 };
 
-struct pc_snapshot {
+struct precompute_snapshot {
     int first;                     /* month index of months[0] */
-    struct pc_month months[PC_MAX_MONTHS];
+    struct precompute_month months[PRECOMPUTE_MAX_MONTHS];
     db_result *cats;               /* rows: period, category, total cents, count; by period, total desc */
     int64_t generation;            /* the user's generation in the snapshot of the first query */
     bool have_generation;
@@ -103,25 +103,25 @@ struct pc_snapshot {
 
 /* The one-row head both fetch queries join to: generation and existence are
  * read in the same statement (same snapshot) as the sums. */
-#define PC_HEAD_SQL                                                                             \
+#define PRECOMPUTE_HEAD_SQL                                                                             \
     "SELECT h.gen, h.ok, x.* FROM (SELECT coalesce((SELECT generation FROM metric_generations" \
     " WHERE user_id = $1::bigint), 0) AS gen, EXISTS (SELECT 1 FROM users WHERE id = $1::bigint) AS ok) h"
 
-static const char PC_MONTHS_SQL[] =
-    PC_HEAD_SQL
+static const char PRECOMPUTE_MONTHS_SQL[] =
+    PRECOMPUTE_HEAD_SQL
     " LEFT JOIN (SELECT to_char(date, 'YYYY-MM') AS p,"
     " coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0) AS spending,"
     " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0) AS income, count(*) AS n"
     " FROM transactions WHERE user_id = $1::bigint AND date >= $2::date AND date < $3::date GROUP BY 1) x ON true";
 
-static const char PC_CATS_SQL[] =
-    PC_HEAD_SQL
+static const char PRECOMPUTE_CATS_SQL[] =
+    PRECOMPUTE_HEAD_SQL
     " LEFT JOIN (SELECT to_char(date, 'YYYY-MM') AS p, coalesce(min(category), 'Uncategorized') AS category,"
     " sum(-amount_cents) AS total, count(*) AS n"
     " FROM transactions WHERE user_id = $1::bigint AND amount_cents < 0 AND date >= $2::date AND date < $3::date"
     " GROUP BY 1, category_key) x ON true ORDER BY x.p, x.total DESC, x.category";
 
-static void pc_head(struct pc_snapshot *s, const db_result *r)
+static void precompute_head(struct precompute_snapshot *s, const db_result *r)
 {
     int64_t gen = db_int64(r, 0, 0);
     if (!s->have_generation || gen < s->generation)
@@ -131,24 +131,24 @@ static void pc_head(struct pc_snapshot *s, const db_result *r)
 }
 
 /* Runs one of the fetch queries over months [first, first + n). */
-static db_result *pc_fetch(struct db *db, enum err *e, const char *sql, int64_t user_id, int first, int n,
-                           struct pc_snapshot *s)
+static db_result *precompute_fetch(struct db *db, enum err *e, const char *sql, int64_t user_id, int first, int n,
+                           struct precompute_snapshot *s)
 {
     char uid[24], from[16], to[16];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    pc_month_start(first, from);
-    pc_month_start(first + n, to);
+    precompute_month_start(first, from);
+    precompute_month_start(first + n, to);
     const char *params[3] = {uid, from, to};
     db_result *r = db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 3, params);
     if (r != NULL)
-        pc_head(s, r);
+        precompute_head(s, r);
     return r;
 }
 
-static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n, struct pc_snapshot *s)
+static enum err precompute_fetch_months(struct db *db, int64_t user_id, int first, int n, struct precompute_snapshot *s)
 {
     enum err e;
-    db_result *r = pc_fetch(db, &e, PC_MONTHS_SQL, user_id, first, n, s);
+    db_result *r = precompute_fetch(db, &e, PRECOMPUTE_MONTHS_SQL, user_id, first, n, s);
     if (r == NULL)
         return e;
     s->first = first;
@@ -160,7 +160,7 @@ static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n
         const char *p = db_value(r, i, 2);
         if (parse_period(p, strlen(p), &y, &m) != 0)
             continue;
-        int k = pc_month_index(y, m) - first;
+        int k = precompute_month_index(y, m) - first;
         if (k < 0 || k >= n)
             continue;
         s->months[k].spending = parse_wide(db_value(r, i, 3));
@@ -171,17 +171,17 @@ static enum err pc_fetch_months(struct db *db, int64_t user_id, int first, int n
     return ERR_NONE;
 }
 
-static enum err pc_fetch_cats(struct db *db, int64_t user_id, int first, int n, struct pc_snapshot *s)
+static enum err precompute_fetch_cats(struct db *db, int64_t user_id, int first, int n, struct precompute_snapshot *s)
 {
     enum err e;
-    s->cats = pc_fetch(db, &e, PC_CATS_SQL, user_id, first, n, s);
+    s->cats = precompute_fetch(db, &e, PRECOMPUTE_CATS_SQL, user_id, first, n, s);
     return s->cats != NULL ? ERR_NONE : e;
 }
 
 /* ---- values: pure builders from the snapshot --------------------------- */
 
 /* A ratio or duration with a fixed number of decimals ("-0.00" becomes "0.00"). */
-static struct json_object *pc_ratio(double v, int decimals)
+static struct json_object *precompute_ratio(double v, int decimals)
 {
     char text[48];
     snprintf(text, sizeof(text), "%.*f", decimals, v);
@@ -190,7 +190,7 @@ static struct json_object *pc_ratio(double v, int decimals)
     return json_object_new_double_s(strtod(text, NULL), text);
 }
 
-static struct json_object *pc_monthly_json(const struct pc_month *m, const char *period)
+static struct json_object *precompute_monthly_json(const struct precompute_month *m, const char *period)
 {
     struct json_object *o = json_object_new_object();
     if (period != NULL)
@@ -203,15 +203,15 @@ static struct json_object *pc_monthly_json(const struct pc_month *m, const char 
 }
 
 /* (cur - prev) / |prev| in percent, 2 decimals; null when prev is 0. */
-static struct json_object *pc_pct(__int128 cur, __int128 prev)
+static struct json_object *precompute_pct(__int128 cur, __int128 prev)
 {
     if (prev == 0)
         return NULL;
     double pct = (double)(cur - prev) * 100.0 / (double)(prev < 0 ? -prev : prev);
-    return pc_ratio(pct, 2);
+    return precompute_ratio(pct, 2);
 }
 
-static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute_type t, int idx, long *points)
+static struct json_object *precompute_value(const struct precompute_snapshot *s, enum precompute_type t, int idx, long *points)
 {
     int k = idx - s->first;
     struct json_object *v = json_object_new_object();
@@ -219,10 +219,10 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
     case PRECOMPUTE_MONTHLY_TOTAL:
         json_object_put(v);
         *points = (long)s->months[k].count;
-        return pc_monthly_json(&s->months[k], NULL);
+        return precompute_monthly_json(&s->months[k], NULL);
     case PRECOMPUTE_CATEGORY_BREAKDOWN: {
-        char period[PC_PERIOD_BYTES];
-        pc_period_text(idx, period);
+        char period[PRECOMPUTE_PERIOD_BYTES];
+        precompute_period_text(idx, period);
         __int128 all = 0, others = 0;
         int64_t others_n = 0;
         long n = 0, ncat = 0;
@@ -241,7 +241,7 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
                 struct json_object *c = json_object_new_object();
                 json_object_object_add(c, "category", json_object_new_string(db_value(s->cats, i, 3)));
                 json_object_object_add(c, "total", jsonx_money_wide(total));
-                json_object_object_add(c, "share", pc_ratio(all ? (double)total / (double)all : 0, 4));
+                json_object_object_add(c, "share", precompute_ratio(all ? (double)total / (double)all : 0, 4));
                 json_object_object_add(c, "count", json_object_new_int64(cnt));
                 json_object_array_add(list, c);
             } else {
@@ -253,7 +253,7 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
             struct json_object *c = json_object_new_object();
             json_object_object_add(c, "category", json_object_new_string("Others"));
             json_object_object_add(c, "total", jsonx_money_wide(others));
-            json_object_object_add(c, "share", pc_ratio(all ? (double)others / (double)all : 0, 4));
+            json_object_object_add(c, "share", precompute_ratio(all ? (double)others / (double)all : 0, 4));
             json_object_object_add(c, "count", json_object_new_int64(others_n));
             json_object_array_add(list, c);
         }
@@ -263,18 +263,18 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         return v;
     }
     case PRECOMPUTE_MOM_COMPARISON: {
-        const struct pc_month *cur = &s->months[k], *prev = &s->months[k - 1];
+        const struct precompute_month *cur = &s->months[k], *prev = &s->months[k - 1];
         struct json_object *change = json_object_new_object();
-        json_object_object_add(change, "spending_pct", pc_pct(cur->spending, prev->spending));
-        json_object_object_add(change, "income_pct", pc_pct(cur->income, prev->income));
+        json_object_object_add(change, "spending_pct", precompute_pct(cur->spending, prev->spending));
+        json_object_object_add(change, "income_pct", precompute_pct(cur->income, prev->income));
         json_object_object_add(change, "net_pct",
-                               pc_pct(cur->income - cur->spending, prev->income - prev->spending));
+                               precompute_pct(cur->income - cur->spending, prev->income - prev->spending));
         json_object_object_add(change, "spending", jsonx_money_wide(cur->spending - prev->spending));
         json_object_object_add(change, "income", jsonx_money_wide(cur->income - prev->income));
         json_object_object_add(change, "net",
                                jsonx_money_wide((cur->income - cur->spending) - (prev->income - prev->spending)));
-        json_object_object_add(v, "current", pc_monthly_json(cur, NULL));
-        json_object_object_add(v, "previous", pc_monthly_json(prev, NULL));
+        json_object_object_add(v, "current", precompute_monthly_json(cur, NULL));
+        json_object_object_add(v, "previous", precompute_monthly_json(prev, NULL));
         json_object_object_add(v, "change", change);
         *points = (long)(cur->count + prev->count);
         return v;
@@ -284,10 +284,10 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
         __int128 slope_num = 0, income_num = 0;
         long n = 0;
         for (int x = 0; x < PRECOMPUTE_TREND_MONTHS; x++) {
-            const struct pc_month *mm = &s->months[k - (PRECOMPUTE_TREND_MONTHS - 1) + x];
-            char period[PC_PERIOD_BYTES];
-            pc_period_text(idx - (PRECOMPUTE_TREND_MONTHS - 1) + x, period);
-            json_object_array_add(list, pc_monthly_json(mm, period));
+            const struct precompute_month *mm = &s->months[k - (PRECOMPUTE_TREND_MONTHS - 1) + x];
+            char period[PRECOMPUTE_PERIOD_BYTES];
+            precompute_period_text(idx - (PRECOMPUTE_TREND_MONTHS - 1) + x, period);
+            json_object_array_add(list, precompute_monthly_json(mm, period));
             /* least squares over x = 0..5: slope = sum((2x - 5) * y) / 35, exact in cents */
             slope_num += (__int128)(2 * x - 5) * mm->spending;
             income_num += (__int128)(2 * x - 5) * mm->income;
@@ -307,7 +307,7 @@ static struct json_object *pc_value(const struct pc_snapshot *s, enum precompute
 }
 
 /* Months the computation of type t for month idx needs: [first, idx]. */
-static int pc_window_first(enum precompute_type t, int idx)
+static int precompute_window_first(enum precompute_type t, int idx)
 {
     return t == PRECOMPUTE_MOM_COMPARISON ? idx - 1 : t == PRECOMPUTE_TRENDS_6M ? idx - (PRECOMPUTE_TREND_MONTHS - 1)
                                                                                  : idx;
@@ -318,11 +318,11 @@ static int pc_window_first(enum precompute_type t, int idx)
 /* A computed or stored metric as the tail of the answer: everything after
  * `{"user_id":…,"metric_type":…,"period":…,"source":…,`. The cache holds
  * exactly this, so a hit is two string copies and no JSON work. */
-static char *pc_tail(const char *value_json, const char *computed_at, const char *expires_at, double ms, long points,
+static char *precompute_tail(const char *value_json, const char *computed_at, const char *expires_at, double ms, long points,
                      size_t *len)
 {
     struct buf b;
-    buf_init(&b, PC_BODY_LIMIT);
+    buf_init(&b, PRECOMPUTE_BODY_LIMIT);
     buf_printf(&b, "\"value\":%s,\"computed_at\":\"%s\",\"expires_at\":\"%s\",\"computation_time_ms\":%.3f,"
                    "\"data_points_count\":%ld}",
                value_json, computed_at, expires_at, ms, points);
@@ -333,12 +333,12 @@ static char *pc_tail(const char *value_json, const char *computed_at, const char
     return buf_take(&b, len);
 }
 
-static char *pc_answer(int64_t user_id, enum precompute_type t, const char *period, enum precompute_source src,
+static char *precompute_answer(int64_t user_id, enum precompute_type t, const char *period, enum precompute_source src,
                        const char *tail, size_t tail_len, size_t *len)
 {
     char head[192];
     int n = snprintf(head, sizeof(head), "{\"user_id\":%" PRId64 ",\"metric_type\":\"%s\",\"period\":\"%s\",\"source\":\"%s\",",
-                     user_id, precompute_type_name(t), period, pc_source_names[src]);
+                     user_id, precompute_type_name(t), period, precompute_source_names[src]);
     if (n < 0 || (size_t)n >= sizeof(head))
         return NULL;
     char *out = malloc((size_t)n + tail_len + 1);
@@ -357,24 +357,24 @@ static char *pc_answer(int64_t user_id, enum precompute_type t, const char *peri
  * generation it was computed from; it counts only while that equals the
  * user's token, read in the same round trip (app/cache/cachegen.h). */
 
-static size_t pc_cache_key(char out[PC_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
+static size_t precompute_cache_key(char out[PRECOMPUTE_KEY_BYTES], int64_t user_id, enum precompute_type t, const char *period)
 {
-    return (size_t)snprintf(out, PC_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
+    return (size_t)snprintf(out, PRECOMPUTE_KEY_BYTES, "%" PRId64 ":%s:%s", user_id, precompute_type_name(t), period);
 }
 
 /* ---- store layer -------------------------------------------------------- */
 
-#define PC_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define PRECOMPUTE_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-static const char PC_STORE_GET_SQL[] =
-    "SELECT metric_value::text, " PC_TS("computed_at") ", " PC_TS("expires_at") ", computation_time_ms,"
+static const char PRECOMPUTE_STORE_GET_SQL[] =
+    "SELECT metric_value::text, " PRECOMPUTE_TS("computed_at") ", " PRECOMPUTE_TS("expires_at") ", computation_time_ms,"
     " data_points_count, generation FROM pre_computed_metrics"
     " WHERE user_id = $1::bigint AND metric_type = $2 AND period = $3 AND expires_at > now()"
     " AND generation = coalesce((SELECT generation FROM metric_generations WHERE user_id = $1::bigint), 0)";
 
 /* Rows: [{"metric_type","period","metric_value","computation_time_ms","data_points_count"}]. A row
  * computed from an older generation never replaces a newer one. */
-static const char PC_STORE_PUT_SQL[] =
+static const char PRECOMPUTE_STORE_PUT_SQL[] =
     "INSERT INTO pre_computed_metrics (user_id, metric_type, period, metric_value, computed_at, expires_at,"
     " computation_time_ms, data_points_count, generation)"
     " SELECT $1::bigint, x.metric_type, x.period, x.metric_value, $2::timestamptz,"
@@ -386,7 +386,7 @@ static const char PC_STORE_PUT_SQL[] =
     " computation_time_ms = EXCLUDED.computation_time_ms, data_points_count = EXCLUDED.data_points_count,"
     " generation = EXCLUDED.generation WHERE pre_computed_metrics.generation <= EXCLUDED.generation";
 
-static enum err pc_store_put(struct db *db, int64_t user_id, const char *computed_at, int64_t generation,
+static enum err precompute_store_put(struct db *db, int64_t user_id, const char *computed_at, int64_t generation,
                              struct json_object *rows)
 {
     char uid[24], gen[24], days[16];
@@ -394,17 +394,17 @@ static enum err pc_store_put(struct db *db, int64_t user_id, const char *compute
     snprintf(gen, sizeof(gen), "%" PRId64, generation);
     snprintf(days, sizeof(days), "%d", PRECOMPUTE_STORE_TTL_DAYS);
     const char *params[5] = {uid, computed_at, days, gen, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
-    return db_exec(db, 0, PC_STORE_PUT_SQL, 5, params);
+    return db_exec(db, 0, PRECOMPUTE_STORE_PUT_SQL, 5, params);
 }
 
-static struct json_object *pc_store_row(enum precompute_type t, const char *period, struct json_object *value,
+static struct json_object *precompute_store_row(enum precompute_type t, const char *period, struct json_object *value,
                                         double ms, long points)
 {
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "metric_type", json_object_new_string(precompute_type_name(t)));
     json_object_object_add(o, "period", json_object_new_string(period));
     json_object_object_add(o, "metric_value", value);
-    json_object_object_add(o, "computation_time_ms", pc_ratio(ms, 3));
+    json_object_object_add(o, "computation_time_ms", precompute_ratio(ms, 3));
     json_object_object_add(o, "data_points_count", json_object_new_int64(points));
     return o;
 }
@@ -416,7 +416,7 @@ struct precompute_shared {
     uint64_t cache, store, computed;
 };
 
-static void pc_count(struct precompute_shared *reads, enum precompute_source src)
+static void precompute_count(struct precompute_shared *reads, enum precompute_source src)
 {
     if (reads == NULL)
         return;
@@ -431,10 +431,10 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     struct db *db = ctx->db;
     struct cache *cache = ctx->cache;
     struct precompute_shared *reads = module_shm(ctx->shm, "precompute");
-    int idx = pc_month_index(year, month);
-    char period[PC_PERIOD_BYTES], key[PC_KEY_BYTES];
+    int idx = precompute_month_index(year, month);
+    char period[PRECOMPUTE_PERIOD_BYTES], key[PRECOMPUTE_KEY_BYTES];
     uint64_t token = 0, generation = 0;
-    pc_period_text(idx, period);
+    precompute_period_text(idx, period);
     *body = NULL;
     size_t klen = 0;
     char *tail = NULL;
@@ -443,7 +443,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     enum precompute_source src;
 
     /* 1. memcached */
-    klen = pc_cache_key(key, user_id, type, period);
+    klen = precompute_cache_key(key, user_id, type, period);
     int cached = cachegen_trusted(db, cache, "metrics", user_id)
                      ? cachegen_lookup(cache, "metrics", user_id, key, klen, &token, &tail, &tail_len)
                      : -1;
@@ -457,11 +457,11 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[3] = {uid, precompute_type_name(type), period};
-    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PC_STORE_GET_SQL, 3, params);
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PRECOMPUTE_STORE_GET_SQL, 3, params);
     if (r == NULL)
         return e;
     if (db_rows(r) > 0) {
-        tail = pc_tail(db_value(r, 0, 0), db_value(r, 0, 1), db_value(r, 0, 2), strtod(db_value(r, 0, 3), NULL),
+        tail = precompute_tail(db_value(r, 0, 0), db_value(r, 0, 1), db_value(r, 0, 2), strtod(db_value(r, 0, 3), NULL),
                        (long)db_int64(r, 0, 4), &tail_len);
         generation = (uint64_t)db_int64(r, 0, 5);
         db_clear(r);
@@ -473,12 +473,12 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     db_clear(r);
 
     /* 3. computation, written back to both layers */
-    double started = pc_now_ms();
-    struct pc_snapshot s = {0};
-    int first = pc_window_first(type, idx);
-    e = pc_fetch_months(db, user_id, first, idx - first + 1, &s);
+    double started = precompute_now_ms();
+    struct precompute_snapshot s = {0};
+    int first = precompute_window_first(type, idx);
+    e = precompute_fetch_months(db, user_id, first, idx - first + 1, &s);
     if (e == ERR_NONE && type == PRECOMPUTE_CATEGORY_BREAKDOWN)
-        e = pc_fetch_cats(db, user_id, idx, 1, &s);
+        e = precompute_fetch_cats(db, user_id, idx, 1, &s);
     if (e == ERR_NONE && !s.user_exists)
         e = ERR_NOT_FOUND;
     if (e != ERR_NONE) {
@@ -486,18 +486,18 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
         return e;
     }
     long points = 0;
-    struct json_object *value = pc_value(&s, type, idx, &points);
+    struct json_object *value = precompute_value(&s, type, idx, &points);
     db_clear(s.cats);
-    double ms = pc_now_ms() - started;
+    double ms = precompute_now_ms() - started;
     time_t now = time(NULL);
-    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
-    pc_now_text(now, computed_at);
-    pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
-    tail = pc_tail(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN), computed_at, expires_at, ms,
+    char computed_at[PRECOMPUTE_TS_BYTES], expires_at[PRECOMPUTE_TS_BYTES];
+    precompute_now_text(now, computed_at);
+    precompute_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
+    tail = precompute_tail(json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN), computed_at, expires_at, ms,
                    points, &tail_len);
     struct json_object *rows = json_object_new_array();
-    json_object_array_add(rows, pc_store_row(type, period, value, ms, points));
-    if (pc_store_put(db, user_id, computed_at, s.generation, rows) != ERR_NONE)
+    json_object_array_add(rows, precompute_store_row(type, period, value, ms, points));
+    if (precompute_store_put(db, user_id, computed_at, s.generation, rows) != ERR_NONE)
         log_warn("precompute: storing %s %s of user %" PRId64 " failed", precompute_type_name(type), period, user_id);
     json_object_put(rows);
     if (tail == NULL)
@@ -510,11 +510,11 @@ write_cache:
         cachegen_put(cache, "metrics", user_id, key, klen, generation, token, tail, tail_len,
                      PRECOMPUTE_CACHE_TTL_S);
 answer:
-    *body = pc_answer(user_id, type, period, src, tail, tail_len, body_len);
+    *body = precompute_answer(user_id, type, period, src, tail, tail_len, body_len);
     free(tail);
     if (*body == NULL)
         return ERR_INTERNAL;
-    pc_count(reads, src);
+    precompute_count(reads, src);
     return ERR_NONE;
 }
 
@@ -532,14 +532,14 @@ static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event 
 
 int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int year, int month)
 {
-    int idx = pc_month_index(year, month);
-    double started = pc_now_ms();
-    struct pc_snapshot s = {0};
+    int idx = precompute_month_index(year, month);
+    double started = precompute_now_ms();
+    struct precompute_snapshot s = {0};
     /* previous month's trends reach back to idx - 6 */
     int first = idx - PRECOMPUTE_TREND_MONTHS;
-    enum err e = pc_fetch_months(db, user_id, first, PRECOMPUTE_TREND_MONTHS + 1, &s);
+    enum err e = precompute_fetch_months(db, user_id, first, PRECOMPUTE_TREND_MONTHS + 1, &s);
     if (e == ERR_NONE)
-        e = pc_fetch_cats(db, user_id, idx - 1, 2, &s);
+        e = precompute_fetch_cats(db, user_id, idx - 1, 2, &s);
     if (e == ERR_NONE && !s.user_exists)
         e = ERR_NOT_FOUND;
     if (e != ERR_NONE) {
@@ -551,26 +551,26 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     long points[2][PRECOMPUTE_TYPES];
     for (int p = 0; p < 2; p++)
         for (int t = 0; t < PRECOMPUTE_TYPES; t++)
-            values[p][t] = pc_value(&s, (enum precompute_type)t, idx - 1 + p, &points[p][t]);
+            values[p][t] = precompute_value(&s, (enum precompute_type)t, idx - 1 + p, &points[p][t]);
     db_clear(s.cats);
-    double ms = (pc_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
+    double ms = (precompute_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
     time_t now = time(NULL);
-    char computed_at[PC_TS_BYTES], expires_at[PC_TS_BYTES];
-    pc_now_text(now, computed_at);
-    pc_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
+    char computed_at[PRECOMPUTE_TS_BYTES], expires_at[PRECOMPUTE_TS_BYTES];
+    precompute_now_text(now, computed_at);
+    precompute_now_text(now + (time_t)PRECOMPUTE_STORE_TTL_DAYS * 86400, expires_at);
     bool cache_ok = cachegen_trusted(db, cache, "metrics", user_id);
     uint64_t token = 0;
     struct json_object *rows = json_object_new_array();
     for (int p = 0; p < 2; p++) {
-        char period[PC_PERIOD_BYTES];
-        pc_period_text(idx - 1 + p, period);
+        char period[PRECOMPUTE_PERIOD_BYTES];
+        precompute_period_text(idx - 1 + p, period);
         for (int t = 0; t < PRECOMPUTE_TYPES; t++) {
             if (cache_ok) {
                 size_t tail_len;
-                char *tail = pc_tail(json_object_to_json_string_ext(values[p][t], JSON_C_TO_STRING_PLAIN),
+                char *tail = precompute_tail(json_object_to_json_string_ext(values[p][t], JSON_C_TO_STRING_PLAIN),
                                      computed_at, expires_at, ms, points[p][t], &tail_len);
-                char key[PC_KEY_BYTES];
-                size_t klen = pc_cache_key(key, user_id, (enum precompute_type)t, period);
+                char key[PRECOMPUTE_KEY_BYTES];
+                size_t klen = precompute_cache_key(key, user_id, (enum precompute_type)t, period);
                 if (tail != NULL) {   /* the first put raises the token; UINT64_MAX: done */
                     cachegen_put(cache, "metrics", user_id, key, klen, (uint64_t)s.generation, token, tail,
                                  tail_len, PRECOMPUTE_CACHE_TTL_S);
@@ -578,10 +578,10 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
                 }
                 free(tail);
             }
-            json_object_array_add(rows, pc_store_row((enum precompute_type)t, period, values[p][t], ms, points[p][t]));
+            json_object_array_add(rows, precompute_store_row((enum precompute_type)t, period, values[p][t], ms, points[p][t]));
         }
     }
-    e = pc_store_put(db, user_id, computed_at, s.generation, rows);
+    e = precompute_store_put(db, user_id, computed_at, s.generation, rows);
     json_object_put(rows);
     if (e != ERR_NONE) {
         log_warn("precompute: user %" PRId64 ": storing metrics failed (%s)", user_id, err_lookup(e)->code);
@@ -590,7 +590,7 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
     return 0;
 }
 
-static const char PC_ACTIVE_SQL[] =
+static const char PRECOMPUTE_ACTIVE_SQL[] =
     "SELECT u.id FROM users u WHERE EXISTS (SELECT 1 FROM transactions t WHERE t.user_id = u.id"
     " AND (t.date >= current_date - $1::int OR t.created_at >= now() - make_interval(days => $1::int)))"
     " OR EXISTS (SELECT 1 FROM user_profiles p WHERE p.user_id = u.id"
@@ -605,7 +605,7 @@ int precompute_all(struct db *db, struct cache *cache, int year, int month, prec
     snprintf(days, sizeof(days), "%d", PRECOMPUTE_ACTIVE_DAYS);
     const char *params[1] = {days};
     enum err e;
-    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PC_ACTIVE_SQL, 1, params);
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PRECOMPUTE_ACTIVE_SQL, 1, params);
     if (r == NULL) {
         log_error("precompute: listing active users failed (%s)", err_lookup(e)->code);
         return -1;

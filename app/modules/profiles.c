@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PF_USER_EXISTS "EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
-#define PF_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define PROFILES_USER_EXISTS "EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
+#define PROFILES_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-static size_t pf_key(char out[32], int64_t user_id)
+static size_t profiles_key(char out[32], int64_t user_id)
 {
     return (size_t)snprintf(out, 32, "%" PRId64, user_id);
 }
@@ -36,7 +36,7 @@ void profiles_invalidate(struct tally_ctx *ctx, int64_t user_id)
 }
 
 /* An id or intent name: 1..PROFILES_ID_BYTES bytes of UTF-8 without control characters. */
-static bool pf_name_ok(const char *s)
+static bool profiles_name_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > PROFILES_ID_BYTES || !text_is_utf8(s, n))
@@ -49,10 +49,10 @@ static bool pf_name_ok(const char *s)
 
 /* ---- writes -------------------------------------------------------------- */
 
-static const char PF_QUERY_SQL[] =
+static const char PROFILES_QUERY_SQL[] =
     "INSERT INTO user_profiles (user_id, query_frequency, frequent_query_patterns, total_queries, last_active)"
     " SELECT $1::bigint, jsonb_build_object($2::text, 1),"
-    " CASE WHEN 1 >= $3::int THEN jsonb_build_array($2::text) ELSE '[]'::jsonb END, 1, now() WHERE " PF_USER_EXISTS
+    " CASE WHEN 1 >= $3::int THEN jsonb_build_array($2::text) ELSE '[]'::jsonb END, 1, now() WHERE " PROFILES_USER_EXISTS
     " ON CONFLICT (user_id) DO UPDATE SET"
     " query_frequency = user_profiles.query_frequency || jsonb_build_object($2::text,"
     "   coalesce((user_profiles.query_frequency->>$2::text)::bigint, 0) + 1),"
@@ -62,8 +62,8 @@ static const char PF_QUERY_SQL[] =
     "   ELSE user_profiles.frequent_query_patterns END,"
     " total_queries = user_profiles.total_queries + 1, last_active = now(), updated_at = now()";
 
-static const char PF_QUERY_NO_INTENT_SQL[] =
-    "INSERT INTO user_profiles (user_id, total_queries, last_active) SELECT $1::bigint, 1, now() WHERE " PF_USER_EXISTS
+static const char PROFILES_QUERY_NO_INTENT_SQL[] =
+    "INSERT INTO user_profiles (user_id, total_queries, last_active) SELECT $1::bigint, 1, now() WHERE " PROFILES_USER_EXISTS
     " ON CONFLICT (user_id) DO UPDATE SET total_queries = user_profiles.total_queries + 1, last_active = now(),"
     " updated_at = now()";
 
@@ -73,13 +73,13 @@ int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *in
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(threshold, sizeof(threshold), "%d", PROFILES_PATTERN_THRESHOLD);
     bool with_intent = intent_name != NULL && intent_name[0] != '\0';
-    if (with_intent && !pf_name_ok(intent_name)) {
+    if (with_intent && !profiles_name_ok(intent_name)) {
         log_warn("profiles: user %" PRId64 ": intent name refused", user_id);
         return -1;
     }
     const char *params[3] = {uid, intent_name, threshold};
-    enum err e = with_intent ? db_exec(ctx->db, 0, PF_QUERY_SQL, 3, params)
-                             : db_exec(ctx->db, 0, PF_QUERY_NO_INTENT_SQL, 1, params);
+    enum err e = with_intent ? db_exec(ctx->db, 0, PROFILES_QUERY_SQL, 3, params)
+                             : db_exec(ctx->db, 0, PROFILES_QUERY_NO_INTENT_SQL, 1, params);
     profiles_invalidate(ctx, user_id);
     if (e != ERR_NONE) {
         log_warn("profiles: recording a query of user %" PRId64 " failed (%s)", user_id, err_lookup(e)->code);
@@ -90,8 +90,8 @@ int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *in
 
 /* ---- read ---------------------------------------------------------------- */
 
-static const char PF_GET_SQL[] =
-    "WITH ins AS (INSERT INTO user_profiles (user_id) SELECT $1::bigint WHERE " PF_USER_EXISTS
+static const char PROFILES_GET_SQL[] =
+    "WITH ins AS (INSERT INTO user_profiles (user_id) SELECT $1::bigint WHERE " PROFILES_USER_EXISTS
     "   ON CONFLICT (user_id) DO NOTHING RETURNING *),"
     " p AS (SELECT * FROM ins UNION ALL SELECT * FROM user_profiles WHERE user_id = $1::bigint)"
     " SELECT p.preferred_categories::text, p.preferred_merchants::text, p.notification_preference,"
@@ -99,13 +99,13 @@ static const char PF_GET_SQL[] =
     " p.dismissed_recommendations::text, p.total_queries, p.total_sessions,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_seconds_sum / p.total_sessions, 3) ELSE 0 END,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_queries_sum::numeric / p.total_sessions, 3) ELSE 0 END,"
-    " " PF_TS("p.last_active") ", u.currency, u.language,"
+    " " PROFILES_TS("p.last_active") ", u.currency, u.language,"
     " coalesce((SELECT profile_generation FROM metric_generations WHERE user_id = $1::bigint), 0)"
     " FROM p JOIN users u ON u.id = p.user_id LIMIT 1";
 
 /* Spending per category ('c') and merchant ('m'), and the number of months
  * with any transaction ('n'). */
-static const char PF_SPENDING_SQL[] =
+static const char PROFILES_SPENDING_SQL[] =
     "SELECT 'c', coalesce(min(category), 'Uncategorized'), sum(-amount_cents) FROM transactions"
     "  WHERE user_id = $1::bigint AND amount_cents < 0 GROUP BY category_key"
     " UNION ALL SELECT 'm', min(merchant), sum(-amount_cents) FROM transactions"
@@ -115,7 +115,7 @@ static const char PF_SPENDING_SQL[] =
     "  WHERE user_id = $1::bigint"
     " ORDER BY 1, 3 DESC, 2";
 
-static struct json_object *pf_parse(const char *text, enum json_type want)
+static struct json_object *profiles_parse(const char *text, enum json_type want)
 {
     struct json_object *o = json_tokener_parse(text);
     if (o == NULL || !json_object_is_type(o, want)) {
@@ -125,19 +125,19 @@ static struct json_object *pf_parse(const char *text, enum json_type want)
     return o;
 }
 
-static struct json_object *pf_number_text(const char *text)
+static struct json_object *profiles_number_text(const char *text)
 {
     return json_object_new_double_s(strtod(text, NULL), text);
 }
 
 /* *gen: the profile generation in the snapshot of the first query. */
-static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len, uint64_t *gen)
+static enum err profiles_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len, uint64_t *gen)
 {
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[1] = {uid};
     enum err e;
-    db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PF_GET_SQL, 1, params);
+    db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PROFILES_GET_SQL, 1, params);
     if (r == NULL)
         return e;
     if (db_rows(r) == 0) {
@@ -145,7 +145,7 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
         return ERR_NOT_FOUND;
     }
     *gen = (uint64_t)db_int64(r, 0, 14);
-    db_result *sp = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PF_SPENDING_SQL, 1, params);
+    db_result *sp = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PROFILES_SPENDING_SQL, 1, params);
     if (sp == NULL) {
         db_clear(r);
         return e;
@@ -170,8 +170,8 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
     }
     db_clear(sp);
 
-    struct json_object *pref_cats = pf_parse(db_value(r, 0, 0), json_type_array);
-    struct json_object *pref_merchants = pf_parse(db_value(r, 0, 1), json_type_array);
+    struct json_object *pref_cats = profiles_parse(db_value(r, 0, 0), json_type_array);
+    struct json_object *pref_merchants = profiles_parse(db_value(r, 0, 1), json_type_array);
     if (json_object_array_length(pref_cats) == 0) {
         json_object_put(pref_cats);
         pref_cats = json_object_get(top_cats);
@@ -182,9 +182,9 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
     }
     json_object_put(top_cats);
     json_object_put(top_merchants);
-    struct json_object *patterns = pf_parse(db_value(r, 0, 3), json_type_array);
-    struct json_object *accepted = pf_parse(db_value(r, 0, 5), json_type_array);
-    struct json_object *dismissed = pf_parse(db_value(r, 0, 6), json_type_array);
+    struct json_object *patterns = profiles_parse(db_value(r, 0, 3), json_type_array);
+    struct json_object *accepted = profiles_parse(db_value(r, 0, 5), json_type_array);
+    struct json_object *dismissed = profiles_parse(db_value(r, 0, 6), json_type_array);
     int64_t total_queries = db_int64(r, 0, 7), total_sessions = db_int64(r, 0, 8);
 
     /* Completeness: 7 signals of equal weight (docs/profiles-metrics.md). */
@@ -206,14 +206,14 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
     json_object_object_add(prefs, "notification_preference",
                            db_is_null(r, 0, 2) ? NULL : json_object_new_string(db_value(r, 0, 2)));
     json_object_object_add(habits, "frequent_query_patterns", patterns);
-    json_object_object_add(habits, "query_frequency", pf_parse(db_value(r, 0, 4), json_type_object));
+    json_object_object_add(habits, "query_frequency", profiles_parse(db_value(r, 0, 4), json_type_object));
     json_object_object_add(habits, "average_spending_by_category", avg);
     json_object_object_add(inter, "accepted_recommendations", accepted);
     json_object_object_add(inter, "dismissed_recommendations", dismissed);
     json_object_object_add(stats, "total_queries", json_object_new_int64(total_queries));
     json_object_object_add(stats, "total_sessions", json_object_new_int64(total_sessions));
-    json_object_object_add(stats, "avg_session_duration_s", pf_number_text(db_value(r, 0, 9)));
-    json_object_object_add(stats, "avg_queries_per_session", pf_number_text(db_value(r, 0, 10)));
+    json_object_object_add(stats, "avg_session_duration_s", profiles_number_text(db_value(r, 0, 9)));
+    json_object_object_add(stats, "avg_queries_per_session", profiles_number_text(db_value(r, 0, 10)));
     json_object_object_add(stats, "profile_completeness", json_object_new_double_s(signals / 7.0, completeness));
     json_object_object_add(stats, "last_active",
                            db_is_null(r, 0, 11) ? NULL : json_object_new_string(db_value(r, 0, 11)));
@@ -233,7 +233,7 @@ static enum err pf_render(struct tally_ctx *ctx, int64_t user_id, char **json, s
 enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
     char key[32];
-    size_t klen = pf_key(key, user_id);
+    size_t klen = profiles_key(key, user_id);
     *json = NULL;
     uint64_t token = 0, gen = 0;
     int cached = cachegen_trusted(ctx->db, ctx->cache, "profiles", user_id)
@@ -241,7 +241,7 @@ enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, 
                      : -1;
     if (cached == 1)
         return ERR_NONE;
-    enum err e = pf_render(ctx, user_id, json, len, &gen);
+    enum err e = profiles_render(ctx, user_id, json, len, &gen);
     if (e == ERR_NONE && cached == 0)
         cachegen_put(ctx->cache, "profiles", user_id, key, klen, gen, token, *json, *len, PROFILES_CACHE_TTL_S);
     return e;
@@ -249,7 +249,7 @@ enum err profiles_get_json(struct tally_ctx *ctx, int64_t user_id, char **json, 
 
 /* ---- HTTP ---------------------------------------------------------------- */
 
-static int pf_answer(struct request *req, struct response *res, int64_t user_id)
+static int profiles_answer(struct request *req, struct response *res, int64_t user_id)
 {
     char *json;
     size_t len;
@@ -268,11 +268,11 @@ static int profiles_get(struct request *req, struct response *res)
     enum err e = request_path_id(req, "id", &user_id);
     if (e != ERR_NONE)
         return e;
-    return pf_answer(req, res, user_id);
+    return profiles_answer(req, res, user_id);
 }
 
 /* The path's user id and a JSON object body; ERR_* with the error set. */
-static enum err pf_body(struct request *req, int64_t *user_id, struct json_object **body)
+static enum err profiles_body(struct request *req, int64_t *user_id, struct json_object **body)
 {
     enum err e = request_path_id(req, "id", user_id);
     if (e == ERR_NONE)
@@ -281,7 +281,7 @@ static enum err pf_body(struct request *req, int64_t *user_id, struct json_objec
 }
 
 /* Runs a write returning a row when the user exists; then answers the profile. */
-static int pf_write(struct request *req, struct response *res, int64_t user_id, const char *sql, int nparams,
+static int profiles_write(struct request *req, struct response *res, int64_t user_id, const char *sql, int nparams,
                     const char *const *params)
 {
     enum err e;
@@ -293,12 +293,12 @@ static int pf_write(struct request *req, struct response *res, int64_t user_id, 
     profiles_invalidate(req->ctx, user_id);
     if (rows == 0)
         return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", user_id);
-    return pf_answer(req, res, user_id);
+    return profiles_answer(req, res, user_id);
 }
 
-static const char PF_SESSION_SQL[] =
+static const char PROFILES_SESSION_SQL[] =
     "INSERT INTO user_profiles (user_id, total_sessions, session_seconds_sum, session_queries_sum, last_active)"
-    " SELECT $1::bigint, 1, $2::numeric, $3::bigint, now() WHERE " PF_USER_EXISTS
+    " SELECT $1::bigint, 1, $2::numeric, $3::bigint, now() WHERE " PROFILES_USER_EXISTS
     " ON CONFLICT (user_id) DO UPDATE SET total_sessions = user_profiles.total_sessions + 1,"
     " session_seconds_sum = user_profiles.session_seconds_sum + EXCLUDED.session_seconds_sum,"
     " session_queries_sum = user_profiles.session_queries_sum + EXCLUDED.session_queries_sum,"
@@ -308,7 +308,7 @@ static int profiles_session(struct request *req, struct response *res)
 {
     int64_t user_id;
     struct json_object *body = NULL;
-    enum err e = pf_body(req, &user_id, &body);
+    enum err e = profiles_body(req, &user_id, &body);
     if (e != ERR_NONE)
         return e;
     int rc;
@@ -333,7 +333,7 @@ static int profiles_session(struct request *req, struct response *res)
     snprintf(dur, sizeof(dur), "%.3f", duration);
     snprintf(qs, sizeof(qs), "%" PRId64, queries);
     const char *params[3] = {uid, dur, qs};
-    rc = pf_write(req, res, user_id, PF_SESSION_SQL, 3, params);
+    rc = profiles_write(req, res, user_id, PROFILES_SESSION_SQL, 3, params);
 out:
     json_object_put(body);
     return rc;
@@ -341,12 +341,12 @@ out:
 
 /* Idempotent per recommendation id: the id ends up in exactly the list of
  * the last action given for it. */
-static const char PF_FEEDBACK_SQL[] =
+static const char PROFILES_FEEDBACK_SQL[] =
     "INSERT INTO user_profiles (user_id, accepted_recommendations, dismissed_recommendations, last_active)"
     " SELECT $1::bigint,"
     " CASE WHEN $3 = 'accepted' THEN jsonb_build_array($2::text) ELSE '[]'::jsonb END,"
     " CASE WHEN $3 = 'dismissed' THEN jsonb_build_array($2::text) ELSE '[]'::jsonb END, now()"
-    " WHERE " PF_USER_EXISTS
+    " WHERE " PROFILES_USER_EXISTS
     " ON CONFLICT (user_id) DO UPDATE SET"
     " accepted_recommendations = CASE WHEN $3 <> 'accepted' THEN user_profiles.accepted_recommendations - $2::text"
     "   WHEN user_profiles.accepted_recommendations ? $2::text THEN user_profiles.accepted_recommendations"
@@ -360,13 +360,13 @@ static int profiles_feedback(struct request *req, struct response *res)
 {
     int64_t user_id;
     struct json_object *body = NULL;
-    enum err e = pf_body(req, &user_id, &body);
+    enum err e = profiles_body(req, &user_id, &body);
     if (e != ERR_NONE)
         return e;
     int rc;
     bool wrong = false;
     const char *rid = jsonx_get_string(body, "recommendation_id", &wrong);
-    if (rid == NULL || !pf_name_ok(rid)) {
+    if (rid == NULL || !profiles_name_ok(rid)) {
         rc = request_fail(req, ERR_UNPROCESSABLE, "recommendation_id",
                           "recommendation_id must be a string of 1 to %d bytes", PROFILES_ID_BYTES);
         goto out;
@@ -379,7 +379,7 @@ static int profiles_feedback(struct request *req, struct response *res)
     char uid[24];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[3] = {uid, rid, action};
-    rc = pf_write(req, res, user_id, PF_FEEDBACK_SQL, 3, params);
+    rc = profiles_write(req, res, user_id, PROFILES_FEEDBACK_SQL, 3, params);
 out:
     json_object_put(body);
     return rc;

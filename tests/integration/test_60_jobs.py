@@ -74,8 +74,20 @@ def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
     longer, a second runner never takes it again."""
     sched = psql("SELECT kind, cron, enabled FROM job_schedules WHERE name = 'nightly_precompute_all_users'")
     assert sched == [["precompute_all_users", "0 3 * * *", "t"]], sched
+    # The run must outlast the 1 s lock several times or the test proves
+    # nothing; how many users that takes depends on the machine: grow the
+    # set until it does (bounded).
+    for n in (1200, 4000, 12000):
+        if _nightly_precompute_run(n) >= 2.0:
+            return
+    raise AssertionError("precompute_all_users never ran 2 s, even over 12 000 users")
+
+
+def _nightly_precompute_run(n):
+    """One precompute_all_users over n fresh users under a 1 s lock timeout
+    with a second runner polling: checks it ran once, on one runner, with
+    every metric right; returns how long it ran (s)."""
     _reset()
-    n = 1200                                  # enough users that the run outlasts the lock timeout
     ids = [int(r[0]) for r in psql("INSERT INTO users (name) SELECT 't60-pc-' || g FROM generate_series(1, %d) g"
                                    " RETURNING id" % n)]
     try:
@@ -88,14 +100,13 @@ def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
             long_runner = _runner("t60-pc", "--once", TALLY_JOB_LOCK_TIMEOUT_S=1)
             wait_for(lambda: _job(job_id)[0] == "running", what="job taken")
             other = _runner("t60-pc-other", TALLY_JOB_LOCK_TIMEOUT_S=1)
-            _wait_exit([long_runner], timeout=120)
+            _wait_exit([long_runner], timeout=300)
             other.terminate()
             other.wait(timeout=10)
         assert _job(job_id)[:2] == ["succeeded", "1"], _job(job_id)
         runs = psql("SELECT runner, ok, extract(epoch FROM finished_at - started_at) FROM job_runs WHERE job_id = %d"
                     % job_id)
         assert [r[:2] for r in runs] == [["t60-pc", "t"]], runs
-        assert float(runs[0][2]) >= 2.0, ("the run must outlast the 1 s lock several times to test anything", runs)
         rows = psql("SELECT user_id, metric_type, period, metric_value->>'spending' FROM pre_computed_metrics"
                     " WHERE user_id BETWEEN %d AND %d" % (min(ids), max(ids)))
         assert len(rows) == 8 * n, len(rows)
@@ -105,6 +116,7 @@ def test_nightly_precompute_all_users_heartbeats_through_a_long_run():
                 assert round(float(spending) * 100) == want, (uid, spending, want)
             elif mtype == "monthly_total":
                 assert period == "2026-06" and float(spending) == 0, (uid, period, spending)
+        return float(runs[0][2])
     finally:
         psql("DELETE FROM users WHERE id BETWEEN %d AND %d AND name LIKE 't60-pc-%%'" % (min(ids), max(ids)))
 

@@ -210,9 +210,17 @@ def test_invalidation_while_memcached_hangs_never_leaves_a_stale_profile():
     # Each worker retries memcached after its own back-off: polled until 12 reads in a row (more
     # than there are workers) are all fresh memcached hits, so no worker is left behind (the next
     # tests expect memcached on every worker).
+    def profile_counts():
+        ns = get("/api/v1/admin/cache/stats", token=admin_token()).json["namespaces"]
+        c = [n for n in ns if n["namespace"] == "profiles"][0]["since_start"]
+        return c["hits"], c["misses"]
+
+    # A read asks for two keys (the user's generation token and the entry):
+    # all-hit reads add two hits each and no miss.
     def twelve_hits():
-        before = profile_hits()
+        hits_before, misses_before = profile_counts()
         for _ in range(12):
             assert get("/api/v1/users/%d/profile" % uid, token=tok).json["stats"]["total_sessions"] == 1
-        return profile_hits() - before == 12
+        hits_after, misses_after = profile_counts()
+        return misses_after == misses_before and hits_after - hits_before == 24
     wait_for(twelve_hits, timeout=10, interval=0.1, what="every worker reading profiles from memcached")

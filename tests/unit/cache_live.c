@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define LIVE_FAIL_FAST_MS     120.0   /* one connect/poll timeout (50 ms) plus slack */
 #define LIVE_RECOVER_MAX_MS   4000.0  /* retry timeout is 1 s; seconds are coarse */
@@ -166,10 +168,73 @@ static void live_keys(struct cache *c)
     live_expect(c, "users", "same", "u", 1);
 }
 
+/* cache_incr: created at delta, then incremented; several processes on
+ * one counter never lose an increment; the expiry set at creation holds. */
+static void live_counter(struct cache *c)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof(key), "counter:%u", (unsigned)getpid() ^ (unsigned)time(NULL));
+    uint64_t v = 99;
+    CHECK_INT(cache_incr(c, "ratelimit", key, (size_t)kl, 1, 60, &v), CACHE_OK);
+    CHECK_INT(v, 1);
+    CHECK_INT(cache_incr(c, "ratelimit", key, (size_t)kl, 5, 60, &v), CACHE_OK);
+    CHECK_INT(v, 6);
+    /* 4 processes x 250 increments of a fresh counter, each creating it if
+     * it sees none: the total is exact. */
+    kl = snprintf(key, sizeof(key), "race:%u", (unsigned)getpid() ^ (unsigned)time(NULL));
+    fflush(stdout);
+    pid_t kids[4];
+    for (int k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            struct cache *mine = cache_create(getenv("CACHE_LIVE_SERVERS"), NULL);
+            int bad = 0;
+            for (int i = 0; i < 250; i++) {
+                uint64_t got = 0;
+                bad += cache_incr(mine, "ratelimit", key, (size_t)kl, 1, 60, &got) != CACHE_OK;
+            }
+            cache_destroy(mine);
+            _exit(bad ? 1 : 0);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        int status = -1;
+        waitpid(kids[k], &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_INT(cache_get(c, "ratelimit", key, (size_t)kl, &text, &len), CACHE_OK);
+    CHECK_STR(text, "1000");
+    free(text);
+    /* A non-numeric value is an error, not a reset. */
+    CHECK_INT(cache_set(c, "ratelimit", "text", 4, "abc", 3, 60), CACHE_OK);
+    CHECK_INT(cache_incr(c, "ratelimit", "text", 4, 1, 60, &v), CACHE_ERROR);
+    CHECK_INT(v, 0);
+    /* Expiry from creation: increments do not extend it. */
+    CHECK_INT(cache_incr(c, "ratelimit", "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(cache_incr(c, "ratelimit", "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(v, 2);
+    printf("  waiting 2 s for a counter's 1 s TTL...\n");
+    live_sleep_ms(2100);
+    CHECK_INT(cache_incr(c, "ratelimit", "ttl", 3, 1, 1, &v), CACHE_OK);
+    CHECK_INT(v, 1);
+}
+
+/* A shared counter block gets its namespaces from the module table in
+ * tallyd; here, the ones these checks use. */
+static void live_register(struct cache_shared *sh)
+{
+    static const char *const names[] = {"auth", "users", "metrics", "profiles", "sessions", "ratelimit"};
+    memset(sh, 0, sizeof(*sh));
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        cache_ns_register(sh, names[i]);
+}
+
 static int live_functional(const char *servers)
 {
     struct cache_shared sh;
-    memset(&sh, 0, sizeof(sh));
+    live_register(&sh);
     struct cache *c = cache_create(servers, &sh);
     CHECK(c != NULL && cache_enabled(c));
     if (c == NULL)
@@ -190,6 +255,8 @@ static int live_functional(const char *servers)
     live_values(c);
     live_keys(c);
     live_mget(c);
+    setenv("CACHE_LIVE_SERVERS", servers, 1);
+    live_counter(c);
 
     CHECK_INT(cache_set(c, "sessions", "ttl", 3, "short", 5, 1), CACHE_OK);
     live_expect(c, "sessions", "ttl", "short", 5);
@@ -198,19 +265,19 @@ static int live_functional(const char *servers)
     live_expect_miss(c, "sessions", "ttl");
 
     /* Counters: exact values for the auth namespace. */
-    CHECK_INT(sh.ns["auth"].sets, 2);
-    CHECK_INT(sh.ns["auth"].hits, 2);
-    CHECK_INT(sh.ns["auth"].misses, 1);
-    CHECK_INT(sh.ns["auth"].deletes, 2);
-    CHECK_INT(sh.ns["auth"].errors, 0);
-    CHECK(sh.ns["users"].errors >= 1);               /* the oversized set */
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].sets, 2);
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].hits, 2);
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].misses, 1);
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].deletes, 2);
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].errors, 0);
+    CHECK(sh.ns[cache_ns_parse(&sh, "users")].errors >= 1);               /* the oversized set */
     CHECK_INT(sh.timeouts, 0);
     CHECK_INT(sh.server_failures, 0);
     live_print_counters(&sh);
     cache_destroy(c);
 
     /* A disabled cache: every op is an error, nothing crashes. */
-    memset(&sh, 0, sizeof(sh));
+    live_register(&sh);
     c = cache_create("", &sh);
     CHECK(c != NULL && !cache_enabled(c));
     char *v = NULL;
@@ -219,7 +286,7 @@ static int live_functional(const char *servers)
     CHECK_INT(cache_set(c, "auth", "k", 1, "v", 1, 0), CACHE_ERROR);
     CHECK_INT(cache_delete(c, "auth", "k", 1), CACHE_ERROR);
     CHECK(!cache_ping(c, &ms));
-    CHECK_INT(sh.ns["auth"].errors, 3);
+    CHECK_INT(sh.ns[cache_ns_parse(&sh, "auth")].errors, 3);
     CHECK_INT(sh.server_failures, 0);
     cache_destroy(c);
     cache_destroy(NULL);
@@ -285,7 +352,7 @@ static double live_until_back(struct cache *c, unsigned *n)
 static int live_failure(const char *servers, const char *mode, const char *stop, const char *start)
 {
     struct cache_shared sh;
-    memset(&sh, 0, sizeof(sh));
+    live_register(&sh);
     struct cache *c = cache_create(servers, &sh);
     unsigned n = 0;
     double ms;
@@ -300,13 +367,13 @@ static int live_failure(const char *servers, const char *mode, const char *stop,
     while (cache_ping(c, &pms) && live_now_ms() - t0 < 5000)
         live_sleep_ms(20);
     printf("  server stopped answering after %.0f ms\n", live_now_ms() - t0);
-    memset(&sh, 0, sizeof(sh));
+    live_register(&sh);
     live_while_down(c, LIVE_DOWN_SECONDS, &n);
     bool pinged = cache_ping(c, &pms);
     printf("  ping while away: %s in %.3f ms\n", pinged ? "answered" : "no answer", pms);
     CHECK(!pinged);
     live_print_counters(&sh);
-    CHECK(sh.ns["users"].errors > 0);
+    CHECK(sh.ns[cache_ns_parse(&sh, "users")].errors > 0);
     CHECK(sh.timeouts + sh.server_failures > 0);
 
     live_run(start);
