@@ -4,6 +4,7 @@
  * error); no libmemcached type leaks out of this file. */
 #define _GNU_SOURCE
 #include "cache.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/sha256.h"
 
@@ -274,13 +275,6 @@ static bool cache_usable(const struct cache *c, enum cache_ns ns)
  * the server's operations fail at once for CACHE_RETRY_TIMEOUT_S; then one
  * operation is let through, and one more timeout opens it again. */
 
-static double cache_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
 /* Index of the server that owns a built key. */
 static uint32_t cache_server_of(const struct cache *c, const char *k, size_t klen)
 {
@@ -290,7 +284,7 @@ static uint32_t cache_server_of(const struct cache *c, const char *k, size_t kle
 static bool cache_server_open(const struct cache *c, uint32_t s)
 {
     return s < c->server_count && c->servers[s].open_until_ms != 0 &&
-           c->servers[s].open_until_ms > cache_now_ms();
+           c->servers[s].open_until_ms > clock_ms();
 }
 
 static void cache_server_outcome(struct cache *c, uint32_t s, memcached_return_t rc)
@@ -307,7 +301,7 @@ static void cache_server_outcome(struct cache *c, uint32_t s, memcached_return_t
                      in ? memcached_server_name(in) : "?", in ? (unsigned)memcached_server_port(in) : 0,
                      sv->timeouts_in_row, CACHE_RETRY_TIMEOUT_S);
         }
-        sv->open_until_ms = cache_now_ms() + CACHE_RETRY_TIMEOUT_S * 1000.0;
+        sv->open_until_ms = clock_ms() + CACHE_RETRY_TIMEOUT_S * 1000.0;
     } else if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
         if (sv->open_until_ms != 0)
             log_info("cache: memcached server #%u answers again", s);
@@ -775,7 +769,7 @@ out:
  * probes count as gets in the health namespace. */
 bool cache_ping(struct cache *c, double *latency_ms)
 {
-    double start = cache_now_ms();
+    double start = clock_ms();
     bool answered = false;
     if (!cache_usable(c, CACHE_NS_HEALTH)) {
         cache_refuse(c, CACHE_NS_HEALTH);
@@ -791,7 +785,7 @@ bool cache_ping(struct cache *c, double *latency_ms)
         free(v);
     }
 out:
-    *latency_ms = cache_now_ms() - start;
+    *latency_ms = clock_ms() - start;
     return answered;
 }
 
@@ -829,7 +823,7 @@ static void cache_generations_merge(struct cache *c, const char *v, size_t len)
  * failure is not retried before the next period. */
 static void cache_generation_refresh(struct cache *c)
 {
-    uint64_t now_s = (uint64_t)(cache_now_ms() / 1000.0) + 1;   /* +1: 0 means never checked */
+    uint64_t now_s = (uint64_t)(clock_ms() / 1000.0) + 1;   /* +1: 0 means never checked */
     if (c->generation_checked_s != 0 && now_s < c->generation_checked_s + CACHE_GENERATION_REFRESH_S)
         return;
     c->generation_checked_s = now_s;
