@@ -3,6 +3,7 @@
  * JSON twin, and the namespace flush (form with CSRF, and the API). */
 #define _GNU_SOURCE
 #include "admin_internal.h"
+#include "../core/clock.h"
 #include "../modules/precompute.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
@@ -30,10 +31,10 @@ static int admin_cache_server_stats(struct request *req, const struct cache_serv
         *out = NULL;
         return 0;
     }
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (st->stats_at_ms == 0 || now - st->stats_at_ms >= ADMIN_STATS_CACHE_MS) {
         st->stats_count = cache_server_stats(req->ctx->cache, st->stats, CACHE_SERVERS_MAX);
-        st->stats_at_ms = shm_now_mono_ms();
+        st->stats_at_ms = clock_mono_ms();
     }
     *out = st->stats;
     return st->stats_count;

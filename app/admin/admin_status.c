@@ -4,6 +4,7 @@
  * idle: it serves this very request. */
 #define _GNU_SOURCE
 #include "admin_internal.h"
+#include "../core/clock.h"
 #include "../core/worker.h"
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -119,7 +120,7 @@ static struct json_object *admin_status_workers_json(struct request *req)
     struct shm *shm = req->ctx->shm;
     struct json_object *o = json_object_new_object(), *list = json_object_new_array();
     int idle = 0, busy = 0, total = 0;
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     for (int i = 0; i < LIMIT_WORKER_SLOTS; i++) {
         struct shm_worker *sw = &shm->workers[i];
         int32_t pid = shm_load(&sw->pid);
@@ -197,7 +198,7 @@ static struct json_object *admin_status_requests_json(struct request *req, struc
                 errors4 += v;
         }
     }
-    double uptime_s = (double)(shm_now_wall_ms() - shm_load(&shm->master_started_ms)) / 1000.0;
+    double uptime_s = (double)(clock_wall_ms() - shm_load(&shm->master_started_ms)) / 1000.0;
     struct json_object *o = json_object_new_object();
     admin_page_add(o, "total", admin_page_u64(total));
     admin_page_add(o, "uptime_s", json_object_new_double(uptime_s));

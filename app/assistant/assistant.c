@@ -8,6 +8,7 @@
  * clarification.needed. Only a malformed request is a 4xx. */
 #define _GNU_SOURCE
 #include "assistant.h"
+#include "../core/clock.h"
 #include "../core/module.h"
 #include "assistant_nlu.h"
 #include "assistant_words.h"
@@ -858,7 +859,7 @@ static enum err assistant_parse_body(struct request *req, struct json_object *bo
 
 static int assistant_chat(struct request *req, struct response *res)
 {
-    uint64_t started = request_now_us();
+    uint64_t started = clock_us();
     enum err e = request_require_content_type(req, "application/json");
     struct json_object *body = NULL;
     if (e == ERR_NONE)
@@ -898,7 +899,7 @@ static int assistant_chat(struct request *req, struct response *res)
     c.insights = json_object_new_array();
     if ((rc = assistant_answer(&c)))
         goto out_json;
-    double ms = (double)(request_now_us() - started) / 1000.0;
+    double ms = (double)(clock_us() - started) / 1000.0;
     struct json_object *entities = assistant_entities_json(&c);
     if ((rc = assistant_store(&c, conversation_id, message, entities, ms))) {
         json_object_put(entities);
@@ -923,7 +924,7 @@ static int assistant_chat(struct request *req, struct response *res)
     json_object_object_add(o, "insights", c.insights);
     json_object_object_add(o, "data_visualizations", c.visualizations);
     c.insights = c.visualizations = NULL;
-    ms = (double)(request_now_us() - started) / 1000.0;
+    ms = (double)(clock_us() - started) / 1000.0;
     char ms_text[32];
     snprintf(ms_text, sizeof(ms_text), "%.3f", ms);
     json_object_object_add(o, "processing_time_ms", json_object_new_double_s(ms, ms_text));

@@ -4,6 +4,7 @@
  * error); no libmemcached type leaks out of this file. */
 #define _GNU_SOURCE
 #include "cache.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/sha256.h"
 
@@ -47,22 +48,7 @@
 #define CACHE_REMOVE_FAILED_SERVERS 0
 #endif
 
-/* What tally itself tracks per server, indexed like libmemcached's list. */
-struct cache_server {
-    uint32_t probe_id;                   /* "probe:<id>" hashes to this server; UINT32_MAX: none */
-    uint32_t timeouts_in_row;
-    double open_until_ms;                /* CLOCK_MONOTONIC; 0 = closed */
-};
-
-struct cache {
-    memcached_st *memc;                  /* NULL: cache disabled */
-    struct cache_shared *shared;         /* shm region, or &private_counters */
-    struct cache_shared private_counters;
-    struct cache_server *servers;
-    uint32_t server_count;
-    uint64_t generation_checked_s;       /* last read of `tally:generations` (CLOCK_MONOTONIC s) */
-};
-
+#include "cache_internal.h"
 
 #define cache_add(c, field, n) __atomic_fetch_add(&(c)->shared->field, (uint64_t)(n), __ATOMIC_RELAXED)
 #define cache_count(c, field)  cache_add(c, field, 1)
@@ -289,13 +275,6 @@ static bool cache_usable(const struct cache *c, enum cache_ns ns)
  * the server's operations fail at once for CACHE_RETRY_TIMEOUT_S; then one
  * operation is let through, and one more timeout opens it again. */
 
-static double cache_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
-}
-
 /* Index of the server that owns a built key. */
 static uint32_t cache_server_of(const struct cache *c, const char *k, size_t klen)
 {
@@ -305,7 +284,7 @@ static uint32_t cache_server_of(const struct cache *c, const char *k, size_t kle
 static bool cache_server_open(const struct cache *c, uint32_t s)
 {
     return s < c->server_count && c->servers[s].open_until_ms != 0 &&
-           c->servers[s].open_until_ms > cache_now_ms();
+           c->servers[s].open_until_ms > clock_ms();
 }
 
 static void cache_server_outcome(struct cache *c, uint32_t s, memcached_return_t rc)
@@ -322,7 +301,7 @@ static void cache_server_outcome(struct cache *c, uint32_t s, memcached_return_t
                      in ? memcached_server_name(in) : "?", in ? (unsigned)memcached_server_port(in) : 0,
                      sv->timeouts_in_row, CACHE_RETRY_TIMEOUT_S);
         }
-        sv->open_until_ms = cache_now_ms() + CACHE_RETRY_TIMEOUT_S * 1000.0;
+        sv->open_until_ms = clock_ms() + CACHE_RETRY_TIMEOUT_S * 1000.0;
     } else if (rc == MEMCACHED_SUCCESS || rc == MEMCACHED_NOTFOUND) {
         if (sv->open_until_ms != 0)
             log_info("cache: memcached server #%u answers again", s);
@@ -790,7 +769,7 @@ out:
  * probes count as gets in the health namespace. */
 bool cache_ping(struct cache *c, double *latency_ms)
 {
-    double start = cache_now_ms();
+    double start = clock_ms();
     bool answered = false;
     if (!cache_usable(c, CACHE_NS_HEALTH)) {
         cache_refuse(c, CACHE_NS_HEALTH);
@@ -806,7 +785,7 @@ bool cache_ping(struct cache *c, double *latency_ms)
         free(v);
     }
 out:
-    *latency_ms = cache_now_ms() - start;
+    *latency_ms = clock_ms() - start;
     return answered;
 }
 
@@ -844,7 +823,7 @@ static void cache_generations_merge(struct cache *c, const char *v, size_t len)
  * failure is not retried before the next period. */
 static void cache_generation_refresh(struct cache *c)
 {
-    uint64_t now_s = (uint64_t)(cache_now_ms() / 1000.0) + 1;   /* +1: 0 means never checked */
+    uint64_t now_s = (uint64_t)(clock_ms() / 1000.0) + 1;   /* +1: 0 means never checked */
     if (c->generation_checked_s != 0 && now_s < c->generation_checked_s + CACHE_GENERATION_REFRESH_S)
         return;
     c->generation_checked_s = now_s;
@@ -911,155 +890,4 @@ void cache_ns_recent(const struct cache_shared *shared, unsigned seconds, struct
             out[n].errors += __atomic_load_n(&slot->ns[n].errors, __ATOMIC_RELAXED);
         }
     }
-}
-
-struct cache_stats_ctx {
-    struct cache *c;
-    struct cache_server_stats *out;
-    int count;
-};
-
-/* The output row of the server a stats callback is about (NULL: not ours). */
-static struct cache_server_stats *cache_stats_of(void *arg, const memcached_instance_st *server)
-{
-    struct cache_stats_ctx *x = arg;
-    for (int i = 0; i < x->count; i++) {
-        const memcached_instance_st *in = memcached_server_instance_by_position(x->c->memc, (uint32_t)i);
-        if (in == server ||
-            (in != NULL && memcached_server_port(in) == memcached_server_port(server) &&
-             strcmp(memcached_server_name(in), memcached_server_name(server)) == 0))
-            return &x->out[i];
-    }
-    return NULL;
-}
-
-static uint64_t cache_stat_u64(const char *v, size_t len)
-{
-    char tmp[32];
-    if (len >= sizeof(tmp))
-        len = sizeof(tmp) - 1;
-    memcpy(tmp, v, len);
-    tmp[len] = '\0';
-    return strtoull(tmp, NULL, 10);
-}
-
-static bool cache_stat_is(const char *key, size_t klen, const char *want)
-{
-    return strlen(want) == klen && memcmp(key, want, klen) == 0;
-}
-
-static memcached_return_t cache_stat_general(const memcached_instance_st *server, const char *key, size_t klen,
-                                             const char *value, size_t vlen, void *arg)
-{
-    struct cache_server_stats *s = cache_stats_of(arg, server);
-    if (s == NULL)
-        return MEMCACHED_SUCCESS;
-    s->up = true;
-    static const struct { const char *name; size_t off; } fields[] = {
-        {"pid", offsetof(struct cache_server_stats, pid)},
-        {"uptime", offsetof(struct cache_server_stats, uptime_s)},
-        {"curr_items", offsetof(struct cache_server_stats, curr_items)},
-        {"total_items", offsetof(struct cache_server_stats, total_items)},
-        {"bytes", offsetof(struct cache_server_stats, bytes)},
-        {"limit_maxbytes", offsetof(struct cache_server_stats, limit_maxbytes)},
-        {"get_hits", offsetof(struct cache_server_stats, get_hits)},
-        {"get_misses", offsetof(struct cache_server_stats, get_misses)},
-        {"evictions", offsetof(struct cache_server_stats, evictions)},
-        {"curr_connections", offsetof(struct cache_server_stats, curr_connections)},
-        {"listen_disabled_num", offsetof(struct cache_server_stats, listen_disabled_num)},
-        {"cmd_get", offsetof(struct cache_server_stats, cmd_get)},
-        {"cmd_set", offsetof(struct cache_server_stats, cmd_set)},
-    };
-    if (cache_stat_is(key, klen, "version")) {
-        size_t n = vlen < sizeof(s->version) - 1 ? vlen : sizeof(s->version) - 1;
-        memcpy(s->version, value, n);
-        s->version[n] = '\0';
-        return MEMCACHED_SUCCESS;
-    }
-    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
-        if (cache_stat_is(key, klen, fields[f].name)) {
-            *(uint64_t *)((char *)s + fields[f].off) = cache_stat_u64(value, vlen);
-            break;
-        }
-    return MEMCACHED_SUCCESS;
-}
-
-/* The slab row of class id, added in first-seen order (bounded). */
-static struct cache_slab_stats *cache_slab_row(struct cache_server_stats *s, uint32_t id)
-{
-    for (uint32_t i = 0; i < s->slab_count; i++)
-        if (s->slabs[i].id == id)
-            return &s->slabs[i];
-    if (s->slab_count >= CACHE_SLABS_MAX)
-        return NULL;
-    struct cache_slab_stats *row = &s->slabs[s->slab_count++];
-    memset(row, 0, sizeof(*row));
-    row->id = id;
-    return row;
-}
-
-/* `stats slabs` keys are "<id>:<field>" (plus totals without a colon);
- * `stats items` keys are "items:<id>:<field>". */
-static memcached_return_t cache_stat_slabs(const memcached_instance_st *server, const char *key, size_t klen,
-                                           const char *value, size_t vlen, void *arg)
-{
-    struct cache_server_stats *s = cache_stats_of(arg, server);
-    if (s == NULL)
-        return MEMCACHED_SUCCESS;
-    char k[96];
-    if (klen >= sizeof(k))
-        return MEMCACHED_SUCCESS;
-    memcpy(k, key, klen);
-    k[klen] = '\0';
-    if (strcmp(k, "total_malloced") == 0) {
-        s->total_malloced = cache_stat_u64(value, vlen);
-        return MEMCACHED_SUCCESS;
-    }
-    const char *p = strncmp(k, "items:", 6) == 0 ? k + 6 : k;
-    char *end = NULL;
-    unsigned long id = strtoul(p, &end, 10);
-    if (end == p || *end != ':' || id == 0 || id > 4096)
-        return MEMCACHED_SUCCESS;
-    const char *field = end + 1;
-    struct cache_slab_stats *row = cache_slab_row(s, (uint32_t)id);
-    if (row == NULL)
-        return MEMCACHED_SUCCESS;
-    uint64_t v = cache_stat_u64(value, vlen);
-    if (p == k) {
-        if (strcmp(field, "chunk_size") == 0) row->chunk_size = v;
-        else if (strcmp(field, "chunks_per_page") == 0) row->chunks_per_page = v;
-        else if (strcmp(field, "total_pages") == 0) row->total_pages = v;
-        else if (strcmp(field, "total_chunks") == 0) row->total_chunks = v;
-        else if (strcmp(field, "used_chunks") == 0) row->used_chunks = v;
-        else if (strcmp(field, "mem_requested") == 0) row->mem_requested = v;
-    } else {
-        if (strcmp(field, "number") == 0) row->items = v;
-        else if (strcmp(field, "evicted") == 0) row->evicted = v;
-        else if (strcmp(field, "evicted_unfetched") == 0) row->evicted_unfetched = v;
-        else if (strcmp(field, "age") == 0) row->age_s = v;
-    }
-    return MEMCACHED_SUCCESS;
-}
-
-int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max)
-{
-    if (!cache_enabled(c) || max <= 0)
-        return 0;
-    struct cache_stats_ctx x = {.c = c, .out = out, .count = (int)c->server_count < max ? (int)c->server_count : max};
-    memset(out, 0, sizeof(*out) * (size_t)x.count);
-    for (int i = 0; i < x.count; i++) {
-        const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, (uint32_t)i);
-        if (in != NULL) {
-            snprintf(out[i].host, sizeof(out[i].host), "%s", memcached_server_name(in));
-            out[i].port = (unsigned)memcached_server_port(in);
-        }
-    }
-    /* Each call walks every server; a dead one fails on its own (connect
-     * timeout, then libmemcached's back-off) and the others still answer. */
-    memcached_return_t rc = memcached_stat_execute(c->memc, NULL, cache_stat_general, &x);
-    if (rc != MEMCACHED_SUCCESS)
-        log_debug("cache: stats: %s", memcached_strerror(c->memc, rc));
-    memcached_stat_execute(c->memc, "slabs", cache_stat_slabs, &x);
-    memcached_stat_execute(c->memc, "items", cache_stat_slabs, &x);
-    return x.count;
 }

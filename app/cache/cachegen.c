@@ -4,6 +4,7 @@
  * entry format. */
 #define _GNU_SOURCE
 #include "cachegen.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../store/db.h"
 
@@ -29,13 +30,6 @@ static struct cachegen_state cachegen_state;
 static int cachegen_kind(const char *ns)
 {
     return strcmp(ns, "metrics") == 0 ? CG_METRICS : strcmp(ns, "profiles") == 0 ? CG_PROFILES : -1;
-}
-
-static double cachegen_now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
 /* "t:", not the random-token scheme's "g:": a token left by an older tallyd
@@ -156,7 +150,7 @@ bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_
     int k = cachegen_kind(ns);
     if (k < 0 || !cache_enabled(cache))
         return false;
-    double now = cachegen_now_ms();
+    double now = clock_ms();
     if (st->polled_ms == 0 || now >= st->next_poll_ms || cache_unsynced_epoch(cache) != st->epoch_seen)
         cachegen_poll(db, cache, now);
     /* Never read the list (PostgreSQL down since this process started):

@@ -2,6 +2,7 @@
  * read by the worker (it owns the FastCGI stream); see worker.c. */
 #define _GNU_SOURCE
 #include "request.h"
+#include "clock.h"
 #include "arena.h"
 #include "parse.h"
 #include "text.h"
@@ -15,13 +16,6 @@
 #include <inttypes.h>
 #include <strings.h>
 #include <time.h>
-
-uint64_t request_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 const char *request_param(const struct request *req, const char *name)
 {
@@ -80,7 +74,7 @@ void request_init(struct request *req, struct worker *w, struct arena *a, char *
     req->ctx = w != NULL ? &w->ctx : NULL;
     req->arena = a;
     req->envp = envp;
-    req->start_us = request_now_us();
+    req->start_us = clock_us();
     req->method = request_param(req, "REQUEST_METHOD");
     if (req->method == NULL)
         req->method = "GET";

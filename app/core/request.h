@@ -83,6 +83,5 @@ enum err request_require_content_type(struct request *req, const char *want);
 /* Records the error detail and returns e, so handlers can `return request_fail(...)`. */
 int request_fail(struct request *req, enum err e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-uint64_t request_now_us(void);
 
 #endif

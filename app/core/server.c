@@ -5,6 +5,7 @@
  * race between a signal and the bookkeeping it triggers. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "clock.h"
 #include "limits.h"
 #include "log.h"
 #include "shm.h"
@@ -186,11 +187,11 @@ static void server_spawn(struct server *s, int slot)
     memset(sw, 0, sizeof(*sw));
     sw->generation = s->generation;
     sw->state = SHM_WORKER_STARTING;
-    sw->started_ms = shm_now_wall_ms();
+    sw->started_ms = clock_wall_ms();
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork: %s", strerror(errno));
-        s->spawn_not_before_ms = shm_now_mono_ms() + SERVER_BACKOFF_BASE_MS;
+        s->spawn_not_before_ms = clock_mono_ms() + SERVER_BACKOFF_BASE_MS;
         return;
     }
     if (pid == 0)
@@ -198,7 +199,7 @@ static void server_spawn(struct server *s, int slot)
     sw->pid = pid;
     s->slots[slot].pid = pid;
     s->slots[slot].generation = s->generation;
-    s->slots[slot].started_mono_ms = shm_now_mono_ms();
+    s->slots[slot].started_mono_ms = clock_mono_ms();
     s->slots[slot].retiring = false;
     log_debug("worker %d started, pid %d, generation %u", slot, (int)pid, s->generation);
 }
@@ -217,7 +218,7 @@ static void server_backoff_note(int *fast_failures, uint64_t *not_before_ms, boo
     uint64_t backoff = (uint64_t)SERVER_BACKOFF_BASE_MS << shift;
     if (backoff > SERVER_BACKOFF_MAX_MS)
         backoff = SERVER_BACKOFF_MAX_MS;
-    *not_before_ms = shm_now_mono_ms() + backoff;
+    *not_before_ms = clock_mono_ms() + backoff;
     log_error("crash loop guard: %d quick %s deaths in a row, next spawn in %llu ms", *fast_failures, what,
               (unsigned long long)backoff);
 }
@@ -227,7 +228,7 @@ static void server_spawn_runner(struct server *s)
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork (job runner): %s", strerror(errno));
-        s->runner_not_before_ms = shm_now_mono_ms() + SERVER_BACKOFF_BASE_MS;
+        s->runner_not_before_ms = clock_mono_ms() + SERVER_BACKOFF_BASE_MS;
         return;
     }
     if (pid == 0) {
@@ -235,7 +236,7 @@ static void server_spawn_runner(struct server *s)
         jobs_runner_main(s->cfg, s->shm);
     }
     s->runner_pid = pid;
-    s->runner_started_mono_ms = shm_now_mono_ms();
+    s->runner_started_mono_ms = clock_mono_ms();
     shm_store(&s->shm->jobs.runner_pid, (int32_t)pid);
     log_debug("job runner started, pid %d", (int)pid);
 }
@@ -245,9 +246,9 @@ static void server_spawn_runner(struct server *s)
 static void server_fill(struct server *s)
 {
     if (!s->stopping && s->cfg->job_runner && s->runner_pid == 0 &&
-        shm_now_mono_ms() >= s->runner_not_before_ms)
+        clock_mono_ms() >= s->runner_not_before_ms)
         server_spawn_runner(s);
-    if (s->stopping || shm_now_mono_ms() < s->spawn_not_before_ms)
+    if (s->stopping || clock_mono_ms() < s->spawn_not_before_ms)
         return;
     int missing = s->cfg->workers - server_live_workers(s, true);
     for (int i = 0; i < LIMIT_WORKER_SLOTS && missing > 0; i++) {
@@ -265,7 +266,7 @@ static void server_on_runner_exit(struct server *s, pid_t pid, int status)
             s->runner_old[i] = 0;
             return;
         }
-    uint64_t lived = shm_now_mono_ms() - s->runner_started_mono_ms;
+    uint64_t lived = clock_mono_ms() - s->runner_started_mono_ms;
     s->runner_pid = 0;
     shm_store(&s->shm->jobs.runner_pid, 0);
     if (s->stopping)
@@ -330,7 +331,7 @@ static void server_on_exit(struct server *s, pid_t pid, int status)
     if (slot < 0)
         return;
     struct server_slot *sl = &s->slots[slot];
-    uint64_t lived = shm_now_mono_ms() - sl->started_mono_ms;
+    uint64_t lived = clock_mono_ms() - sl->started_mono_ms;
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     bool expected = s->stopping || sl->retiring || sl->generation != s->generation;
     if (!clean && !expected) {
@@ -374,7 +375,7 @@ static void server_signal_workers(struct server *s, int signo, bool retiring_onl
 /* php-fpm's request_terminate_timeout and slowlog, from the scoreboard. */
 static void server_watch_requests(struct server *s)
 {
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     for (int i = 0; i < LIMIT_WORKER_SLOTS; i++) {
         if (s->slots[i].pid <= 0)
             continue;
@@ -447,15 +448,15 @@ static void server_begin_stop(struct server *s, int signo)
         return;
     }
     s->stopping = true;
-    s->stop_deadline_ms = shm_now_mono_ms() + (uint64_t)s->cfg->graceful_timeout_ms;
-    s->last_resignal_ms = shm_now_mono_ms();
+    s->stop_deadline_ms = clock_mono_ms() + (uint64_t)s->cfg->graceful_timeout_ms;
+    s->last_resignal_ms = clock_mono_ms();
     log_info("stopping: waiting for in-flight requests (up to %d ms)", s->cfg->graceful_timeout_ms);
     server_signal_workers(s, SIGTERM, false);
 }
 
 static void server_tick_stopping(struct server *s)
 {
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (now >= s->stop_deadline_ms) {
         log_warn("graceful timeout reached: killing remaining workers");
         server_signal_workers(s, SIGKILL, false);
@@ -515,7 +516,7 @@ int server_run(const char *config_path, struct config *cfg, const struct router 
     if (module_shm_layout(s.shm) != 0 || module_cache_namespaces(&s.shm->cache) != 0)
         goto out_shm;
     s.shm->master_pid = (int32_t)getpid();
-    s.shm->master_started_ms = shm_now_wall_ms();
+    s.shm->master_started_ms = clock_wall_ms();
     s.shm->generation = s.generation;
     if (server_pidfile_write(cfg->pidfile) != 0)
         goto out_shm;

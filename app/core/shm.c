@@ -47,20 +47,6 @@ int shm_duration_bucket(uint64_t us)
     return SHM_DURATION_BUCKETS - 1;
 }
 
-uint64_t shm_now_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t shm_now_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void shm_rate_count(struct shm *shm, int status)
 {
     uint64_t sec = (uint64_t)time(NULL);

@@ -90,7 +90,5 @@ void shm_rate_count(struct shm *shm, int status);
 void shm_rate_recent(const struct shm *shm, unsigned seconds, uint64_t *requests, uint64_t *errors_5xx);
 void shm_destroy(struct shm *shm);
 int shm_status_index(int status);
-uint64_t shm_now_mono_ms(void);
-uint64_t shm_now_wall_ms(void);
 
 #endif

@@ -8,6 +8,7 @@
  * that as a stream error) and the request in hand always completes. */
 #define _GNU_SOURCE
 #include "worker.h"
+#include "clock.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -174,7 +175,7 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
     struct response res;
     request_init(&req, w, &w->arena, fcgx->envp);
     response_init(&res);
-    shm_store(&w->me->request_start_mono_ms, shm_now_mono_ms());
+    shm_store(&w->me->request_start_mono_ms, clock_mono_ms());
     shm_add(&w->me->request_seq, 1);
     snprintf(w->me->method, sizeof(w->me->method), "%s", req.method);
     snprintf(w->me->request_id, sizeof(w->me->request_id), "%s", req.request_id);
@@ -195,7 +196,7 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
         FCGX_PutStr(out, (int)out_len, fcgx->out);
         free(out);
     }
-    uint64_t us = request_now_us() - req.start_us;
+    uint64_t us = clock_us() - req.start_us;
     double db_ms = db_take_request_ms(w->ctx.db);
     worker_count(w, &req, res.status, us);
     worker_log_request(w, &req, res.status, us, db_ms);

@@ -4,6 +4,7 @@
  * jobs.h and docs/jobs.md. */
 #define _GNU_SOURCE
 #include "jobs.h"
+#include "../core/clock.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
 #include "../core/config.h"
@@ -30,7 +31,7 @@ void jobs_heartbeat(struct jobs_ctx *ctx)
     uint64_t every = (uint64_t)ctx->cfg->job_lock_timeout_s * 1000 / 3;
     if (every > JOBS_HEARTBEAT_MAX_MS)
         every = JOBS_HEARTBEAT_MAX_MS;
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (now - ctx->beat_ms < every)
         return;
     ctx->beat_ms = now;
@@ -69,8 +70,8 @@ static int jobs_handle_sleep(struct jobs_ctx *ctx, struct json_object *payload)
         return -1;
     }
     /* In slices of at most 100 ms, renewing the lock as it goes. */
-    uint64_t end = shm_now_mono_ms() + (uint64_t)ms;
-    for (uint64_t now = shm_now_mono_ms(); now < end; now = shm_now_mono_ms()) {
+    uint64_t end = clock_mono_ms() + (uint64_t)ms;
+    for (uint64_t now = clock_mono_ms(); now < end; now = clock_mono_ms()) {
         uint64_t slice = end - now < 100 ? end - now : 100;
         struct timespec left = {0, (long)slice * 1000000L};
         while (nanosleep(&left, &left) != 0 && errno == EINTR)

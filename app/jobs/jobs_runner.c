@@ -6,6 +6,7 @@
  * set a flag, so the job in hand always completes. */
 #define _GNU_SOURCE
 #include "jobs.h"
+#include "../core/clock.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
 #include "../core/config.h"
@@ -86,7 +87,7 @@ static void jobs_runner_signals_install(void)
 
 static void jobs_runner_db_trouble(struct jobs_runner *r, const char *what)
 {
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (now >= r->next_db_warning_ms) {
         log_warn("job runner %s: %s: %s", r->name, what, db_last_error(r->db));
         r->next_db_warning_ms = now + 10000;
@@ -230,7 +231,7 @@ static void jobs_runner_cleanup(struct jobs_runner *r)
 
 static void jobs_runner_maintenance(struct jobs_runner *r)
 {
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (now < r->next_maintenance_ms)
         return;
     r->next_maintenance_ms = now + JOBS_MAINTENANCE_MS;
@@ -336,11 +337,11 @@ static int jobs_runner_take_and_run(struct jobs_runner *r)
                            .job_id = strtoll(id, NULL, 10),
                            .attempt = atoi(attempt),
                            .runner = r->name,
-                           .beat_ms = shm_now_mono_ms()};
+                           .beat_ms = clock_mono_ms()};
     int k = jobs_kind_index(r->cfg, kind);
     int rc;
     bool permanent = false;
-    uint64_t t0 = shm_now_mono_ms();
+    uint64_t t0 = clock_mono_ms();
     if (k < 0) {
         snprintf(ctx.error, sizeof(ctx.error), "unknown job kind \"%s\"", kind);
         permanent = true;
@@ -361,7 +362,7 @@ static int jobs_runner_take_and_run(struct jobs_runner *r)
         jobs_runner_finish_ok(r, id, attempt, started);
         jobs_runner_count(r, k, SHM_JOB_SUCCEEDED);
         log_debug("job %s (%s) attempt %s succeeded in %llu ms", id, kind, attempt,
-                  (unsigned long long)(shm_now_mono_ms() - t0));
+                  (unsigned long long)(clock_mono_ms() - t0));
         return 1;
     }
     char status[16];

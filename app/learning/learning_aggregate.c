@@ -26,6 +26,7 @@
  * Thresholds come from learning.h as parameters: the SQL holds none. */
 #define _GNU_SOURCE
 #include "learning.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../store/db.h"
 
@@ -158,13 +159,6 @@ static const char LA_STATE_SQL[] =
     " duration_ms_total = duration_ms_total + $3::float8, last_duration_ms = $3::float8, last_run_at = now(),"
     " profiles_updated_total = profiles_updated_total + $4::bigint WHERE id = 1";
 
-static double learning_aggregate_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int learning_aggregate_fail(struct tally_ctx *ctx, const char *step)
 {
     log_warn("learning: aggregation failed at %s: %s", step, db_last_error(ctx->db));
@@ -182,7 +176,7 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
                           struct learning_aggregate_result *out)
 {
     memset(out, 0, sizeof(*out));
-    double started = learning_aggregate_now_ms();
+    double started = clock_ms();
     int days = opts->days > 0 ? opts->days : LEARNING_WINDOW_DAYS_DEFAULT;
     char days_text[16], ws[LA_TS_BYTES], old_ws[LA_TS_BYTES];
     snprintf(days_text, sizeof(days_text), "%d", days);
@@ -204,7 +198,7 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
         db_exec(ctx->db, 0, "ROLLBACK", 0, NULL);
         db_exec(ctx->db, 0, "UPDATE learning_state SET skipped_total = skipped_total + 1 WHERE id = 1", 0, NULL);
         out->skipped = true;
-        out->duration_ms = learning_aggregate_now_ms() - started;
+        out->duration_ms = clock_ms() - started;
         return 0;
     }
     snprintf(ws, sizeof(ws), "%s", db_value(r, 0, 2));
@@ -232,7 +226,7 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
             ERR_NONE ||
         db_exec(ctx->db, 0, "INSERT INTO la_window VALUES ($1::timestamptz)", 1, ws_param) != ERR_NONE)
         return learning_aggregate_fail(ctx, "window");
-    double t_fs = learning_aggregate_now_ms();
+    double t_fs = clock_ms();
     if (db_exec(ctx->db, 0, full ? LA_FS_FULL_SQL : LA_FS_INCREMENTAL_SQL, 0, NULL) != ERR_NONE)
         return learning_aggregate_fail(ctx, "form stats");
 
@@ -241,9 +235,9 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
     snprintf(ts, sizeof(ts), "%d", LEARNING_THRESHOLD_SEGMENT);
     snprintf(tfam, sizeof(tfam), "%d", LEARNING_THRESHOLD_FAMILY);
     const char *params[4] = {ws, tf, ts, tfam};
-    double t_compute = learning_aggregate_now_ms();
+    double t_compute = clock_ms();
     db_result *rows = db_query(ctx->db, &e, 0, LA_COMPUTE_SQL, 4, params);
-    double t_written = learning_aggregate_now_ms();
+    double t_written = clock_ms();
     if (rows == NULL)
         return learning_aggregate_fail(ctx, "compute");
     int n = db_rows(rows);
@@ -260,7 +254,7 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
         return learning_aggregate_fail(ctx, "marks delete");
     }
     char dur[32], upd[24];
-    snprintf(dur, sizeof(dur), "%.3f", learning_aggregate_now_ms() - started);
+    snprintf(dur, sizeof(dur), "%.3f", clock_ms() - started);
     snprintf(upd, sizeof(upd), "%ld", updated);
     const char *state_params[4] = {ws, days_text, dur, upd};
     if (db_exec(ctx->db, 0, LA_STATE_SQL, 4, state_params) != ERR_NONE) {
@@ -275,7 +269,7 @@ int learning_aggregate_at(struct tally_ctx *ctx, const struct learning_aggregate
         if (!db_is_null(rows, i, 0))
             learning_profile_invalidate(ctx, db_value(rows, i, 0), db_value(rows, i, 1));
     db_clear(rows);
-    out->duration_ms = learning_aggregate_now_ms() - started;
+    out->duration_ms = clock_ms() - started;
     log_info("learning: aggregation (%s, %d days) rewrote %ld profiles from %ld events in %.1f ms"
              " (work list %.1f, form pass %.1f, hints %.1f, commit and cache %.1f)",
              full ? "full" : "incremental", days, out->updated_profiles, out->events_read, out->duration_ms,

@@ -2,6 +2,7 @@
  * See auth.h for the lookup chain. */
 #define _GNU_SOURCE
 #include "auth.h"
+#include "../core/clock.h"
 #include "../core/cli.h"
 #include "../core/config.h"
 #include "../core/module.h"
@@ -111,7 +112,7 @@ static enum err auth_lookup_store(struct request *req, const char *hash, struct 
 static enum err auth_lookup(struct request *req, const char *hash, struct auth_identity *id)
 {
     struct tally_ctx *ctx = req->ctx;
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     struct auth_entry *slot = auth_cache_slot(module_state(ctx, "auth"), hash);
     if (strcmp(slot->hash, hash) == 0 && slot->expires_mono_ms > now) {
         id->valid = slot->valid;

@@ -1,6 +1,7 @@
 /* health: see health.h. */
 #define _GNU_SOURCE
 #include "health.h"
+#include "../core/clock.h"
 #include "../core/config.h"
 #include "../core/module.h"
 #include "../cache/cache.h"
@@ -38,7 +39,7 @@ static void health_refresh(struct tally_ctx *ctx, struct health_cache *hc)
 {
     hc->pg_ok = db_ping(ctx->db, &hc->pg_ms);
     hc->mc_ok = cache_ping(ctx->cache, &hc->mc_ms);
-    hc->checked_mono_ms = shm_now_mono_ms();
+    hc->checked_mono_ms = clock_mono_ms();
     const char *status = !hc->pg_ok ? "down" : !hc->mc_ok ? "degraded" : "ok";
     struct json_object *root = json_object_new_object();
     struct json_object *checks = json_object_new_object();
@@ -57,7 +58,7 @@ static int health_get(struct request *req, struct response *res)
     struct health_cache *hc = module_state(ctx, "health");
     if (hc == NULL)
         return ERR_INTERNAL;
-    uint64_t now = shm_now_mono_ms();
+    uint64_t now = clock_mono_ms();
     if (hc->checked_mono_ms == 0 || now - hc->checked_mono_ms >= (uint64_t)ctx->cfg->health_cache_ms)
         health_refresh(ctx, hc);
     response_header(res, "Cache-Control", "no-store");

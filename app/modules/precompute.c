@@ -4,6 +4,7 @@
  * layers; the read path; invalidation; batch; the HTTP route. */
 #define _GNU_SOURCE
 #include "precompute.h"
+#include "../core/clock.h"
 #include "../cache/cache.h"
 #include "../cache/cachegen.h"
 #include "../core/arena.h"
@@ -75,13 +76,6 @@ static void precompute_now_text(time_t t, char out[PRECOMPUTE_TS_BYTES])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, PRECOMPUTE_TS_BYTES, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static double precompute_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* ---- fetch: what every metric is computed from ------------------------ */
@@ -473,7 +467,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     db_clear(r);
 
     /* 3. computation, written back to both layers */
-    double started = precompute_now_ms();
+    double started = clock_ms();
     struct precompute_snapshot s = {0};
     int first = precompute_window_first(type, idx);
     e = precompute_fetch_months(db, user_id, first, idx - first + 1, &s);
@@ -488,7 +482,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
     long points = 0;
     struct json_object *value = precompute_value(&s, type, idx, &points);
     db_clear(s.cats);
-    double ms = precompute_now_ms() - started;
+    double ms = clock_ms() - started;
     time_t now = time(NULL);
     char computed_at[PRECOMPUTE_TS_BYTES], expires_at[PRECOMPUTE_TS_BYTES];
     precompute_now_text(now, computed_at);
@@ -533,7 +527,7 @@ static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event 
 int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int year, int month)
 {
     int idx = precompute_month_index(year, month);
-    double started = precompute_now_ms();
+    double started = clock_ms();
     struct precompute_snapshot s = {0};
     /* previous month's trends reach back to idx - 6 */
     int first = idx - PRECOMPUTE_TREND_MONTHS;
@@ -553,7 +547,7 @@ int precompute_user(struct db *db, struct cache *cache, int64_t user_id, int yea
         for (int t = 0; t < PRECOMPUTE_TYPES; t++)
             values[p][t] = precompute_value(&s, (enum precompute_type)t, idx - 1 + p, &points[p][t]);
     db_clear(s.cats);
-    double ms = (precompute_now_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
+    double ms = (clock_ms() - started) / (2 * PRECOMPUTE_TYPES);   /* each metric's share of the work */
     time_t now = time(NULL);
     char computed_at[PRECOMPUTE_TS_BYTES], expires_at[PRECOMPUTE_TS_BYTES];
     precompute_now_text(now, computed_at);

@@ -3,6 +3,7 @@
  * work is precompute_user / precompute_all / precompute_cleanup. */
 #define _GNU_SOURCE
 #include "precompute.h"
+#include "../core/clock.h"
 #include "../core/cli.h"
 #include "../core/parse.h"
 #include "../store/db.h"
@@ -30,13 +31,6 @@ static const struct cli_spec precompute_cli_cleanup_spec = {
     .prog = "tallyctl cleanup", .synopsis = precompute_cli_cleanup_syn,
     .summary = "Deletes the pre-computed metrics that expired 7 or more days ago."};
 
-static double precompute_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct precompute_cli_progress {
     double started;
     bool tty;
@@ -47,7 +41,7 @@ static void precompute_cli_show(void *arg, long done, long total, long failed)
     struct precompute_cli_progress *p = arg;
     if (!p->tty)
         return;
-    double elapsed = precompute_cli_now() - p->started;
+    double elapsed = (clock_ms() / 1000.0) - p->started;
     double rate = elapsed > 0 ? (double)done / elapsed : 0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
     fprintf(stderr, "\rprecompute: %ld/%ld users, %ld failed, %.1f users/s, ETA %.0f s ", done, total, failed, rate,
@@ -92,7 +86,7 @@ static int precompute_cli_run(struct tally_ctx *ctx, int argc, char **argv)
         int day;
         parse_today_utc(&year, &month, &day);
     }
-    struct precompute_cli_progress p = {.started = precompute_cli_now(), .tty = isatty(2)};
+    struct precompute_cli_progress p = {.started = (clock_ms() / 1000.0), .tty = isatty(2)};
     long done = 0, failed = 0;
     if (all) {
         rc = precompute_all(ctx->db, ctx->cache, year, month, precompute_cli_show, &p, &done, &failed);
@@ -112,7 +106,7 @@ static int precompute_cli_run(struct tally_ctx *ctx, int argc, char **argv)
         if (failed)
             return cli_db_fail(spec, ctx->db, db_connected(ctx->db) ? ERR_INTERNAL : ERR_UNAVAILABLE);
     }
-    double elapsed = precompute_cli_now() - p.started;
+    double elapsed = (clock_ms() / 1000.0) - p.started;
     printf("precomputed %ld users (%ld failed), %d metrics each, %04d-%02d and the month before, in %.2f s (%.1f users/s)\n",
            done - failed, failed, 2 * PRECOMPUTE_TYPES, year, month, elapsed, elapsed > 0 ? (double)done / elapsed : 0);
     return failed == 0 ? 0 : 1;

@@ -4,6 +4,7 @@
  * a terminal. The `seed` line of the module table. */
 #define _GNU_SOURCE
 #include "seed_cli.h"
+#include "../core/clock.h"
 #include "seed.h"
 #include "../core/cli.h"
 #include "../core/limits.h"
@@ -34,13 +35,6 @@ struct seed_cli {
     enum err err;
 };
 
-static double seed_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* COPY text format: escape backslash, tab, newline, carriage return. */
 static void seed_cli_copy_field(struct seed_cli *s, const char *v, bool last)
 {
@@ -69,7 +63,7 @@ static void seed_cli_flush(struct seed_cli *s)
 
 static void seed_cli_progress(struct seed_cli *s, bool final)
 {
-    double elapsed = seed_cli_now() - s->started;
+    double elapsed = (clock_ms() / 1000.0) - s->started;
     double rate = elapsed > 0 ? s->users_done / elapsed : 0;
     double eta = rate > 0 ? (s->users - s->users_done) / rate : 0;
     if (s->tty || final)
@@ -150,7 +144,7 @@ static int seed_cli_run(struct tally_ctx *ctx, int argc, char **argv)
         parse_today_utc(&opts.end_year, &opts.end_month, &opts.end_day);
     }
     struct db *db = ctx->db;
-    struct seed_cli s = {.db = db, .users = (int)users, .started = seed_cli_now(), .tty = isatty(2)};
+    struct seed_cli s = {.db = db, .users = (int)users, .started = (clock_ms() / 1000.0), .tty = isatty(2)};
     s.user_ids = calloc((size_t)users, sizeof(int64_t));
     s.buf = malloc(SEED_CLI_BUF_BYTES);
     rc = 1;
@@ -178,7 +172,7 @@ static int seed_cli_run(struct tally_ctx *ctx, int argc, char **argv)
         seed_cli_progress(&s, false);
     }
     seed_cli_progress(&s, true);
-    printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, seed_cli_now() - s.started);
+    printf("seeded %d users, %ld transactions in %.2f s\n", s.users_done, s.txns, (clock_ms() / 1000.0) - s.started);
     const char *failed_module = NULL;
     if (module_seed_demo(ctx, (uint64_t)seed, s.user_ids, s.users_done, stdout, &failed_module) != 0) {
         char msg[512];

@@ -3,6 +3,7 @@
  * talks to the cache and the response. */
 #define _GNU_SOURCE
 #include "ratelimit.h"
+#include "../core/clock.h"
 #include "../cache/cache.h"
 #include "../core/arena.h"
 #include "../core/buf.h"
@@ -153,7 +154,7 @@ static enum err ratelimit_now(struct request *req, bool debug_clock, int64_t *no
 {
     const char *fake = debug_clock ? request_header(req, RATELIMIT_NOW_HEADER) : NULL;
     if (fake == NULL) {
-        *now_ms = (int64_t)shm_now_wall_ms();
+        *now_ms = (int64_t)clock_wall_ms();
         return ERR_NONE;
     }
     char *end = NULL;
@@ -178,7 +179,7 @@ static void ratelimit_token_hash(const struct request *req, char hash[65])
 static enum err ratelimit_fail_open(struct ratelimit_shared *st, enum ratelimit_class cls)
 {
     shm_add(&st->fail_open[cls], 1);
-    uint64_t now_s = shm_now_wall_ms() / 1000;
+    uint64_t now_s = clock_wall_ms() / 1000;
     uint64_t last = shm_load(&st->fail_open_logged_s);
     if (last != now_s &&
         __atomic_compare_exchange_n(&st->fail_open_logged_s, &last, now_s, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))

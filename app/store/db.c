@@ -1,6 +1,7 @@
 /* db: lazy, self-healing libpq connection. See db.h. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/stats.h"
 
@@ -20,13 +21,6 @@ struct db {
     double request_ms;
     char last_error[256];
 };
-
-static double db_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 struct db *db_create(const char *conninfo, struct shm_db_stats *stats)
 {
@@ -125,7 +119,7 @@ bool db_connected(const struct db *db)
 
 static void db_account(struct db *db, double started_ms)
 {
-    double ms = db_now_ms() - started_ms;
+    double ms = clock_ms() - started_ms;
     db->request_ms += ms;
     if (db->stats == NULL)
         return;
@@ -160,11 +154,11 @@ static PGresult *db_exec_params(struct db *db, const char *sql, int nparams, con
         return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0))
         return NULL;
-    double deadline = db_now_ms() + db->timeout_ms;
+    double deadline = clock_ms() + db->timeout_ms;
     PGresult *last = NULL;
     for (;;) {
         if (PQisBusy(db->conn)) {
-            double left = deadline - db_now_ms();
+            double left = deadline - clock_ms();
             if (left <= 0) {
                 *timed_out = true;
                 PQclear(last);
@@ -193,7 +187,7 @@ static PGresult *db_exec_params(struct db *db, const char *sql, int nparams, con
 db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, int nparams,
                     const char *const *params)
 {
-    double started = db_now_ms();
+    double started = clock_ms();
     for (int attempt = 0; attempt < 2; attempt++) {
         bool was_connected = db->conn != NULL;
         if (!db_ensure(db)) {
@@ -334,9 +328,9 @@ enum err db_copy_end(struct db *db)
 
 bool db_ping(struct db *db, double *latency_ms)
 {
-    double started = db_now_ms();
+    double started = clock_ms();
     enum err e = db_exec(db, DB_RETRY_ON_RECONNECT, "SELECT 1", 0, NULL);
-    *latency_ms = db_now_ms() - started;
+    *latency_ms = clock_ms() - started;
     return e == ERR_NONE;
 }
 

@@ -3,6 +3,7 @@
  * schema_migrations are passed as parameters. */
 #define _GNU_SOURCE
 #include "migrate.h"
+#include "../core/clock.h"
 #include "db.h"
 
 #include <dirent.h>
@@ -156,17 +157,10 @@ static char *migrate_read_file(const char *dir, const struct migration *m, const
     return buf;
 }
 
-static double migrate_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Runs one migration file and its bookkeeping in one transaction. */
 static int migrate_apply(struct db *db, const char *dir, const struct migration *m, bool up, FILE *out)
 {
-    double started = migrate_now_ms();
+    double started = clock_ms();
     fprintf(out, "%s %03d_%s ... ", up ? "applying" : "reverting", m->version, m->name);
     fflush(out);
     char *sql = migrate_read_file(dir, m, up ? "up" : "down");
@@ -189,7 +183,7 @@ static int migrate_apply(struct db *db, const char *dir, const struct migration 
         snprintf(errbuf, sizeof(errbuf), "%s", db_last_error(db));
         goto rollback;
     }
-    fprintf(out, "ok (%.1f ms)\n", migrate_now_ms() - started);
+    fprintf(out, "ok (%.1f ms)\n", clock_ms() - started);
     rc = 0;
     goto out;
 rollback:
