@@ -67,7 +67,7 @@ static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, c
     bool all = (done[0] || db_value(r, row, col + 2)[0] == 't') && (done[1] || db_value(r, row, col + 3)[0] == 't');
     if (!any)
         return all;
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[5] = {uid, gen[0], gen[1], done[0] ? "t" : "f", done[1] ? "t" : "f"};
     if (db_exec(db, 0, CACHEGEN_MARK_SQL, 5, params) != ERR_NONE)
         return false;
@@ -79,7 +79,7 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
     if (!cache_enabled(cache))
         return;                          /* no memcached here: whoever has one repairs */
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[1] = {uid};
     enum err e;
     db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,

@@ -147,7 +147,7 @@ static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_versi
     if (v->purged)
         return ERR_GONE;
     char id[32], fromtext[32], totext[32], seqtext[32];
-    snprintf(id, sizeof(id), "%" PRId64, v->id);
+    db_param_i64(id, v->id);
     snprintf(fromtext, sizeof(fromtext), "%ld", from);
     snprintf(totext, sizeof(totext), "%ld", to < 0 ? (long)v->rows : to);
     int seq = 0;
@@ -328,7 +328,7 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
                        struct datasets_version *out)
 {
     char idtext[32], vtext[16], sql[768];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, dataset_id);
     snprintf(vtext, sizeof(vtext), "%d", version);
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
@@ -372,7 +372,7 @@ enum err datasets_list(struct tally_ctx *ctx, const struct datasets_who *who, co
                        struct json_object **out)
 {
     char uid[32], sql[1024];
-    snprintf(uid, sizeof(uid), "%" PRId64, who->user_id);
+    db_param_i64(uid, who->user_id);
     snprintf(sql, sizeof(sql),
              "%s WHERE ($1::bigint IS NULL OR d.user_id = $1::bigint) AND ($2::text IS NULL OR d.name = $2)"
              " ORDER BY d.id LIMIT 1000",
@@ -397,7 +397,7 @@ enum err datasets_get(struct tally_ctx *ctx, const struct datasets_who *who, int
                       struct json_object **out)
 {
     char idtext[32], sql[1024];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, dataset_id);
     snprintf(sql, sizeof(sql), "%s WHERE d.id = $1", DATASETS_SUMMARY_SQL);
     const char *params[1] = {idtext};
     enum err e;
@@ -422,7 +422,7 @@ enum err datasets_versions(struct tally_ctx *ctx, const struct datasets_who *who
         return e;
     json_object_put(ds);
     char idtext[32], sql[768];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, dataset_id);
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
              " WHERE v.dataset_id = $1 ORDER BY v.version",
@@ -449,7 +449,7 @@ enum err datasets_versions(struct tally_ctx *ctx, const struct datasets_who *who
 enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *v, struct json_object **out)
 {
     char idtext[32], vtext[16], maxtext[16];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, v->dataset_id);
+    db_param_i64(idtext, v->dataset_id);
     snprintf(vtext, sizeof(vtext), "%d", v->version);
     snprintf(maxtext, sizeof(maxtext), "%d", DATASETS_LINEAGE_MAX);
     const char *params[3] = {idtext, vtext, maxtext};
@@ -511,7 +511,7 @@ static int datasets_store_chunk(void *ud, int seq, long first_row, long row_coun
 static enum err datasets_lock_dataset(struct tally_ctx *ctx, int64_t owner, const char *name, int64_t *id)
 {
     char ownertext[32];
-    snprintf(ownertext, sizeof(ownertext), "%" PRId64, owner);
+    db_param_i64(ownertext, owner);
     const char *params[2] = {owner ? ownertext : NULL, name};
     enum err e = db_exec(ctx->db, 0,
                          "INSERT INTO datasets (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING", 2, params);
@@ -538,11 +538,11 @@ static enum err datasets_insert_version(struct tally_ctx *ctx, const struct data
                                         struct json_object *columns, uint64_t bytes, int64_t *version_id)
 {
     char idtext[32], parenttext[16], rowstext[32], bytestext[32], bytext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, dataset_id);
     snprintf(parenttext, sizeof(parenttext), "%d", parent);
     snprintf(rowstext, sizeof(rowstext), "%ld", rows);
     snprintf(bytestext, sizeof(bytestext), "%" PRIu64, bytes);
-    snprintf(bytext, sizeof(bytext), "%" PRId64, who->user_id);
+    db_param_i64(bytext, who->user_id);
     const char *params[8] = {idtext, parent ? parenttext : NULL,
                              steps ? json_object_to_json_string_ext(steps, JSON_C_TO_STRING_PLAIN) : NULL,
                              sha, rowstext, json_object_to_json_string_ext(columns, JSON_C_TO_STRING_PLAIN),
@@ -564,7 +564,7 @@ static enum err datasets_insert_version(struct tally_ctx *ctx, const struct data
 static enum err datasets_find_by_id(struct tally_ctx *ctx, int64_t version_id, struct datasets_version *out)
 {
     char idtext[32], sql[768];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, version_id);
+    db_param_i64(idtext, version_id);
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = $1",
              DATASETS_VERSION_COLUMNS);
@@ -751,7 +751,7 @@ enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, 
         json_object_array_add(columns, datasets_stats_json(&p.stats[i], p.names[i],
                                                            datasets_type_of_fits(p.stats[i].fits)));
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, dataset_id);
     const char *params[3] = {idtext, p.sha, sc.version_id};
     db_result *r = db_query(ctx->db, &e, 0,
                             "SELECT id FROM dataset_versions WHERE dataset_id = $1 AND sha256 = $2"
@@ -1139,7 +1139,7 @@ out:
 enum err datasets_pin(struct tally_ctx *ctx, const struct datasets_version *v, bool pin)
 {
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, v->id);
+    db_param_i64(idtext, v->id);
     const char *params[2] = {idtext, pin ? "t" : "f"};
     return db_exec(ctx->db, 0, "UPDATE dataset_versions SET pinned = $2 WHERE id = $1", 2, params);
 }

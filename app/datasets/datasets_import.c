@@ -236,7 +236,7 @@ static int datasets_import_ids(struct arena *a, struct json_object *rows)
 static enum err datasets_import_currency(struct tally_ctx *ctx, int64_t user_id, char currency[4])
 {
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    db_param_i64(idtext, user_id);
     const char *params[1] = {idtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, "SELECT currency FROM users WHERE id = $1", 1,

@@ -45,7 +45,7 @@ static void datasets_seed_amount(int64_t cents, char out[32])
 static enum err datasets_seed_export(struct tally_ctx *ctx, int64_t user_id, struct buf *b, int *rows)
 {
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    db_param_i64(idtext, user_id);
     const char *params[1] = {idtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,

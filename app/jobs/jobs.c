@@ -36,7 +36,7 @@ void jobs_heartbeat(struct jobs_ctx *ctx)
         return;
     ctx->beat_ms = now;
     char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, ctx->job_id);
+    db_param_i64(id, ctx->job_id);
     const char *params[2] = {id, ctx->runner};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,
@@ -205,7 +205,7 @@ db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char
 db_result *jobs_get(struct db *db, enum err *e, int64_t id)
 {
     char idtext[24], sql[1024];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    db_param_i64(idtext, id);
     snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE id = $1::bigint", jobs_columns_sql);
     const char *params[1] = {idtext};
     return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 1, params);
@@ -214,7 +214,7 @@ db_result *jobs_get(struct db *db, enum err *e, int64_t id)
 db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 {
     char idtext[24], sql[1400];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    db_param_i64(idtext, id);
     snprintf(sql, sizeof(sql),
              "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
              " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
@@ -236,7 +236,7 @@ db_result *jobs_list(struct db *db, enum err *e, const char *status, const char 
                      int limit)
 {
     char before[24], lim[16], sql[1400];
-    snprintf(before, sizeof(before), "%" PRId64, before_id);
+    db_param_i64(before, before_id);
     snprintf(lim, sizeof(lim), "%d", limit + 1);
     snprintf(sql, sizeof(sql),
              "SELECT %s FROM jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)"

@@ -196,7 +196,7 @@ static void jobs_runner_fire_schedules(struct jobs_runner *r)
         if (slot == 0 || jobs_runner_fired_already(r, name, slot, false))
             continue;
         char slot_text[24];
-        snprintf(slot_text, sizeof(slot_text), "%" PRId64, slot);
+        db_param_i64(slot_text, slot);
         const char *params[5] = {db_value(res, i, 1), db_value(res, i, 3), db_value(res, i, 4),
                                  db_value(res, i, 5), slot_text};
         db_result *ins = db_query(r->db, &e, 0,
@@ -275,7 +275,7 @@ static void jobs_runner_finish_failed(struct jobs_runner *r, const char *id, con
                                const char *error, bool permanent, char *status_out, size_t status_cap)
 {
     char delay[24];
-    snprintf(delay, sizeof(delay), "%" PRId64, jobs_runner_backoff_ms(r->cfg, atoi(attempt)));
+    db_param_i64(delay, jobs_runner_backoff_ms(r->cfg, atoi(attempt)));
     const char *params[7] = {id, r->name, error, attempt, permanent ? "t" : "f", delay, started};
     enum err e;
     db_result *res = db_query(

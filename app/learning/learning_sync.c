@@ -298,7 +298,7 @@ enum err learning_sync(struct tally_ctx *ctx, int64_t user_id, struct json_objec
         json_object_array_add(rejected, rj);
     }
     char uid[24], nrej[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     snprintf(nrej, sizeof(nrej), "%zu", json_object_array_length(rejected));
     const char *params[3] = {uid, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN), nrej};
     enum err e;

@@ -216,7 +216,7 @@ enum err auth_token_create(struct db *db, int64_t user_id, const char *label, ch
     char hash[65];
     sha256_hex(token, n, hash);
     char uid[32];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[4] = {hash, user_id > 0 ? uid : NULL, user_id > 0 ? "f" : "t", label};
     enum err e;
     /* No row when the user does not exist: ERR_NOT_FOUND, not a foreign-key error. */
@@ -241,7 +241,7 @@ enum err auth_token_create(struct db *db, int64_t user_id, const char *label, ch
 enum err auth_token_revoke(struct db *db, struct cache *cache, int64_t token_id)
 {
     char id[32];
-    snprintf(id, sizeof(id), "%" PRId64, token_id);
+    db_param_i64(id, token_id);
     const char *params[1] = {id};
     enum err e;
     db_result *res = db_query(db, &e, 0,

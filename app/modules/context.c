@@ -31,7 +31,7 @@ static void context_history(struct request *req, struct json_object *root, int64
                             int limit)
 {
     char uid[24], lim[16];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *params[3] = {uid, conv_id, lim};
     enum err e;

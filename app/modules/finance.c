@@ -130,7 +130,7 @@ static int finance_user_get(struct request *req, struct response *res)
     if (e != ERR_NONE)
         return e;
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+    db_param_i64(idtext, id);
     const char *params[1] = {idtext};
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT %s FROM users WHERE id = $1", FINANCE_USER_COLUMNS);
@@ -150,7 +150,7 @@ static int finance_user_get(struct request *req, struct response *res)
 static enum err finance_user_currency(struct request *req, int64_t user_id, char currency[4])
 {
     char idtext[32];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
+    db_param_i64(idtext, user_id);
     const char *params[1] = {idtext};
     enum err e;
     db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
@@ -328,8 +328,8 @@ enum err finance_insert_rows(struct db *db, int64_t user_id, struct json_object 
                              int dataset_version, int64_t *inserted)
 {
     char idtext[32], dstext[32], vtext[16];
-    snprintf(idtext, sizeof(idtext), "%" PRId64, user_id);
-    snprintf(dstext, sizeof(dstext), "%" PRId64, dataset_id);
+    db_param_i64(idtext, user_id);
+    db_param_i64(dstext, dataset_id);
     snprintf(vtext, sizeof(vtext), "%d", dataset_version);
     const char *params[4] = {idtext, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN),
                              dataset_id > 0 ? dstext : NULL, dataset_id > 0 ? vtext : NULL};

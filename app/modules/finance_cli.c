@@ -89,8 +89,8 @@ static int finance_cli_list(struct tally_ctx *ctx, int argc, char **argv)
         cli_int(spec, &a, "--after", 0, INT64_MAX, 0, &after, err, sizeof(err)) != 0)
         return cli_usage_error(spec, "%s", err);
     char limit_text[24], after_text[24];
-    snprintf(limit_text, sizeof(limit_text), "%" PRId64, limit);
-    snprintf(after_text, sizeof(after_text), "%" PRId64, after);
+    db_param_i64(limit_text, limit);
+    db_param_i64(after_text, after);
     const char *params[2] = {after_text, limit_text};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,

@@ -129,7 +129,7 @@ static db_result *precompute_fetch(struct db *db, enum err *e, const char *sql, 
                            struct precompute_snapshot *s)
 {
     char uid[24], from[16], to[16];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     precompute_month_start(first, from);
     precompute_month_start(first + n, to);
     const char *params[3] = {uid, from, to};
@@ -384,8 +384,8 @@ static enum err precompute_store_put(struct db *db, int64_t user_id, const char 
                              struct json_object *rows)
 {
     char uid[24], gen[24], days[16];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    snprintf(gen, sizeof(gen), "%" PRId64, generation);
+    db_param_i64(uid, user_id);
+    db_param_i64(gen, generation);
     snprintf(days, sizeof(days), "%d", PRECOMPUTE_STORE_TTL_DAYS);
     const char *params[5] = {uid, computed_at, days, gen, json_object_to_json_string_ext(rows, JSON_C_TO_STRING_PLAIN)};
     return db_exec(db, 0, PRECOMPUTE_STORE_PUT_SQL, 5, params);
@@ -449,7 +449,7 @@ enum err precompute_read(struct tally_ctx *ctx, int64_t user_id, enum precompute
 
     /* 2. PostgreSQL row, valid and of the current generation */
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[3] = {uid, precompute_type_name(type), period};
     db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, PRECOMPUTE_STORE_GET_SQL, 3, params);
     if (r == NULL)

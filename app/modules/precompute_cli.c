@@ -52,7 +52,7 @@ static void precompute_cli_show(void *arg, long done, long total, long failed)
 static enum err precompute_cli_user_exists(struct db *db, int64_t user_id)
 {
     char id[24];
-    snprintf(id, sizeof(id), "%" PRId64, user_id);
+    db_param_i64(id, user_id);
     const char *params[1] = {id};
     enum err e;
     db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT, "SELECT 1 FROM users WHERE id = $1::bigint", 1, params);

@@ -70,7 +70,7 @@ static const char PROFILES_QUERY_NO_INTENT_SQL[] =
 int profiles_record_query(struct tally_ctx *ctx, int64_t user_id, const char *intent_name)
 {
     char uid[24], threshold[16];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     snprintf(threshold, sizeof(threshold), "%d", PROFILES_PATTERN_THRESHOLD);
     bool with_intent = intent_name != NULL && intent_name[0] != '\0';
     if (with_intent && !profiles_name_ok(intent_name)) {
@@ -134,7 +134,7 @@ static struct json_object *profiles_number_text(const char *text)
 static enum err profiles_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len, uint64_t *gen)
 {
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[1] = {uid};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, PROFILES_GET_SQL, 1, params);
@@ -329,9 +329,9 @@ static int profiles_session(struct request *req, struct response *res)
         goto out;
     }
     char uid[24], dur[32], qs[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     snprintf(dur, sizeof(dur), "%.3f", duration);
-    snprintf(qs, sizeof(qs), "%" PRId64, queries);
+    db_param_i64(qs, queries);
     const char *params[3] = {uid, dur, qs};
     rc = profiles_write(req, res, user_id, PROFILES_SESSION_SQL, 3, params);
 out:
@@ -377,7 +377,7 @@ static int profiles_feedback(struct request *req, struct response *res)
         goto out;
     }
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[3] = {uid, rid, action};
     rc = profiles_write(req, res, user_id, PROFILES_FEEDBACK_SQL, 3, params);
 out:

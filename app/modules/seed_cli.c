@@ -96,9 +96,9 @@ static int seed_cli_on_txn(void *arg, const struct seed_txn *t)
     if (s->err != ERR_NONE)
         return -1;
     char uid[24], date[16], cents[24], mkey[LIMIT_TEXT_FIELD_BYTES + 1], ckey[LIMIT_TEXT_FIELD_BYTES + 1];
-    snprintf(uid, sizeof(uid), "%" PRId64, s->user_ids[t->user_index]);
+    db_param_i64(uid, s->user_ids[t->user_index]);
     snprintf(date, sizeof(date), "%04d-%02d-%02d", t->year, t->month, t->day);
-    snprintf(cents, sizeof(cents), "%" PRId64, t->amount_cents);
+    db_param_i64(cents, t->amount_cents);
     text_fold(t->merchant, strlen(t->merchant), mkey, sizeof(mkey));
     text_fold(t->category, strlen(t->category), ckey, sizeof(ckey));
     const char *fields[10] = {uid, t->external_id, date, cents, t->currency, t->merchant, mkey,

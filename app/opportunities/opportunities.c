@@ -225,7 +225,7 @@ static enum err opp_field_value(const struct opp_field *f, struct json_object *j
         if (v < 0 || v > OPP_SALARY_MAX)
             return opp_fail(oe, ERR_UNPROCESSABLE, f->name, "%s must be an integer from 0 to %d, or null", f->name,
                             OPP_SALARY_MAX);
-        snprintf(num, sizeof(num), "%" PRId64, v);
+        db_param_i64(num, v);
         *out = strdup(num);
         break;
     }
@@ -419,7 +419,7 @@ enum err opportunities_create(struct tally_ctx *ctx, const struct opp_actor *who
     if ((e = opp_check_whole(&vals, oe)) != ERR_NONE)
         goto out;
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, owner);
+    db_param_i64(uid, owner);
     const char *params[1 + OPP_FIELDS];
     params[0] = uid;
     for (int i = 0; i < OPP_FIELDS; i++)
@@ -450,8 +450,8 @@ static const char OPP_GET_SQL[] = "SELECT " OPP_COLS("") " FROM opportunities"
 static db_result *opp_fetch(struct tally_ctx *ctx, const struct opp_actor *who, int64_t id, enum err *e)
 {
     char idt[24], uid[24];
-    snprintf(idt, sizeof(idt), "%" PRId64, id);
-    snprintf(uid, sizeof(uid), "%" PRId64, who->user_id);
+    db_param_i64(idt, id);
+    db_param_i64(uid, who->user_id);
     const char *params[2] = {idt, who->admin ? NULL : uid};
     return db_query(ctx->db, e, DB_RETRY_ON_RECONNECT, OPP_GET_SQL, 2, params);
 }
@@ -535,7 +535,7 @@ enum err opportunities_patch(struct tally_ctx *ctx, const struct opp_actor *who,
         if (e != ERR_NONE || (e = opp_check_whole(&cur, oe)) != ERR_NONE)
             break;
         char idt[24];
-        snprintf(idt, sizeof(idt), "%" PRId64, id);
+        db_param_i64(idt, id);
         const char *params[3 + OPP_FIELDS];
         params[0] = idt;
         params[1] = rev;
@@ -571,8 +571,8 @@ enum err opportunities_delete(struct tally_ctx *ctx, const struct opp_actor *who
                               struct opp_error *oe)
 {
     char idt[24], uid[24];
-    snprintf(idt, sizeof(idt), "%" PRId64, id);
-    snprintf(uid, sizeof(uid), "%" PRId64, who->user_id);
+    db_param_i64(idt, id);
+    db_param_i64(uid, who->user_id);
     const char *params[2] = {idt, who->admin ? NULL : uid};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,
@@ -662,7 +662,7 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
                                          : "(extract(epoch FROM created_at) * 1000000)::bigint::text");
 #define OPP_WHERE(...) (n += (size_t)snprintf(sql + n, sizeof(sql) - n, __VA_ARGS__))
     if (lq->user_id > 0) {
-        snprintf(uid, sizeof(uid), "%" PRId64, lq->user_id);
+        db_param_i64(uid, lq->user_id);
         params[np++] = uid;
         OPP_WHERE(" AND user_id = $%d::bigint", np);
     }
@@ -675,7 +675,7 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
         OPP_WHERE(" AND status = $%d", np);
     }
     if (lq->min_score != NULL) {
-        snprintf(ms, sizeof(ms), "%" PRId64, min_score);
+        db_param_i64(ms, min_score);
         params[np++] = ms;
         OPP_WHERE(" AND coalesce(score, -1) >= $%d::int", np);
     }
@@ -686,8 +686,8 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
         OPP_WHERE(" AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, '')) ILIKE $%d", np);
     }
     if (has_cursor) {
-        snprintf(ck, sizeof(ck), "%" PRId64, ckey);
-        snprintf(ci, sizeof(ci), "%" PRId64, cid);
+        db_param_i64(ck, ckey);
+        db_param_i64(ci, cid);
         params[np++] = ck;
         params[np++] = ci;
         if (by_score)
@@ -697,7 +697,7 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
                       " $%d::bigint)",
                       desc ? "<" : ">", np - 1, np);
     }
-    snprintf(lim, sizeof(lim), "%" PRId64, limit + 1);
+    db_param_i64(lim, limit + 1);
     params[np++] = lim;
     OPP_WHERE(" ORDER BY %s %s, id %s LIMIT $%d::int", key_sql, desc ? "DESC" : "ASC", desc ? "DESC" : "ASC", np);
 #undef OPP_WHERE
@@ -742,7 +742,7 @@ static const char OPP_STATS_SQL[] =
 static enum err opp_stats_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[1] = {user_id > 0 ? uid : NULL};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, OPP_STATS_SQL, 1, params);
@@ -916,7 +916,7 @@ enum err opportunities_prefs_put(struct tally_ctx *ctx, int64_t user_id, struct 
     struct json_object *o = opp_prefs_json(p);
     free(p);
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[2] = {uid, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)};
     db_result *r = db_query(ctx->db, &e, 0, OPP_PREFS_PUT_SQL, 2, params);
     if (r == NULL) {
@@ -935,7 +935,7 @@ enum err opportunities_prefs_put(struct tally_ctx *ctx, int64_t user_id, struct 
 enum err opportunities_prefs_get(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     const char *params[1] = {uid};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
@@ -999,7 +999,7 @@ static struct json_object *opp_details_json(const struct opportunities_score *s)
 static enum err opp_score_one(struct db *db, int64_t id, int64_t *owner, char *error, size_t error_cap)
 {
     char idt[24];
-    snprintf(idt, sizeof(idt), "%" PRId64, id);
+    db_param_i64(idt, id);
     *owner = 0;
     struct opportunities_prefs *p = malloc(sizeof(*p));
     struct opportunities_score *s = malloc(sizeof(*s));
@@ -1101,11 +1101,11 @@ int opportunities_job_score_all(struct jobs_ctx *ctx, struct json_object *payloa
         return -1;
     }
     char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    db_param_i64(uid, user_id);
     enum err e = ERR_NONE;
     for (;;) {
         char aft[24], lim[16];
-        snprintf(aft, sizeof(aft), "%" PRId64, after);
+        db_param_i64(aft, after);
         snprintf(lim, sizeof(lim), "%d", OPP_SCORE_BATCH);
         const char *params[3] = {uid, aft, lim};
         db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,

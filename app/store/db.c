@@ -6,6 +6,7 @@
 #include "../core/stats.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <stdio.h>
@@ -484,4 +485,10 @@ int db_wait_notify(struct db *db, int timeout_ms)
         return -1;
     }
     return db_drain_notifies(db);
+}
+
+const char *db_param_i64_into(char *buf, size_t cap, int64_t v)
+{
+    snprintf(buf, cap, "%" PRId64, v);
+    return buf;
 }

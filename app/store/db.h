@@ -36,6 +36,15 @@ db_result *db_query(struct db *db, enum err *err, int flags, const char *sql, in
                     const char *const *params);
 /* Like db_query for statements whose result is not needed. */
 enum err db_exec(struct db *db, int flags, const char *sql, int nparams, const char *const *params);
+/* An int64 as a text parameter in buf (a char array of at least
+ * DB_INT64_BYTES, checked at compile time); returns buf. */
+#define DB_INT64_BYTES 21
+#define db_param_i64(buf, v)                                                                        \
+    (__extension__({                                                                               \
+        _Static_assert(sizeof(buf) >= DB_INT64_BYTES, "db_param_i64: buffer too small");        \
+        db_param_i64_into((buf), sizeof(buf), (v));                                                \
+    }))
+const char *db_param_i64_into(char *buf, size_t cap, int64_t v);
 void db_clear(db_result *res);
 int db_rows(const db_result *res);
 int db_cols(const db_result *res);
