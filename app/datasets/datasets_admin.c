@@ -8,7 +8,7 @@
 #define _GNU_SOURCE
 #include "datasets_admin.h"
 #include "datasets.h"
-#include "../admin/admin_auth.h"
+#include "../admin/admin_page.h"
 #include "../core/arena.h"
 #include "../core/log.h"
 #include "../core/module.h"
@@ -29,36 +29,12 @@ static void datasets_admin_add(struct json_object *o, const char *k, struct json
     json_object_object_add(o, k, v);
 }
 
-/* Session check of a page: false with the response set (303 or 503). */
-static bool datasets_admin_session(struct request *req, struct response *res, struct admin_session *s)
-{
-    enum err e = admin_auth_session(req, s);
-    if (e == ERR_NONE)
-        return true;
-    if (e == ERR_UNAUTHENTICATED)
-        admin_auth_redirect(res, "/admin/login");
-    else
-        admin_auth_error_page(req, res, 503, "The database is unavailable.");
-    return false;
-}
-
-static int datasets_admin_render(struct request *req, struct response *res, const struct admin_session *s,
-                                 const char *tpl, const char *title, struct json_object *d)
-{
-    datasets_admin_add(d, "title", json_object_new_string(title));
-    datasets_admin_add(d, "username", json_object_new_string(s->username));
-    datasets_admin_add(d, "csrf_token", json_object_new_string(s->csrf));
-    datasets_admin_add(d, "logged_in", json_object_new_boolean(1));
-    datasets_admin_add(d, "nav_datasets", json_object_new_boolean(1));
-    return admin_auth_html(req, res, 200, tpl, d);
-}
-
 /* A page's start: the session (false: the response is set), the context
  * and an admin identity. */
 static bool datasets_admin_begin(struct request *req, struct response *res, struct admin_session *s,
                                  struct tally_ctx *ctx, struct datasets_who *who)
 {
-    if (!datasets_admin_session(req, res, s))
+    if (!admin_page_session(req, res, s))
         return false;
     *ctx = *req->ctx;
     ctx->arena = req->arena;
@@ -83,7 +59,7 @@ int datasets_admin_list(struct request *req, struct response *res)
     } else {
         datasets_admin_add(d, "db_error", json_object_new_boolean(1));
     }
-    return datasets_admin_render(req, res, &s, "datasets", "Datasets", d);
+    return admin_page_render(req, res, &s, "datasets", "Datasets", d, NULL);
 }
 
 static const char *datasets_admin_text(struct json_object *o, const char *key)
@@ -250,7 +226,7 @@ int datasets_admin_dataset(struct request *req, struct response *res)
     const char *pinned = request_query(req, "pinned");
     if (pinned != NULL)
         datasets_admin_add(d, "pinned_msg", json_object_new_string(pinned));
-    return datasets_admin_render(req, res, &s, "dataset", "Dataset", d);
+    return admin_page_render(req, res, &s, "dataset", "Dataset", d, NULL);
 }
 
 /* POST /admin/datasets/{dataset}/versions/{v}/pin (csrf_token, action=pin|unpin) */
