@@ -25,25 +25,6 @@ static bool usergen_replace(struct cache *c, const char *ns, int64_t user_id, ch
     return cache_set(c, ns, key, klen, token, strlen(token), 0) == CACHE_OK;
 }
 
-bool usergen_token(struct cache *c, const char *ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES])
-{
-    if (c == NULL || !cache_enabled(c))
-        return false;
-    char key[32];
-    size_t klen = usergen_token_key(key, user_id);
-    char *v = NULL;
-    size_t vlen = 0;
-    enum cache_result cr = cache_get(c, ns, key, klen, &v, &vlen);
-    if (cr == CACHE_OK && vlen > 0 && vlen < USERGEN_TOKEN_BYTES) {
-        memcpy(token, v, vlen);
-        token[vlen] = '\0';
-        free(v);
-        return true;
-    }
-    free(v);
-    return cr != CACHE_ERROR && usergen_replace(c, ns, user_id, token);
-}
-
 struct usergen_found {
     char token[USERGEN_TOKEN_BYTES];         /* "" until found */
     char *value;

@@ -29,9 +29,6 @@
  * the token to write back with), -1 (cache unusable: do not write back). */
 int usergen_lookup(struct cache *c, const char *ns, int64_t user_id, const char *key, size_t key_len,
                    char token[USERGEN_TOKEN_BYTES], char **value, size_t *value_len);
-/* The user's current token (created when missing), for writers that fill
- * entries without reading them first. false = cache unusable. */
-bool usergen_token(struct cache *c, const char *ns, int64_t user_id, char token[USERGEN_TOKEN_BYTES]);
 /* Stores "<token>\n<value>" under key. */
 void usergen_put(struct cache *c, const char *ns, const char *key, size_t key_len, const char *token,
                  const char *value, size_t value_len, unsigned ttl_s);

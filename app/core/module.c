@@ -176,27 +176,7 @@ void module_command_line(FILE *out, const struct module_command *c)
         fprintf(out, "  %s\n  %-50s %s\n", c->synopsis, "", c->summary);
 }
 
-void module_commands_usage(FILE *out)
-{
-    for (int i = 0; tally_modules[i] != NULL; i++) {
-        const struct tally_module *m = tally_modules[i];
-        for (size_t k = 0; k < m->command_count; k++)
-            module_command_line(out, &m->commands[k]);
-    }
-}
-
 /* ---- config keys ---- */
-
-const struct module_config_key *module_config_key(const char *name)
-{
-    for (int i = 0; tally_modules[i] != NULL; i++) {
-        const struct tally_module *m = tally_modules[i];
-        for (size_t k = 0; k < m->config_count; k++)
-            if (strcmp(m->config[k].name, name) == 0)
-                return &m->config[k];
-    }
-    return NULL;
-}
 
 const struct module_config_key *module_config_key_at(int index)
 {

@@ -151,10 +151,8 @@ const struct jobs_handler *module_job_at(int index);   /* NULL past the end */
 int module_job_index(const char *kind, bool debug);    /* -1 if unknown (or debug-only without debug) */
 
 const struct module_command *module_command_find(const char *name);
-void module_commands_usage(FILE *out);                 /* one line per command */
 void module_command_line(FILE *out, const struct module_command *c);   /* its line in the usage text */
 
-const struct module_config_key *module_config_key(const char *name);
 const struct module_config_key *module_config_key_at(int index);
 
 /* Registers every module's cache namespaces (master before fork, or a

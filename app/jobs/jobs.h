@@ -118,9 +118,7 @@ int64_t jobs_cron_latest_slot(const struct jobs_cron *c, int64_t now, int64_t no
 int64_t jobs_cron_next_slot(const struct jobs_cron *c, int64_t after, int horizon_min);
 #define JOBS_NEXT_HORIZON_MIN (366 * 1440)    /* a yearly schedule still shows its next run */
 
-/* The runner loop (jobs_runner.c). True once a stop signal arrived: long
- * handlers stop at their next slice. */
-bool jobs_runner_stopping(void);
+/* The runner loop (jobs_runner.c). */
 struct jobs_run_opts {
     bool once;                     /* run at most one ready job, then return */
     bool drain;                    /* return when no job is queued or waiting for a retry */

@@ -28,11 +28,6 @@
 
 static volatile sig_atomic_t jobs_stop_requested;
 
-bool jobs_runner_stopping(void)
-{
-    return jobs_stop_requested != 0;
-}
-
 /* ---- runner ------------------------------------------------------------------ */
 
 struct jobs_fired {
