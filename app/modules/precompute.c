@@ -516,6 +516,8 @@ answer:
 
 /* The insert's trigger already moved the user's generations (sql/015) in
  * its transaction; this pushes them to memcached (app/cache/cachegen.h). */
+/* The one subscriber that syncs a user's generations after a transactions
+ * write: cachegen_sync_user raises the metrics and the profile tokens. */
 static void precompute_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
 {
     if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED)

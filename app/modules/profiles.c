@@ -385,9 +385,13 @@ out:
     return rc;
 }
 
+/* Transactions changed: nothing here. The insert trigger already moved
+ * the user's profile generation, and precompute's subscriber raises the
+ * user's memcached tokens, profiles' included, in the same
+ * cachegen_sync_user (one SELECT per write, not one per subscriber). */
 static void profiles_on_event(struct tally_ctx *ctx, const struct tally_event *ev)
 {
-    if (ev->kind == TALLY_EVENT_TRANSACTIONS_CHANGED || ev->kind == TALLY_EVENT_PROFILE_CHANGED)
+    if (ev->kind == TALLY_EVENT_PROFILE_CHANGED)
         profiles_invalidate(ctx, ev->user_id);
 }
 
