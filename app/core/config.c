@@ -55,6 +55,7 @@ static const struct config_key config_keys[] = {
     CFG_INT(graceful_timeout_ms, 0, 3600 * 1000),
     CFG_STR(pidfile),
     CFG_STR(pg_conninfo),
+    CFG_STR(pg_listen_conninfo),
     CFG_STR(memcached_servers),
     CFG_LONG(body_limit_bytes, 1024, 1L << 30),
     CFG_LONG(csv_body_limit_bytes, 1024, 1L << 30),

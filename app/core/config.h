@@ -26,6 +26,7 @@ struct config {
     int graceful_timeout_ms;                  /* SIGTERM: wait this long, then SIGKILL */
     char pidfile[CONFIG_STR_BYTES];
     char pg_conninfo[CONFIG_STR_BYTES];
+    char pg_listen_conninfo[CONFIG_STR_BYTES]; /* job runner's LISTEN; "" = its pg_conninfo one, "off" = poll */
     char memcached_servers[CONFIG_STR_BYTES];
     long body_limit_bytes;
     long csv_body_limit_bytes;

@@ -39,6 +39,8 @@ struct jobs_runner {
     const struct config *cfg;
     struct shm *shm;                        /* NULL when standalone */
     struct db *db;
+    struct db *listen_db;                   /* pg_listen_conninfo's; NULL: LISTEN on db (or none: "off") */
+    bool poll_only;                         /* pg_listen_conninfo = off: no LISTEN, wake every job_poll_ms */
     struct cache *cache;
     struct tally_ctx tally;                 /* handed to handlers: module states of this process */
     struct cache_shared private_cache;      /* counters when standalone */
@@ -97,14 +99,25 @@ static void jobs_runner_count(struct jobs_runner *r, int kind_index, enum shm_jo
     shm_add(&r->shm->jobs.by_kind[k][outcome], 1);
 }
 
+/* The connection the NOTIFYs arrive on: a session of its own when
+ * pg_listen_conninfo is set (PgBouncer in transaction mode hands each
+ * transaction any server connection, so a LISTEN through it hears nothing). */
+static struct db *jobs_runner_listen_db(struct jobs_runner *r)
+{
+    return r->listen_db != NULL ? r->listen_db : r->db;
+}
+
 /* LISTEN again whenever the connection is new (first use, reconnect). */
 static void jobs_runner_ensure_listen(struct jobs_runner *r)
 {
-    int backend = db_backend_pid(r->db);
+    if (r->poll_only)
+        return;
+    struct db *db = jobs_runner_listen_db(r);
+    int backend = db_backend_pid(db);
     if (backend != 0 && backend == r->listen_backend)
         return;
-    if (db_listen(r->db, JOBS_CHANNEL) == ERR_NONE)
-        r->listen_backend = db_backend_pid(r->db);
+    if (db_listen(db, JOBS_CHANNEL) == ERR_NONE)
+        r->listen_backend = db_backend_pid(db);
     else
         r->listen_backend = 0;
 }
@@ -422,6 +435,13 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
     /* A statement may run as long as a job may hold its lock (a big cleanup
      * DELETE); past that the job is taken back anyway. */
     db_set_timeout(r->db, cfg->job_lock_timeout_s * 1000);
+    r->poll_only = strcmp(cfg->pg_listen_conninfo, "off") == 0;
+    if (!r->poll_only && cfg->pg_listen_conninfo[0] != '\0') {
+        r->listen_db = db_create(cfg->pg_listen_conninfo, NULL);
+        if (r->listen_db == NULL)
+            goto out;
+        db_set_timeout(r->listen_db, cfg->job_lock_timeout_s * 1000);
+    }
     if (shm == NULL && module_cache_namespaces(&r->private_cache) != 0)
         goto out;
     r->cache = cache_create(cfg->memcached_servers, shm != NULL ? &shm->cache : &r->private_cache);
@@ -434,8 +454,9 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
         goto out;
     r->tally_ready = true;
     jobs_runner_signals_install();
-    log_info("job runner %s started (poll %d ms, lock timeout %d s)", r->name, cfg->job_poll_ms,
-             cfg->job_lock_timeout_s);
+    log_info("job runner %s started (poll %d ms, lock timeout %d s, wake-up: %s)", r->name, cfg->job_poll_ms,
+             cfg->job_lock_timeout_s,
+             r->poll_only ? "polling" : r->listen_db != NULL ? "LISTEN on pg_listen_conninfo" : "LISTEN");
 
     while (!jobs_stop_requested) {
         jobs_runner_ensure_listen(r);
@@ -465,7 +486,7 @@ int jobs_run(const struct config *cfg, struct shm *shm, const struct jobs_run_op
             break;
         if (jobs_stop_requested)
             break;
-        if (db_wait_notify(r->db, wait) < 0)
+        if (r->poll_only || db_wait_notify(jobs_runner_listen_db(r), wait) < 0)
             poll(NULL, 0, wait);             /* no connection: sleep, interruptible by a signal */
     }
     log_info("job runner %s stopping after %" PRIu64 " job(s)", r->name, r->ran);
@@ -475,6 +496,7 @@ out:
         module_free_children(&r->tally);
     arena_free(&r->arena);
     cache_destroy(r->cache);
+    db_destroy(r->listen_db);
     db_destroy(r->db);
     free(r);
     return rc;

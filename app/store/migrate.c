@@ -112,12 +112,21 @@ static int migrate_scan(const char *dir, struct migration_set *set, FILE *out)
 
 static int migrate_load_applied(struct db *db, struct migration_set *set, FILE *out)
 {
-    enum err e = db_exec(db, 0,
-                         "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         " version integer PRIMARY KEY, name text NOT NULL,"
-                         " applied_at timestamptz NOT NULL DEFAULT now())",
-                         0, NULL);
+    /* Two runners creating the table at once would collide: one at a time
+     * (a transaction's lock, as in migrate_apply). */
+    enum err e = db_exec(db, 0, "BEGIN", 0, NULL);
+    if (e == ERR_NONE)
+        e = db_exec(db, 0, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL);
+    if (e == ERR_NONE)
+        e = db_exec(db, 0,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    0, NULL);
+    if (e == ERR_NONE)
+        e = db_exec(db, 0, "COMMIT", 0, NULL);
     if (e != ERR_NONE) {
+        db_exec(db, 0, "ROLLBACK", 0, NULL);
         fprintf(out, "migrate: cannot create schema_migrations: %s\n", db_last_error(db));
         return -1;
     }
@@ -175,10 +184,29 @@ static int migrate_apply(struct db *db, const char *dir, const struct migration 
     int rc = -1;
     if (db_exec(db, 0, "BEGIN", 0, NULL) != ERR_NONE)
         goto out;
+    /* The lock is the transaction's, so it holds through PgBouncer in
+     * transaction mode too; under it, a runner that waited for another
+     * sees what that one did and skips the migration. */
+    enum err e = db_exec(db, 0, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL);
+    /* A statement of its own: its snapshot, taken after the lock, sees the other runner's commit. */
+    db_result *r = e != ERR_NONE ? NULL
+                                 : db_query(db, &e, 0, "SELECT 1 FROM schema_migrations WHERE version = $1::int",
+                                            1, params);
+    if (r == NULL)
+        goto rollback;
+    bool applied = db_rows(r) > 0;
+    db_clear(r);
+    bool done = up ? applied : !applied;
+    if (done) {
+        db_exec(db, 0, "ROLLBACK", 0, NULL);
+        fprintf(out, "skipped (done meanwhile by another runner)\n");
+        rc = 0;
+        goto out;
+    }
     if (db_script(db, sql, errbuf, sizeof(errbuf)) != ERR_NONE)
         goto rollback;
-    enum err e = up ? db_exec(db, 0, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2, params)
-                    : db_exec(db, 0, "DELETE FROM schema_migrations WHERE version = $1::int", 1, params);
+    e = up ? db_exec(db, 0, "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)", 2, params)
+           : db_exec(db, 0, "DELETE FROM schema_migrations WHERE version = $1::int", 1, params);
     if (e != ERR_NONE || db_exec(db, 0, "COMMIT", 0, NULL) != ERR_NONE) {
         snprintf(errbuf, sizeof(errbuf), "%s", db_last_error(db));
         goto rollback;
@@ -199,16 +227,7 @@ static int migrate_prepare(struct db *db, const char *dir, struct migration_set 
 {
     if (migrate_scan(dir, set, out) != 0)
         return -1;
-    if (db_exec(db, 0, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL) != ERR_NONE) {
-        fprintf(out, "migrate: cannot reach PostgreSQL: %s\n", db_last_error(db));
-        return -1;
-    }
     return migrate_load_applied(db, set, out);
-}
-
-static void migrate_unlock(struct db *db)
-{
-    db_exec(db, 0, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", 0, NULL);
 }
 
 int migrate_up(struct db *db, const char *sql_dir, FILE *out)
@@ -223,7 +242,6 @@ int migrate_up(struct db *db, const char *sql_dir, FILE *out)
         rc = migrate_apply(db, sql_dir, &set.items[i], true, out);
         applied += rc == 0;
     }
-    migrate_unlock(db);
     fprintf(out, "%d migration(s) applied%s\n", applied, rc == 0 ? ", schema up to date" : ", stopped on error");
     return rc;
 }
@@ -240,7 +258,6 @@ int migrate_down(struct db *db, const char *sql_dir, int steps, FILE *out)
         rc = migrate_apply(db, sql_dir, &set.items[i], false, out);
         reverted += rc == 0;
     }
-    migrate_unlock(db);
     fprintf(out, "%d migration(s) reverted\n", reverted);
     return rc;
 }
@@ -250,7 +267,6 @@ int migrate_status(struct db *db, const char *sql_dir, FILE *out)
     static struct migration_set set;
     if (migrate_prepare(db, sql_dir, &set, out) != 0)
         return -1;
-    migrate_unlock(db);
     int pending = 0;
     for (int i = 0; i < set.count; i++) {
         fprintf(out, "%03d_%-40s %s\n", set.items[i].version, set.items[i].name,
