@@ -6,8 +6,10 @@ import subprocess
 from harness import PG, ctl, psql
 
 
+# WITH (FORCE): behind PgBouncer (tests/scale/20_pgbouncer) the pool keeps
+# server connections to the scratch database open after tallyctl is done.
 def _scratch_conninfo():
-    psql("DROP DATABASE IF EXISTS tally_migtest")
+    psql("DROP DATABASE IF EXISTS tally_migtest WITH (FORCE)")
     psql("CREATE DATABASE tally_migtest")
     return re.sub(r"dbname=\S+", "dbname=tally_migtest", PG)
 
@@ -48,7 +50,7 @@ def test_up_down_up():
     assert "1 pending" in ctl("migrate", "status", env=env).stdout
     ctl("migrate", "up", env=env)
     assert _schema(ci) == first
-    psql("DROP DATABASE tally_migtest")
+    psql("DROP DATABASE tally_migtest WITH (FORCE)")
 
 
 def test_failed_migration_rolls_back(tmp_dir=None):
@@ -72,4 +74,4 @@ def test_failed_migration_rolls_back(tmp_dir=None):
         assert psql("SELECT count(*) FROM schema_migrations WHERE version = 900", ci) == [["0"]]
     finally:
         shutil.rmtree(d)
-        psql("DROP DATABASE tally_migtest")
+        psql("DROP DATABASE tally_migtest WITH (FORCE)")
