@@ -75,3 +75,30 @@ def test_failed_migration_rolls_back(tmp_dir=None):
     finally:
         shutil.rmtree(d)
         psql("DROP DATABASE tally_migtest WITH (FORCE)")
+
+
+def test_two_runners_at_once_apply_each_migration_once():
+    """The lock is taken per migration transaction (pg_advisory_xact_lock,
+    so it holds through PgBouncer in transaction mode) and schema_migrations
+    is re-read under it: two `migrate up` started together both succeed and
+    every migration is applied exactly once between them."""
+    import os
+    ci = _scratch_conninfo()
+    try:
+        src = os.path.join(os.path.dirname(__file__), "..", "..", "sql")
+        files = sorted(f for f in os.listdir(src) if f.endswith(".up.sql"))
+        env = dict(os.environ, TALLY_PG_CONNINFO=ci)
+        cmd = [os.path.join(os.environ.get("TALLY_BIN_DIR") or os.path.join(src, "..", "app"), "tallyctl")]
+        conf = os.environ.get("TALLY_CONF")
+        cmd += (["-c", conf] if conf else []) + ["migrate", "up"]
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            assert p.returncode == 0, (out, err)
+        applied = sum(out.count("... ok (") for out, _ in outs)
+        assert applied == len(files), (applied, len(files), outs)
+        assert psql("SELECT count(*) FROM schema_migrations", ci) == [[str(len(files))]]
+        assert "0 pending" in ctl("migrate", "status", env={"TALLY_PG_CONNINFO": ci}).stdout
+    finally:
+        psql("DROP DATABASE tally_migtest WITH (FORCE)")

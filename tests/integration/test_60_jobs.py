@@ -405,6 +405,49 @@ def test_runner_survives_a_postgresql_restart_and_listens_again():
             _wait_exit([p], timeout=15)
 
 
+def test_listen_on_a_session_of_its_own_or_poll_only():
+    """pg_listen_conninfo (for PgBouncer in transaction mode, where a LISTEN
+    hears nothing): set, the runner LISTENs on that session while its job
+    work goes through pg_conninfo, and a NOTIFYed job is picked up well
+    before the 3 s poll; "off", no LISTEN at all and jobs are still picked
+    up by polling. Pickup delays on the database clock."""
+    direct = os.environ.get("TALLY_PG_DIRECT_CONNINFO") or os.environ.get("TALLY_PG_CONNINFO", "")
+
+    def pickup_delay(job_id):
+        wait_for(lambda: _job(job_id)[0] == "succeeded", timeout=30, what="job %d done" % job_id)
+        r = psql("SELECT extract(epoch FROM r.started_at - j.created_at) FROM job_runs r JOIN jobs j ON j.id = r.job_id"
+                 " WHERE j.id = %d" % job_id)
+        return float(r[0][0])
+
+    def listeners():
+        return int(psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %tally_jobs%'")[0][0])
+
+    _reset()
+    with paused_supervised_runner():
+        base = listeners()                              # tallyd's own (paused) runner LISTENs too
+        p = _runner("t60-own-listen", TALLY_JOB_POLL_MS=3000, TALLY_PG_LISTEN_CONNINFO=direct)
+        try:
+            wait_for(lambda: listeners() == base + 1, what="the runner's LISTEN session")
+            pickup_delay(int(ctl("jobs", "enqueue", "noop").stdout.strip()))   # idle on its LISTEN after this
+            delays = [pickup_delay(int(ctl("jobs", "enqueue", "noop").stdout.strip())) for _ in range(3)]
+            assert all(d < 1.0 for d in delays), delays  # woken by NOTIFY, not by the 3 s poll
+        finally:
+            p.send_signal(signal.SIGTERM)
+            _wait_exit([p], timeout=15)
+        wait_for(lambda: listeners() == base, what="the LISTEN session closed")
+        p = _runner("t60-poll-only", TALLY_JOB_POLL_MS=300, TALLY_PG_LISTEN_CONNINFO="off", TALLY_LOG_LEVEL="info")
+        try:
+            delays = [pickup_delay(int(ctl("jobs", "enqueue", "noop").stdout.strip())) for _ in range(3)]
+            assert all(d < 2.0 for d in delays), delays
+            assert listeners() == base, "pg_listen_conninfo = off must not LISTEN"
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=15)
+        err = p.stderr.read()
+        assert_no_sanitizer_report(err, "tallyctl worker (poll only)")
+        assert "wake-up: polling" in err, err[-500:]
+
+
 def test_admin_api_shapes_auth_and_errors():
     _reset()
     admin = admin_token()
