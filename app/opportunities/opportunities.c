@@ -6,7 +6,7 @@
 #include "opportunities.h"
 #include "opportunities_score.h"
 #include "../cache/cache.h"
-#include "../cache/usergen.h"
+#include "../cache/cachegen.h"
 #include "../core/buf.h"
 #include "../core/limits.h"
 #include "../core/log.h"
@@ -367,9 +367,14 @@ static enum err opp_take_json(struct json_object *o, char **json, size_t *len)
     return *json != NULL ? ERR_NONE : ERR_INTERNAL;
 }
 
-static size_t opp_key(char out[40], char kind, int64_t id)
+/* Entries are per user ("o:<user>:<id>", "s:<user>"): a generation is a
+ * small number that another user's token can equal, so a key must never be
+ * readable under another user's token. */
+static size_t opp_key(char out[48], char kind, int64_t user_id, int64_t id)
 {
-    return (size_t)snprintf(out, 40, "%c:%" PRId64, kind, id);
+    if (kind == 's')
+        return (size_t)snprintf(out, 48, "s:%" PRId64, user_id);
+    return (size_t)snprintf(out, 48, "%c:%" PRId64 ":%" PRId64, kind, user_id, id);
 }
 
 /* ---- create ---------------------------------------------------------------------- */
@@ -434,7 +439,7 @@ enum err opportunities_create(struct tally_ctx *ctx, const struct opp_actor *who
     }
     struct json_object *o = opp_row_json(r, 0);
     db_clear(r);
-    usergen_bump(ctx->cache, OPP_CACHE_NS, owner);   /* the stats changed */
+    cachegen_sync_user(ctx->db, ctx->cache, owner);   /* the trigger moved the generation: the stats changed */
     e = opp_take_json(o, json, len);
 out:
     opp_vals_free(&vals);
@@ -443,8 +448,12 @@ out:
 
 /* ---- read ---------------------------------------------------------------------- */
 
-static const char OPP_GET_SQL[] = "SELECT " OPP_COLS("") " FROM opportunities"
-                                  " WHERE id = $1::bigint AND ($2::bigint IS NULL OR user_id = $2::bigint)";
+/* The owner's opportunity generation (cachegen) comes in the same snapshot
+ * as the row, at column OPP_C_REV + 1. */
+static const char OPP_GET_SQL[] =
+    "SELECT " OPP_COLS("") ", coalesce((SELECT g.opportunity_generation FROM metric_generations g"
+    " WHERE g.user_id = opportunities.user_id), 0) FROM opportunities"
+    " WHERE id = $1::bigint AND ($2::bigint IS NULL OR user_id = $2::bigint)";
 
 /* The row of id visible to who (rows 0 when it is not). */
 static db_result *opp_fetch(struct tally_ctx *ctx, const struct opp_actor *who, int64_t id, enum err *e)
@@ -459,14 +468,15 @@ static db_result *opp_fetch(struct tally_ctx *ctx, const struct opp_actor *who, 
 enum err opportunities_get(struct tally_ctx *ctx, const struct opp_actor *who, int64_t id, char **json,
                            size_t *len, struct opp_error *oe)
 {
-    char key[40], token[USERGEN_TOKEN_BYTES];
-    size_t klen = opp_key(key, 'o', id);
+    char key[48];
+    size_t klen = opp_key(key, 'o', who->user_id, id);
+    uint64_t token = 0;
     int cached = -1;
     *json = NULL;
     /* Admins read PostgreSQL: the entry is keyed by its owner's generation,
      * which an admin does not know before reading the row. */
-    if (!who->admin) {
-        cached = usergen_lookup(ctx->cache, OPP_CACHE_NS, who->user_id, key, klen, token, json, len);
+    if (!who->admin && cachegen_trusted(ctx->db, ctx->cache, OPP_CACHE_NS, who->user_id)) {
+        cached = cachegen_lookup(ctx->cache, OPP_CACHE_NS, who->user_id, key, klen, &token, json, len);
         if (cached == 1)
             return ERR_NONE;
     }
@@ -479,10 +489,11 @@ enum err opportunities_get(struct tally_ctx *ctx, const struct opp_actor *who, i
         return opp_fail(oe, ERR_NOT_FOUND, "id", "opportunity %" PRId64 " not found", id);
     }
     struct json_object *o = opp_row_json(r, 0);
+    uint64_t gen = (uint64_t)db_int64(r, 0, OPP_C_REV + 1);
     db_clear(r);
     e = opp_take_json(o, json, len);
     if (e == ERR_NONE && cached == 0)
-        usergen_put(ctx->cache, OPP_CACHE_NS, key, klen, token, *json, *len, OPP_CACHE_TTL_S);
+        cachegen_put(ctx->cache, OPP_CACHE_NS, who->user_id, key, klen, gen, token, *json, *len, OPP_CACHE_TTL_S);
     return e;
 }
 
@@ -556,7 +567,7 @@ enum err opportunities_patch(struct tally_ctx *ctx, const struct opp_actor *who,
         }
         struct json_object *o = opp_row_json(r, 0);
         db_clear(r);
-        usergen_bump(ctx->cache, OPP_CACHE_NS, owner);
+        cachegen_sync_user(ctx->db, ctx->cache, owner);
         e = opp_take_json(o, json, len);
         break;
     }
@@ -585,8 +596,9 @@ enum err opportunities_delete(struct tally_ctx *ctx, const struct opp_actor *who
         db_clear(r);
         return opp_fail(oe, ERR_NOT_FOUND, "id", "opportunity %" PRId64 " not found", id);
     }
-    usergen_bump(ctx->cache, OPP_CACHE_NS, db_int64(r, 0, 0));
+    int64_t owner = db_int64(r, 0, 0);
     db_clear(r);
+    cachegen_sync_user(ctx->db, ctx->cache, owner);
     return ERR_NONE;
 }
 
@@ -737,9 +749,11 @@ static const char OPP_STATS_SQL[] =
     " count(*) FILTER (WHERE score >= 40 AND score < 50), count(*) FILTER (WHERE score >= 50 AND score < 60),"
     " count(*) FILTER (WHERE score >= 60 AND score < 70), count(*) FILTER (WHERE score >= 70 AND score < 80),"
     " count(*) FILTER (WHERE score >= 80 AND score < 90), count(*) FILTER (WHERE score >= 90)"
+    ", coalesce((SELECT opportunity_generation FROM metric_generations WHERE user_id = $1::bigint), 0)"
     " FROM opportunities WHERE $1::bigint IS NULL OR user_id = $1::bigint";
 
-static enum err opp_stats_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
+/* *gen: the user's opportunity generation in the snapshot of the counts. */
+static enum err opp_stats_render(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len, uint64_t *gen)
 {
     char uid[24];
     db_param_i64(uid, user_id);
@@ -763,6 +777,7 @@ static enum err opp_stats_render(struct tally_ctx *ctx, int64_t user_id, char **
         json_object_object_add(bucket, "count", json_object_new_int64(db_int64(r, 0, 11 + b)));
         json_object_array_add(hist, bucket);
     }
+    *gen = (uint64_t)db_int64(r, 0, 21);
     db_clear(r);
     json_object_object_add(root, "by_tier", tiers);
     json_object_object_add(root, "by_status", statuses);
@@ -772,18 +787,19 @@ static enum err opp_stats_render(struct tally_ctx *ctx, int64_t user_id, char **
 
 enum err opportunities_stats(struct tally_ctx *ctx, int64_t user_id, char **json, size_t *len)
 {
-    char key[40], token[USERGEN_TOKEN_BYTES];
-    size_t klen = opp_key(key, 's', user_id);
+    char key[48];
+    size_t klen = opp_key(key, 's', user_id, 0);
+    uint64_t token = 0, gen = 0;
     int cached = -1;
     *json = NULL;
-    if (user_id > 0) {
-        cached = usergen_lookup(ctx->cache, OPP_CACHE_NS, user_id, key, klen, token, json, len);
+    if (user_id > 0 && cachegen_trusted(ctx->db, ctx->cache, OPP_CACHE_NS, user_id)) {
+        cached = cachegen_lookup(ctx->cache, OPP_CACHE_NS, user_id, key, klen, &token, json, len);
         if (cached == 1)
             return ERR_NONE;
     }
-    enum err e = opp_stats_render(ctx, user_id, json, len);
+    enum err e = opp_stats_render(ctx, user_id, json, len, &gen);
     if (e == ERR_NONE && cached == 0)
-        usergen_put(ctx->cache, OPP_CACHE_NS, key, klen, token, *json, *len, OPP_STATS_CACHE_TTL_S);
+        cachegen_put(ctx->cache, OPP_CACHE_NS, user_id, key, klen, gen, token, *json, *len, OPP_STATS_CACHE_TTL_S);
     return e;
 }
 
@@ -1087,7 +1103,7 @@ int opportunities_job_process(struct jobs_ctx *ctx, struct json_object *payload)
     }
     enum err e = opp_score_one(ctx->db, id, &owner, ctx->error, sizeof(ctx->error));
     if (owner > 0)
-        usergen_bump(ctx->cache, OPP_CACHE_NS, owner);
+        cachegen_sync_user(ctx->db, ctx->cache, owner);
     return e == ERR_NONE ? 0 : -1;
 }
 
@@ -1126,9 +1142,9 @@ int opportunities_job_score_all(struct jobs_ctx *ctx, struct json_object *payloa
         if (e != ERR_NONE || rows < OPP_SCORE_BATCH)
             break;
         /* each batch becomes visible as it is written */
-        usergen_bump(ctx->cache, OPP_CACHE_NS, user_id);
+        cachegen_sync_user(ctx->db, ctx->cache, user_id);
     }
-    usergen_bump(ctx->cache, OPP_CACHE_NS, user_id);
+    cachegen_sync_user(ctx->db, ctx->cache, user_id);
     if (e != ERR_NONE) {
         if (ctx->error[0] == '\0')
             snprintf(ctx->error, sizeof(ctx->error), "scoring the opportunities of user %" PRId64 " failed", user_id);
