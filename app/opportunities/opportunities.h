@@ -1,7 +1,9 @@
 /* opportunities: recruiter opportunities of a user (docs/opportunities.md,
- * "Opportunities" in the API contract). This file pair is the service:
- * validation, the statements, cache-aside reads, scoring jobs, stats and
- * the /metrics lines. It takes a struct tally_ctx (db, cache), never the
+ * "Opportunities" in the API contract). This header is the service, in
+ * files by concern: opportunities.c (the rows: create, read, patch, delete,
+ * list), opportunities_fields.c (validation), opportunities_stats.c (stats,
+ * /metrics lines), opportunities_prefs.c (preferences), opportunities_jobs.c
+ * (the scoring jobs). It takes a struct tally_ctx (db, cache), never the
  * worker, so the same code runs from a request, a job runner or tallyctl.
  * The HTTP layer is opportunities_http.c.
  *
