@@ -14,7 +14,14 @@
 #include <string.h>
 #include <time.h>
 
-enum { CG_METRICS = 0, CG_PROFILES, CG_KINDS };
+/* The namespaces under a PostgreSQL generation, in metric_generations'
+ * column order (CACHEGEN_COLS). */
+enum { CG_METRICS = 0, CG_PROFILES, CG_OPPORTUNITIES, CG_KINDS };
+static const char *const cachegen_ns[CG_KINDS] = {"metrics", "profiles", "opportunities"};
+#define CACHEGEN_COLS                                                                                        \
+    "generation, profile_generation, opportunity_generation, metrics_synced, profiles_synced,"              \
+    " opportunities_synced"
+#define CACHEGEN_UNSYNCED "NOT (metrics_synced AND profiles_synced AND opportunities_synced)"
 
 struct cachegen_state {
     double polled_ms;                    /* CLOCK_MONOTONIC of the last poll; 0: never */
@@ -29,7 +36,10 @@ static struct cachegen_state cachegen_state;
 
 static int cachegen_kind(const char *ns)
 {
-    return strcmp(ns, "metrics") == 0 ? CG_METRICS : strcmp(ns, "profiles") == 0 ? CG_PROFILES : -1;
+    for (int k = 0; k < CG_KINDS; k++)
+        if (strcmp(ns, cachegen_ns[k]) == 0)
+            return k;
+    return -1;
 }
 
 /* "t:", not the random-token scheme's "g:": a token left by an older tallyd
@@ -43,33 +53,37 @@ static size_t cachegen_token_key(char out[32], int64_t user_id)
 /* ---- sync: PostgreSQL generations -> memcached tokens ---------------------- */
 
 static const char CACHEGEN_MARK_SQL[] =
-    "UPDATE metric_generations SET metrics_synced = metrics_synced OR (generation = $2::bigint AND $4::boolean),"
-    " profiles_synced = profiles_synced OR (profile_generation = $3::bigint AND $5::boolean)"
+    "UPDATE metric_generations SET metrics_synced = metrics_synced OR (generation = $2::bigint AND $5::boolean),"
+    " profiles_synced = profiles_synced OR (profile_generation = $3::bigint AND $6::boolean),"
+    " opportunities_synced = opportunities_synced OR (opportunity_generation = $4::bigint AND $7::boolean)"
     " WHERE user_id = $1::bigint";
 
-/* Raises the tokens that are not synced (row of generation, profile_generation,
- * metrics_synced, profiles_synced at columns col..col+3) and marks the ones
- * raised; a generation bumped meanwhile stays unsynced. true = all synced. */
+/* Raises the tokens that are not synced (row of CACHEGEN_COLS at columns
+ * col..col+2*CG_KINDS-1) and marks the ones raised; a generation bumped
+ * meanwhile stays unsynced. true = all synced. */
 static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, const db_result *r, int row, int col)
 {
-    static const char *const ns[CG_KINDS] = {"metrics", "profiles"};
-    bool done[CG_KINDS], any = false;
+    bool done[CG_KINDS], any = false, all = true;
     char key[32], uid[24], gen[CG_KINDS][24];
     size_t klen = cachegen_token_key(key, user_id);
     for (int k = 0; k < CG_KINDS; k++) {
         snprintf(gen[k], sizeof(gen[k]), "%s", db_value(r, row, col + k));
         done[k] = false;
-        if (db_value(r, row, col + 2 + k)[0] == 't')
+        if (db_value(r, row, col + CG_KINDS + k)[0] == 't')
             continue;
-        done[k] = cache_set_max(cache, ns[k], key, klen, (uint64_t)db_int64(r, row, col + k)) == CACHE_OK;
+        done[k] = cache_set_max(cache, cachegen_ns[k], key, klen, (uint64_t)db_int64(r, row, col + k)) == CACHE_OK;
         any = any || done[k];
+        all = all && done[k];
     }
-    bool all = (done[0] || db_value(r, row, col + 2)[0] == 't') && (done[1] || db_value(r, row, col + 3)[0] == 't');
     if (!any)
         return all;
     db_param_i64(uid, user_id);
-    const char *params[5] = {uid, gen[0], gen[1], done[0] ? "t" : "f", done[1] ? "t" : "f"};
-    if (db_exec(db, 0, CACHEGEN_MARK_SQL, 5, params) != ERR_NONE)
+    const char *params[1 + 2 * CG_KINDS] = {uid};
+    for (int k = 0; k < CG_KINDS; k++) {
+        params[1 + k] = gen[k];
+        params[1 + CG_KINDS + k] = done[k] ? "t" : "f";
+    }
+    if (db_exec(db, 0, CACHEGEN_MARK_SQL, 1 + 2 * CG_KINDS, params) != ERR_NONE)
         return false;
     return all;
 }
@@ -83,9 +97,8 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
     const char *params[1] = {uid};
     enum err e;
     db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT generation, profile_generation, metrics_synced, profiles_synced"
-                            " FROM metric_generations WHERE user_id = $1::bigint"
-                            " AND NOT (metrics_synced AND profiles_synced)",
+                            "SELECT " CACHEGEN_COLS " FROM metric_generations WHERE user_id = $1::bigint"
+                            " AND " CACHEGEN_UNSYNCED,
                             1, params);
     if (r == NULL) {
         cache_unsynced_announce(cache);
@@ -102,8 +115,8 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
 /* ---- the unsynced list ------------------------------------------------------ */
 
 static const char CACHEGEN_POLL_SQL[] =
-    "SELECT user_id, generation, profile_generation, metrics_synced, profiles_synced FROM metric_generations"
-    " WHERE NOT (metrics_synced AND profiles_synced) ORDER BY user_id LIMIT $1::int";
+    "SELECT user_id, " CACHEGEN_COLS " FROM metric_generations WHERE " CACHEGEN_UNSYNCED
+    " ORDER BY user_id LIMIT $1::int";
 
 static void cachegen_poll(struct db *db, struct cache *cache, double now)
 {
@@ -120,7 +133,8 @@ static void cachegen_poll(struct db *db, struct cache *cache, double now)
     }
     int rows = db_rows(r), repaired = 0;
     st->overflow = rows > CACHEGEN_PENDING_MAX;
-    st->count[CG_METRICS] = st->count[CG_PROFILES] = 0;
+    for (int k = 0; k < CG_KINDS; k++)
+        st->count[k] = 0;
     for (int i = 0; i < rows && i < CACHEGEN_PENDING_MAX; i++) {
         int64_t user_id = db_int64(r, i, 0);
         if (repaired < CACHEGEN_REPAIRS_PER_POLL) {
@@ -129,7 +143,7 @@ static void cachegen_poll(struct db *db, struct cache *cache, double now)
                 continue;
         }
         for (int k = 0; k < CG_KINDS; k++)
-            if (db_value(r, i, 3 + k)[0] != 't')
+            if (db_value(r, i, 1 + CG_KINDS + k)[0] != 't')
                 st->users[k][st->count[k]++] = user_id;
     }
     db_clear(r);

@@ -1,12 +1,14 @@
-/* cachegen: per-user generations of the memcached copies of metrics and
- * profiles, with PostgreSQL as the source of truth, so that no process of
- * any host, after any restart, serves a copy older than the last write.
+/* cachegen: per-user generations of the memcached copies of metrics,
+ * profiles and opportunities, with PostgreSQL as the source of truth, so
+ * that no process of any host, after any restart, serves a copy older than
+ * the last write.
  *
- * PostgreSQL: metric_generations (sql/015) holds per user a metrics and a
- * profile generation and a "synced" flag for each. Triggers bump them and
- * clear the flag in the same transaction as the write (transactions insert,
- * update, delete; user_profiles update), whoever writes: tallyd, tallyctl,
- * psql, a second tallyd on the same pool.
+ * PostgreSQL: metric_generations (sql/015, sql/016) holds per user a
+ * metrics, a profile and an opportunity generation and a "synced" flag for
+ * each. Triggers bump them and clear the flag in the same transaction as
+ * the write (transactions insert, update, delete; user_profiles update;
+ * opportunities insert, update, delete), whoever writes: tallyd, a job,
+ * tallyctl, psql, a second tallyd on the same pool.
  *
  * memcached: per user and namespace a token `t:<uid>` holding the
  * generation (raised only, never lowered: cache_set_max), and entries
@@ -44,9 +46,9 @@ struct db;
  * memcached failure the flags stay cleared and this host is told. */
 void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id);
 
-/* false: the user's copies in namespace ns (CACHE_NS_METRICS or
- * CACHE_NS_PROFILES) may be stale, or the cache is unusable; do not read or
- * write them. ns: "metrics" or "profiles". May poll PostgreSQL (see above). */
+/* false: the user's copies in namespace ns may be stale, or the cache is
+ * unusable; do not read or write them. ns: "metrics", "profiles" or
+ * "opportunities". May poll PostgreSQL (see above). */
 bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id);
 
 /* One round trip for the user's token and the entry at key. 1: hit, *value

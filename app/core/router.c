@@ -1,5 +1,9 @@
 /* router: see router.h. A path is matched segment by segment against each
- * pattern; `{name}` matches any one non-empty segment. */
+ * pattern; `{name}` matches any one non-empty segment. Of the patterns that
+ * match a path, the most literal one wins (a literal segment beats a
+ * parameter at the first segment where they differ), whatever the method:
+ * PATCH /opportunities/stats is a 405 of the literal `stats` route, never a
+ * call of the `{opportunity_id}` route with "stats" as the id. */
 #include "router.h"
 
 #include <string.h>
@@ -34,6 +38,11 @@ static int router_next_segment(const char *s, size_t *pos, const char **seg)
     return (int)(*pos - start);
 }
 
+static bool router_is_param(const char *seg, int len)
+{
+    return len >= 2 && seg[0] == '{' && seg[len - 1] == '}';
+}
+
 static bool router_path_matches(const char *pattern, const char *path, struct route_match *m)
 {
     size_t pp = 0, sp = 0;
@@ -46,7 +55,7 @@ static bool router_path_matches(const char *pattern, const char *path, struct ro
         int slen = router_next_segment(path, &sp, &sseg);
         if (plen < 0 || slen < 0)
             return plen < 0 && slen < 0;
-        if (plen >= 2 && pseg[0] == '{' && pseg[plen - 1] == '}') {
+        if (router_is_param(pseg, plen)) {
             if (slen == 0 || m->param_count >= LIMIT_PATH_PARAMS)
                 return false;
             struct route_param *p = &m->params[m->param_count++];
@@ -73,28 +82,66 @@ static void router_allow_append(struct route_match *m, const char *method)
     strcat(m->allow, method);
 }
 
+/* Of two patterns that match the same path (so with as many segments):
+ * < 0 when a is more literal than b, > 0 when b is, 0 when they have the
+ * same shape (then they are the same pattern but for parameter names). */
+static int router_literal_cmp(const char *a, const char *b)
+{
+    size_t ap = 0, bp = 0;
+    for (;;) {
+        const char *as = NULL, *bs = NULL;
+        int al = router_next_segment(a, &ap, &as);
+        int bl = router_next_segment(b, &bp, &bs);
+        if (al < 0 || bl < 0)
+            return 0;
+        bool a_param = router_is_param(as, al), b_param = router_is_param(bs, bl);
+        if (a_param != b_param)
+            return a_param ? 1 : -1;
+    }
+}
+
+static bool router_method_serves(const struct route *rt, const char *method)
+{
+    return strcmp(rt->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+}
+
 enum router_result router_match(const struct router *r, const char *method, const char *path,
                                 struct route_match *m)
 {
-    bool path_seen = false;
+    const char *best = NULL;             /* the most literal pattern that matches path */
     m->route = NULL;
     m->route_index = -1;
     m->allow[0] = '\0';
     for (int i = 0; i < r->count; i++) {
         const struct route *rt = r->routes[i];
-        if (!router_path_matches(rt->pattern, path, m))
+        if (router_path_matches(rt->pattern, path, m) && (best == NULL || router_literal_cmp(rt->pattern, best) < 0))
+            best = rt->pattern;
+    }
+    if (best == NULL) {
+        m->param_count = 0;
+        return ROUTER_NOT_FOUND;
+    }
+    /* The routes of that shape, in table order: the first with the method
+     * serves; the others' methods make the Allow of a 405. */
+    int found = -1;
+    for (int i = 0; i < r->count; i++) {
+        const struct route *rt = r->routes[i];
+        if (!router_path_matches(rt->pattern, path, m) || router_literal_cmp(rt->pattern, best) != 0)
             continue;
-        if (strcmp(rt->method, method) == 0 ||
-            (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0)) {
-            m->route = rt;
-            m->route_index = i;
-            return ROUTER_FOUND;
+        if (router_method_serves(rt, method)) {
+            found = i;
+            break;
         }
-        path_seen = true;
         router_allow_append(m, rt->method);
     }
-    m->param_count = 0;
-    return path_seen ? ROUTER_METHOD_NOT_ALLOWED : ROUTER_NOT_FOUND;
+    if (found < 0) {
+        m->param_count = 0;
+        return ROUTER_METHOD_NOT_ALLOWED;
+    }
+    router_path_matches(r->routes[found]->pattern, path, m);   /* its parameters */
+    m->route = r->routes[found];
+    m->route_index = found;
+    return ROUTER_FOUND;
 }
 
 const struct route_param *router_param(const struct route_match *m, const char *name)

@@ -85,6 +85,11 @@ void precompute_read_counts(const struct tally_ctx *ctx, uint64_t *cache, uint64
 #define PRECOMPUTE_CLI_COMMANDS 2
 extern const struct module_command precompute_cli_commands[PRECOMPUTE_CLI_COMMANDS];
 
+/* Reads by the layer that answered, in the module's shared area. */
+struct precompute_shared {
+    uint64_t cache, store, computed;
+};
+
 extern const struct tally_module precompute_module;
 
 #endif

@@ -1,13 +1,17 @@
 /* opportunities: recruiter opportunities of a user (docs/opportunities.md,
- * "Opportunities" in the API contract). This file pair is the service:
- * validation, the statements, cache-aside reads, scoring jobs, stats and
- * the /metrics lines. It takes a struct tally_ctx (db, cache), never the
+ * "Opportunities" in the API contract). This header is the service, in
+ * files by concern: opportunities.c (the rows: create, read, patch, delete,
+ * list), opportunities_fields.c (validation), opportunities_stats.c (stats,
+ * /metrics lines), opportunities_prefs.c (preferences), opportunities_jobs.c
+ * (the scoring jobs). It takes a struct tally_ctx (db, cache), never the
  * worker, so the same code runs from a request, a job runner or tallyctl.
  * The HTTP layer is opportunities_http.c.
  *
- * Invariants: every write of a user's opportunities (create, patch, delete,
- * a score written by a job) is followed by usergen_bump of that user, so a
- * cached opportunity or stats answer is never served after the write; a
+ * Invariants: every write of a user's opportunities moves the user's
+ * opportunity generation in the same transaction (triggers, sql/016),
+ * whoever writes, and tallyd follows its own writes (create, patch, delete,
+ * a score written by a job) with cachegen_sync_user, so a cached
+ * opportunity or stats answer is never served after the write; a
  * create and a patch of a scored field queue `process_opportunity` in the
  * same statement as the write, a preferences change queues
  * `score_opportunities` in the same statement, so no write is left

@@ -9,7 +9,8 @@ Rules (check(method, path, status, content_type, body) -> list of problems):
 - the request path is matched against the documented paths (a literal
   segment beats a {param}); the documented operation for the method must
   exist, and so must the response for the status (exact code, then 4XX/5XX,
-  then default). A path with no operation for the method must answer 405 as
+  then default). The most literal path serves, whatever the method (the
+  router's rule); one with no operation for the method must answer 405 as
   documented by the path's operations (the router's Allow answer);
 - an /api/ path matching no documented path must be the router's 404 (Error
   body); /admin/ paths likewise with the dashboard's HTML 404 page;
@@ -66,7 +67,9 @@ def _load():
         for template in _doc.get("paths", {}):
             parts = template.split("/")
             rx = "/".join("[^/]+" if re.fullmatch(r"\{[^}]+\}", p) else re.escape(p) for p in parts)
-            _paths.append((re.compile("^" + rx + "$"), template, sum(p.startswith("{") for p in parts)))
+            # the router's order: a literal segment beats a {param} at the first
+            # segment where two templates differ (False sorts before True)
+            _paths.append((re.compile("^" + rx + "$"), template, tuple(p.startswith("{") for p in parts)))
     return _doc
 
 
@@ -200,21 +203,18 @@ def _match_paths(path):
 
 
 def _match_path(path, method=None):
-    """The template serving (path, method): the most literal one that has
-    the method, else the most literal one (whose answer is then 405)."""
+    """The template serving path, whatever the method: the most literal one
+    (a method it lacks is its 405, as in the router)."""
     found = _match_paths(path)
-    for t in found:
-        item = _doc["paths"][t]
-        if method and (method.lower() in item or (method == "HEAD" and "get" in item)):
-            return t
     return found[0] if found else None
 
 
 def allowed_methods(path):
-    """The methods the router serves on path: those of every matching template."""
+    """The methods the router serves on path: those of the most literal
+    matching template."""
     _load()
-    return {m.upper() for t in _match_paths(path) for m in _doc["paths"][t]
-            if m in ("get", "post", "put", "patch", "delete")}
+    t = _match_path(path)
+    return {m.upper() for m in _doc["paths"][t] if m in ("get", "post", "put", "patch", "delete")} if t else set()
 
 
 def _response_for(responses, status):

@@ -62,8 +62,7 @@ def test_every_documented_path_answers_405_with_the_documented_methods():
     checked = 0
     for template, item in doc["paths"].items():
         path = _fill(template)
-        # The router serves a method on a path when any matching route has it:
-        # PATCH /api/v1/opportunities/stats goes to /{opportunity_id} (400).
+        # The most literal matching path serves, whatever the method.
         methods = openapi_check.allowed_methods(path)
         other = next(m for m in ("PUT", "PATCH", "DELETE", "POST", "GET") if m not in methods)
         # The response is validated by harness.request against the path's documented 405.
@@ -75,9 +74,22 @@ def test_every_documented_path_answers_405_with_the_documented_methods():
             assert_error(r, 405, "method_not_allowed")
         checked += 1
     assert checked == len(doc["paths"]) and checked >= 30, checked
-    # The fall-through itself, as documented: a literal path's missing method is
-    # the parameterised route's answer (here a 400 for the id "stats").
-    assert_error(request("PATCH", "/api/v1/opportunities/stats", body={}, token=tok), 400, "invalid_argument")
+    # No fall-through: a literal path's missing method is its own 405, not the
+    # parameterised route's answer (which would be a 400 for the id "stats").
+    for method, path, allow in (("PATCH", "/api/v1/opportunities/stats", {"GET"}),
+                                ("DELETE", "/api/v1/opportunities/stats", {"GET"}),
+                                ("PATCH", "/api/v1/opportunities/preferences", {"GET", "PUT"}),
+                                ("DELETE", "/api/v1/opportunities/preferences", {"GET", "PUT"})):
+        r = request(method, path, body={} if method == "PATCH" else None, token=tok)
+        assert_error(r, 405, "method_not_allowed")
+        assert {m.strip() for m in r.headers.get("allow", "").split(",")} == allow, (method, path, r.headers)
+    # ... while an id still reaches the parameterised routes
+    uid, utok = new_user("Router literal")
+    o = post("/api/v1/opportunities", {"title": "Routed"}, token=utok).json
+    r = request("PATCH", "/api/v1/opportunities/%d" % o["id"], body={"location": "Here"}, token=utok)
+    assert r.status == 200 and r.json["location"] == "Here", r
+    assert_error(request("PATCH", "/api/v1/opportunities/stat", body={}, token=utok), 400, "invalid_argument",
+                 "opportunity_id")
 
 
 def test_unknown_paths_are_the_documented_404():

@@ -1,4 +1,5 @@
-/* Unit tests: router matching, path parameters, 404 vs 405. */
+/* Unit tests: router matching, path parameters, 404 vs 405, literal
+ * segments over parameters. */
 #include "check.h"
 #include "core/router.h"
 
@@ -17,6 +18,18 @@ static const struct route test_routes[] = {
     {"POST", "/api/v1/users/{id}/transactions", h_dummy, ROUTE_USER},
     {"GET", "/api/v1/users/{id}/transactions/summary", h_dummy, ROUTE_USER},
     {"GET", "/api/v1/users/{id}/metrics/{type}", h_dummy, ROUTE_USER},
+};
+
+/* Parameter routes first, on purpose: the order must not matter. */
+static const struct route literal_routes[] = {
+    {"GET", "/api/v1/opportunities/{opportunity_id}", h_dummy, ROUTE_USER},
+    {"PATCH", "/api/v1/opportunities/{opportunity_id}", h_dummy, ROUTE_USER},
+    {"DELETE", "/api/v1/opportunities/{opportunity_id}", h_dummy, ROUTE_USER},
+    {"GET", "/api/v1/opportunities/stats", h_dummy, ROUTE_USER},
+    {"GET", "/api/v1/opportunities/preferences", h_dummy, ROUTE_USER},
+    {"PUT", "/api/v1/opportunities/preferences", h_dummy, ROUTE_USER},
+    {"POST", "/api/v1/k/{b}/z", h_dummy, ROUTE_USER},
+    {"GET", "/api/v1/k/x/{c}", h_dummy, ROUTE_USER},
 };
 
 static void param_is(const struct route_match *m, const char *name, const char *want)
@@ -78,6 +91,50 @@ int main(void)
     CHECK_INT(router_match(&r, "GET", "/api/v1/users/1/transactions/summary/x", &m), ROUTER_NOT_FOUND);
     CHECK_INT(router_match(&r, "GET", "", &m), ROUTER_NOT_FOUND);
     CHECK_INT(router_match(&r, "GET", "api/v1/health", &m), ROUTER_NOT_FOUND);
+
+    /* A literal segment beats a parameter, whatever the order in the table
+     * and whatever the method: a literal path with other methods is a 405
+     * with its own Allow, never a call of the parameter route. */
+    struct router lit;
+    router_init(&lit);
+    CHECK_INT(router_add(&lit, literal_routes, sizeof(literal_routes) / sizeof(literal_routes[0])), 0);
+    CHECK_INT(router_match(&lit, "GET", "/api/v1/opportunities/stats", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/opportunities/stats");
+    CHECK_INT(m.route_index, 3);
+    CHECK_INT(m.param_count, 0);
+    CHECK_INT(router_match(&lit, "HEAD", "/api/v1/opportunities/stats", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/opportunities/stats");
+    CHECK_INT(router_match(&lit, "PATCH", "/api/v1/opportunities/stats", &m), ROUTER_METHOD_NOT_ALLOWED);
+    CHECK_STR(m.allow, "GET");
+    CHECK(m.route == NULL);
+    CHECK_INT(m.param_count, 0);
+    CHECK_INT(router_match(&lit, "DELETE", "/api/v1/opportunities/preferences", &m), ROUTER_METHOD_NOT_ALLOWED);
+    CHECK_STR(m.allow, "GET, PUT");
+    CHECK_INT(router_match(&lit, "PUT", "/api/v1/opportunities/preferences", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/opportunities/preferences");
+    /* other ids still reach the parameter routes, with their parameter */
+    CHECK_INT(router_match(&lit, "PATCH", "/api/v1/opportunities/12", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/opportunities/{opportunity_id}");
+    CHECK_STR(m.route->method, "PATCH");
+    param_is(&m, "opportunity_id", "12");
+    CHECK_INT(router_match(&lit, "PUT", "/api/v1/opportunities/12", &m), ROUTER_METHOD_NOT_ALLOWED);
+    CHECK_STR(m.allow, "GET, PATCH, DELETE");
+    /* "statsx" and "stat" are not the literal */
+    CHECK_INT(router_match(&lit, "PATCH", "/api/v1/opportunities/statsx", &m), ROUTER_FOUND);
+    param_is(&m, "opportunity_id", "statsx");
+    CHECK_INT(router_match(&lit, "DELETE", "/api/v1/opportunities/stat", &m), ROUTER_FOUND);
+    /* the first segment where two patterns differ decides: {a}/x/{c} beats {a}/{b}/z */
+    CHECK_INT(router_match(&lit, "GET", "/api/v1/k/x/z", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/k/x/{c}");
+    param_is(&m, "c", "z");
+    CHECK(router_param(&m, "b") == NULL);
+    CHECK_INT(router_match(&lit, "POST", "/api/v1/k/x/z", &m), ROUTER_METHOD_NOT_ALLOWED);
+    CHECK_STR(m.allow, "GET");
+    CHECK_INT(router_match(&lit, "POST", "/api/v1/k/y/z", &m), ROUTER_FOUND);
+    CHECK_STR(m.route->pattern, "/api/v1/k/{b}/z");
+    param_is(&m, "b", "y");
+    /* unrelated paths are still 404 */
+    CHECK_INT(router_match(&lit, "GET", "/api/v1/opportunities/stats/x", &m), ROUTER_NOT_FOUND);
 
     /* The table is bounded. */
     struct router full;
