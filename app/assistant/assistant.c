@@ -23,6 +23,7 @@
 #include "../core/text.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../store/sqlbuf.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -80,42 +81,34 @@ static void assistant_money_text(const struct chat *c, __int128 cents, char *out
 
 /* ---- queries ----------------------------------------------------------- */
 
-/* WHERE clause of the question's filter: $1 user, $2 from, $3 to, then
- * category and merchant keys when present. */
-struct assistant_filter {
-    char sql[512];
-    const char *params[6];
-    int nparams;
-};
-
-static void assistant_filter_build(const struct chat *c, struct assistant_filter *f, bool with_entities)
+/* Appends the question's filter: user, period, then the category and
+ * merchant keys when present, and debits only for a spending question. */
+static void assistant_filter_sql(const struct chat *c, struct sqlbuf *b, bool with_entities)
 {
-    f->params[0] = c->uid_text;
-    f->params[1] = c->nlu.from;
-    f->params[2] = c->nlu.to;
-    f->nparams = 3;
-    size_t n = (size_t)snprintf(f->sql, sizeof(f->sql), "user_id = $1 AND date BETWEEN $2::date AND $3::date");
-    if (with_entities && c->nlu.category_key[0]) {
-        f->params[f->nparams++] = c->nlu.category_key;
-        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND category_key = $%d", f->nparams);
-    }
-    if (with_entities && c->nlu.merchant_key[0]) {
-        f->params[f->nparams++] = c->nlu.merchant_key;
-        /* as ?merchant= does: every merchant whose name holds the words */
-        n += (size_t)snprintf(f->sql + n, sizeof(f->sql) - n, " AND strpos(merchant_key, $%d) > 0", f->nparams);
-    }
+    sqlbuf_add(b, "user_id = ");
+    sqlbuf_text(b, c->uid_text);
+    sqlbuf_add(b, " AND date BETWEEN ");
+    sqlbuf_text(b, c->nlu.from);
+    sqlbuf_add(b, "::date AND ");
+    sqlbuf_text(b, c->nlu.to);
+    sqlbuf_add(b, "::date");
+    if (with_entities && c->nlu.category_key[0])
+        sqlbuf_add_with(b, " AND category_key = ?", c->nlu.category_key);
+    /* as ?merchant= does: every merchant whose name holds the words */
+    if (with_entities && c->nlu.merchant_key[0])
+        sqlbuf_add_with(b, " AND strpos(merchant_key, ?) > 0", c->nlu.merchant_key);
     if (c->spending_only)
-        snprintf(f->sql + n, sizeof(f->sql) - n, " AND amount_cents < 0");
+        sqlbuf_add(b, " AND amount_cents < 0");
 }
 
 static enum err assistant_kpis(struct chat *c)
 {
-    struct assistant_filter f;
-    assistant_filter_build(c, &f, true);
-    char sql[700];
-    snprintf(sql, sizeof(sql), "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transactions WHERE %s", f.sql);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT count(*), coalesce(sum(amount_cents), 0) FROM transactions WHERE ");
+    assistant_filter_sql(c, &b, true);
     enum err e;
-    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    db_result *r = sqlbuf_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
     c->count = db_int64(r, 0, 0);
@@ -349,27 +342,32 @@ static enum err assistant_trend(struct chat *c, bool add_chart)
  * least ASSISTANT_ANOMALY_MIN_POINTS transactions. */
 static enum err assistant_anomalies(struct chat *c, bool with_entities, int *found)
 {
-    struct assistant_filter f;
-    assistant_filter_build(c, &f, with_entities);
-    char sql[2400];
-    snprintf(sql, sizeof(sql),
-             "WITH hist AS ("
-             "  SELECT category_key, -amount_cents AS v FROM transactions"
-             "  WHERE user_id = $1 AND amount_cents < 0 AND category_key IS NOT NULL"
-             "    AND date >= $2::date - interval '6 months' AND date < $2::date),"
-             " med AS (SELECT category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med, count(*) AS n"
-             "  FROM hist GROUP BY category_key),"
-             " mad AS (SELECT h.category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(h.v - m.med)) AS mad"
-             "  FROM hist h JOIN med m USING (category_key) GROUP BY h.category_key)"
-             " SELECT t.id, t.date, -t.amount_cents, t.merchant, t.category, m.med"
-             " FROM (SELECT * FROM transactions WHERE %s) t"
-             " JOIN med m USING (category_key) JOIN mad d USING (category_key)"
-             " WHERE t.amount_cents < 0 AND m.n >= %d"
-             "   AND -t.amount_cents > m.med + 3.5 * greatest(1.4826 * d.mad, 0.1 * m.med, 100)"
-             " ORDER BY -t.amount_cents DESC, t.id LIMIT %d",
-             f.sql, ASSISTANT_ANOMALY_MIN_POINTS, ASSISTANT_ANOMALY_MAX);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "WITH hist AS ("
+                   "  SELECT category_key, -amount_cents AS v FROM transactions"
+                   "  WHERE user_id = ");
+    sqlbuf_text(&b, c->uid_text);
+    sqlbuf_add(&b, " AND amount_cents < 0 AND category_key IS NOT NULL AND date >= ");
+    int from = sqlbuf_text(&b, c->nlu.from);
+    sqlbuf_add(&b, "::date - interval '6 months' AND date < ");
+    sqlbuf_ref(&b, from);
+    sqlbuf_add(&b, "::date),"
+                   " med AS (SELECT category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med, count(*) AS n"
+                   "  FROM hist GROUP BY category_key),"
+                   " mad AS (SELECT h.category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(h.v - m.med)) AS mad"
+                   "  FROM hist h JOIN med m USING (category_key) GROUP BY h.category_key)"
+                   " SELECT t.id, t.date, -t.amount_cents, t.merchant, t.category, m.med"
+                   " FROM (SELECT * FROM transactions WHERE ");
+    assistant_filter_sql(c, &b, with_entities);
+    sqlbuf_add(&b, ") t JOIN med m USING (category_key) JOIN mad d USING (category_key)"
+                   " WHERE t.amount_cents < 0 AND m.n >= ");
+    sqlbuf_add_int(&b, ASSISTANT_ANOMALY_MIN_POINTS);
+    sqlbuf_add(&b, "   AND -t.amount_cents > m.med + 3.5 * greatest(1.4826 * d.mad, 0.1 * m.med, 100)"
+                   " ORDER BY -t.amount_cents DESC, t.id LIMIT ");
+    sqlbuf_add_int(&b, ASSISTANT_ANOMALY_MAX);
     enum err e;
-    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    db_result *r = sqlbuf_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
     *found = db_rows(r);
@@ -494,15 +492,14 @@ static enum err assistant_comparison(struct chat *c)
  * c->merchants_counted and, joined, into names. */
 static enum err assistant_merchants_counted(struct chat *c, char *names, size_t cap)
 {
-    struct assistant_filter f;
-    assistant_filter_build(c, &f, true);
-    char sql[800];
-    snprintf(sql, sizeof(sql),
-             "SELECT min(merchant) FROM transactions WHERE %s AND merchant_key IS NOT NULL"
-             " GROUP BY merchant_key ORDER BY count(*) DESC, 1 LIMIT %d",
-             f.sql, ASSISTANT_MERCHANTS_SHOWN);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT min(merchant) FROM transactions WHERE ");
+    assistant_filter_sql(c, &b, true);
+    sqlbuf_add(&b, " AND merchant_key IS NOT NULL GROUP BY merchant_key ORDER BY count(*) DESC, 1 LIMIT ");
+    sqlbuf_add_int(&b, ASSISTANT_MERCHANTS_SHOWN);
     enum err e;
-    db_result *r = db_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, f.nparams, f.params);
+    db_result *r = sqlbuf_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
     c->merchants_counted = json_object_new_array();

@@ -160,9 +160,10 @@ const char *jobs_priority_name(int priority)
 
 #define JOBS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-const char jobs_columns_sql[] =
-    "id, kind, status, priority, attempts, max_attempts, " JOBS_TS("run_at") ", last_error, payload::text, "
-    JOBS_TS("created_at") ", " JOBS_TS("started_at") ", " JOBS_TS("finished_at") ", locked_by";
+#define JOBS_COLUMNS                                                                                        \
+    "id, kind, status, priority, attempts, max_attempts, " JOBS_TS("run_at") ", last_error, payload::text, "   \
+    JOBS_TS("created_at") ", " JOBS_TS("started_at") ", " JOBS_TS("finished_at") ", locked_by"
+
 
 static struct json_object *jobs_text_or_null(const db_result *r, int row, int col)
 {
@@ -192,35 +193,34 @@ struct json_object *jobs_row_json(const db_result *r, int row)
 db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char *payload_json, int priority,
                         int max_attempts)
 {
-    char prio[8], attempts[16], sql[1024];
+    char prio[8], attempts[16];
     snprintf(prio, sizeof(prio), "%d", priority);
     snprintf(attempts, sizeof(attempts), "%d", max_attempts);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO jobs (kind, payload, priority, max_attempts) VALUES ($1, $2::jsonb, $3::smallint,"
-             " $4::integer) RETURNING %s", jobs_columns_sql);
     const char *params[4] = {kind, payload_json, prio, attempts};
-    return db_query(db, e, 0, sql, 4, params);
+    return db_query(db, e, 0,
+                    "INSERT INTO jobs (kind, payload, priority, max_attempts) VALUES ($1, $2::jsonb, $3::smallint,"
+                    " $4::integer) RETURNING " JOBS_COLUMNS, 4, params);
 }
 
 db_result *jobs_get(struct db *db, enum err *e, int64_t id)
 {
-    char idtext[24], sql[1024];
+    char idtext[24];
     db_param_i64(idtext, id);
-    snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE id = $1::bigint", jobs_columns_sql);
     const char *params[1] = {idtext};
-    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+    return db_query(db, e, DB_RETRY_ON_RECONNECT, "SELECT " JOBS_COLUMNS " FROM jobs WHERE id = $1::bigint", 1,
+                    params);
 }
 
 db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 {
-    char idtext[24], sql[1400];
+    char idtext[24];
     db_param_i64(idtext, id);
-    snprintf(sql, sizeof(sql),
-             "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
-             " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
-             " WHERE id = $1::bigint AND status IN ('dead', 'failed') RETURNING %s", jobs_columns_sql);
     const char *params[1] = {idtext};
-    db_result *r = db_query(db, e, 0, sql, 1, params);
+    db_result *r = db_query(db, e, 0,
+                            "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
+                            " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
+                            " WHERE id = $1::bigint AND status IN ('dead', 'failed') RETURNING " JOBS_COLUMNS,
+                            1, params);
     if (r == NULL || db_rows(r) > 0)
         return r;
     db_clear(r);
@@ -235,13 +235,13 @@ db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 db_result *jobs_list(struct db *db, enum err *e, const char *status, const char *kind, int64_t before_id,
                      int limit)
 {
-    char before[24], lim[16], sql[1400];
+    char before[24], lim[16];
     db_param_i64(before, before_id);
     snprintf(lim, sizeof(lim), "%d", limit + 1);
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)"
-             " AND ($3::bigint = 0 OR id < $3::bigint) ORDER BY id DESC LIMIT $4::integer", jobs_columns_sql);
     const char *params[4] = {status, kind, before, lim};
-    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 4, params);
+    return db_query(db, e, DB_RETRY_ON_RECONNECT,
+                    "SELECT " JOBS_COLUMNS " FROM jobs WHERE ($1::text IS NULL OR status = $1)"
+                    " AND ($2::text IS NULL OR kind = $2) AND ($3::bigint = 0 OR id < $3::bigint)"
+                    " ORDER BY id DESC LIMIT $4::integer", 4, params);
 }
 
