@@ -24,6 +24,7 @@
 #include "../core/module.h"
 #include "../store/db.h"
 #include "../store/sqlbuf.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -357,7 +358,7 @@ static enum err assistant_anomalies(struct chat *c, bool with_entities, int *fou
                    "  FROM hist GROUP BY category_key),"
                    " mad AS (SELECT h.category_key, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(h.v - m.med)) AS mad"
                    "  FROM hist h JOIN med m USING (category_key) GROUP BY h.category_key)"
-                   " SELECT t.id, t.date, -t.amount_cents, t.merchant, t.category, m.med"
+                   " SELECT t.id, t.date, -t.amount_cents, t.merchant, t.category, m.med, t.amount_cents"
                    " FROM (SELECT * FROM transactions WHERE ");
     assistant_filter_sql(c, &b, with_entities);
     sqlbuf_add(&b, ") t JOIN med m USING (category_key) JOIN mad d USING (category_key)"
@@ -370,6 +371,10 @@ static enum err assistant_anomalies(struct chat *c, bool with_entities, int *fou
     db_result *r = sqlbuf_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
+    static const struct db_json_column insight_json[] = {
+        {"transaction_id", 0, DB_JSON_INT64, NULL},
+        {"amount", 6, DB_JSON_MONEY, NULL},
+    };
     *found = db_rows(r);
     for (int i = 0; i < db_rows(r); i++) {
         char amount[64], usual[64], msg[400];
@@ -380,8 +385,7 @@ static enum err assistant_anomalies(struct chat *c, bool with_entities, int *fou
                             : "Unusual spending on %s: %s at %s (%s), against %s usually.",
                  db_value(r, i, 1), amount, db_is_null(r, i, 3) ? "?" : db_value(r, i, 3), db_value(r, i, 4), usual);
         struct json_object *ins = assistant_insight("unusual_transaction", msg);
-        json_object_object_add(ins, "transaction_id", json_object_new_int64(db_int64(r, i, 0)));
-        json_object_object_add(ins, "amount", jsonx_money(-db_int64(r, i, 2)));
+        db_json_row_into(ins, r, i, insight_json, DB_JSON_COUNT(insight_json));
         json_object_array_add(c->insights, ins);
     }
     db_clear(r);

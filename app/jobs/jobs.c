@@ -12,6 +12,7 @@
 #include "../core/log.h"
 #include "../core/parse.h"
 #include "../core/shm.h"
+#include "../store/db_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -158,36 +159,44 @@ const char *jobs_priority_name(int priority)
 
 /* ---- queue statements ---------------------------------------------------- */
 
-#define JOBS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 #define JOBS_COLUMNS                                                                                        \
-    "id, kind, status, priority, attempts, max_attempts, " JOBS_TS("run_at") ", last_error, payload::text, "   \
-    JOBS_TS("created_at") ", " JOBS_TS("started_at") ", " JOBS_TS("finished_at") ", locked_by"
+    "id, kind, status, priority, attempts, max_attempts, " DB_SQL_TIMESTAMP_MS("run_at") ", last_error, payload::text, "   \
+    DB_SQL_TIMESTAMP_MS("created_at") ", " DB_SQL_TIMESTAMP_MS("started_at") ", "                           \
+    DB_SQL_TIMESTAMP_MS("finished_at") ", locked_by"
 
 
-static struct json_object *jobs_text_or_null(const db_result *r, int row, int col)
+static struct json_object *jobs_priority_json(const db_result *r, int row, int col)
 {
-    return db_is_null(r, row, col) ? NULL : json_object_new_string(db_value(r, row, col));
+    return json_object_new_string(jobs_priority_name((int)db_int64(r, row, col)));
 }
+
+/* The payload column is NOT NULL jsonb: an object, {} if it cannot be read. */
+static struct json_object *jobs_payload_json(const db_result *r, int row, int col)
+{
+    struct json_object *payload = json_tokener_parse(db_value(r, row, col));
+    return payload ? payload : json_object_new_object();
+}
+
+static const struct db_json_column jobs_json_columns[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"kind", 1, DB_JSON_TEXT, NULL},
+    {"status", 2, DB_JSON_TEXT, NULL},
+    {"priority", 3, DB_JSON_CUSTOM, jobs_priority_json},
+    {"attempts", 4, DB_JSON_INT64, NULL},
+    {"max_attempts", 5, DB_JSON_INT64, NULL},
+    {"run_at", 6, DB_JSON_TEXT, NULL},
+    {"last_error", 7, DB_JSON_TEXT_OR_NULL, NULL},
+    {"payload", 8, DB_JSON_CUSTOM, jobs_payload_json},
+    {"created_at", 9, DB_JSON_TEXT, NULL},
+    {"started_at", 10, DB_JSON_TIMESTAMP, NULL},
+    {"finished_at", 11, DB_JSON_TIMESTAMP, NULL},
+    {"locked_by", 12, DB_JSON_TEXT_OR_NULL, NULL},
+};
 
 struct json_object *jobs_row_json(const db_result *r, int row)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
-    json_object_object_add(o, "kind", json_object_new_string(db_value(r, row, 1)));
-    json_object_object_add(o, "status", json_object_new_string(db_value(r, row, 2)));
-    json_object_object_add(o, "priority", json_object_new_string(jobs_priority_name((int)db_int64(r, row, 3))));
-    json_object_object_add(o, "attempts", json_object_new_int64(db_int64(r, row, 4)));
-    json_object_object_add(o, "max_attempts", json_object_new_int64(db_int64(r, row, 5)));
-    json_object_object_add(o, "run_at", json_object_new_string(db_value(r, row, 6)));
-    json_object_object_add(o, "last_error", jobs_text_or_null(r, row, 7));
-    struct json_object *payload = json_tokener_parse(db_value(r, row, 8));
-    json_object_object_add(o, "payload", payload ? payload : json_object_new_object());
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(r, row, 9)));
-    json_object_object_add(o, "started_at", jobs_text_or_null(r, row, 10));
-    json_object_object_add(o, "finished_at", jobs_text_or_null(r, row, 11));
-    json_object_object_add(o, "locked_by", jobs_text_or_null(r, row, 12));
-    return o;
+    return db_json_row(r, row, jobs_json_columns, DB_JSON_COUNT(jobs_json_columns));
 }
 
 db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char *payload_json, int priority,

@@ -11,6 +11,7 @@
 #include "../core/text.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 #include "../store/sqlbuf.h"
 
 #include <ctype.h>
@@ -25,20 +26,16 @@
 
 /* ---- users ---------------------------------------------------------- */
 
-#define FINANCE_USER_COLUMNS \
-    "id, name, currency, language," \
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* A user: these columns, as finance_user_json. */
+#define FINANCE_USER_COLUMNS "id, name, currency, language, " DB_SQL_TIMESTAMP("created_at")
 
-static struct json_object *finance_user_json(const db_result *res, int row)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(res, row, 0)));
-    json_object_object_add(o, "name", json_object_new_string(db_value(res, row, 1)));
-    json_object_object_add(o, "currency", json_object_new_string(db_value(res, row, 2)));
-    json_object_object_add(o, "language", json_object_new_string(db_value(res, row, 3)));
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(res, row, 4)));
-    return o;
-}
+static const struct db_json_column finance_user_json[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"name", 1, DB_JSON_TEXT, NULL},
+    {"currency", 2, DB_JSON_TEXT, NULL},
+    {"language", 3, DB_JSON_TEXT, NULL},
+    {"created_at", 4, DB_JSON_TEXT, NULL},
+};
 
 static bool finance_currency_ok(const char *s)
 {
@@ -115,7 +112,7 @@ static int finance_user_create(struct request *req, struct response *res)
         rc = e;
         goto out;
     }
-    rc = response_json(res, 201, finance_user_json(r, 0));
+    rc = response_json(res, 201, db_json_row(r, 0, finance_user_json, DB_JSON_COUNT(finance_user_json)));
     db_clear(r);
 out:
     json_object_put(body);
@@ -139,7 +136,7 @@ static int finance_user_get(struct request *req, struct response *res)
         db_clear(r);
         return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", id);
     }
-    int rc = response_json(res, 200, finance_user_json(r, 0));
+    int rc = response_json(res, 200, db_json_row(r, 0, finance_user_json, DB_JSON_COUNT(finance_user_json)));
     db_clear(r);
     return rc;
 }
@@ -555,37 +552,46 @@ static struct json_object *finance_aggregates(struct request *req, const struct 
         *e = request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", f->user_id);
         return NULL;
     }
-    int64_t count = db_int64(r, 0, 0);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "count", json_object_new_int64(count));
     /* sums of bigint are numeric in PostgreSQL: exact at any row count */
-    json_object_object_add(o, "total_spent", jsonx_money_wide(parse_wide(db_value(r, 0, 1))));
-    json_object_object_add(o, "total_income", jsonx_money_wide(parse_wide(db_value(r, 0, 2))));
+    static const struct db_json_column columns[] = {
+        {"count", 0, DB_JSON_INT64, NULL},
+        {"total_spent", 1, DB_JSON_MONEY_SUM, NULL},
+        {"total_income", 2, DB_JSON_MONEY_SUM, NULL},
+    };
+    int64_t count = db_int64(r, 0, 0);
+    struct json_object *o = db_json_row(r, 0, columns, DB_JSON_COUNT(columns));
     json_object_object_add(o, "average", jsonx_money_wide(parse_round_div_wide(parse_wide(db_value(r, 0, 3)), count)));
     db_clear(r);
     return o;
 }
 
-static struct json_object *finance_txn_json(const db_result *r, int row)
+/* The CSV import's dataset version (datasets module), columns 8 and 9 of
+ * the list statement: {dataset_id, version}, or null for a transaction
+ * posted by hand. */
+static const struct db_json_column finance_dataset_version_columns[] = {
+    {"dataset_id", 8, DB_JSON_INT64, NULL},
+    {"version", 9, DB_JSON_INT64, NULL},
+};
+
+static struct json_object *finance_dataset_version_json(const db_result *r, int row, int col)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
-    json_object_object_add(o, "external_id", db_is_null(r, row, 1) ? NULL : json_object_new_string(db_value(r, row, 1)));
-    json_object_object_add(o, "date", json_object_new_string(db_value(r, row, 2)));
-    json_object_object_add(o, "amount", jsonx_money(db_int64(r, row, 3)));
-    json_object_object_add(o, "currency", json_object_new_string(db_value(r, row, 4)));
-    json_object_object_add(o, "merchant", db_is_null(r, row, 5) ? NULL : json_object_new_string(db_value(r, row, 5)));
-    json_object_object_add(o, "category", db_is_null(r, row, 6) ? NULL : json_object_new_string(db_value(r, row, 6)));
-    json_object_object_add(o, "description", db_is_null(r, row, 7) ? NULL : json_object_new_string(db_value(r, row, 7)));
-    struct json_object *dv = NULL;              /* the CSV import's dataset version (datasets module) */
-    if (!db_is_null(r, row, 8) && !db_is_null(r, row, 9)) {
-        dv = json_object_new_object();
-        json_object_object_add(dv, "dataset_id", json_object_new_int64(db_int64(r, row, 8)));
-        json_object_object_add(dv, "version", json_object_new_int64(db_int64(r, row, 9)));
-    }
-    json_object_object_add(o, "dataset_version", dv);
-    return o;
+    if (db_is_null(r, row, col) || db_is_null(r, row, col + 1))
+        return NULL;
+    return db_json_row(r, row, finance_dataset_version_columns, DB_JSON_COUNT(finance_dataset_version_columns));
 }
+
+/* A transaction: the columns of the list statement, in this order. */
+static const struct db_json_column finance_txn_json[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"external_id", 1, DB_JSON_TEXT_OR_NULL, NULL},
+    {"date", 2, DB_JSON_TEXT, NULL},
+    {"amount", 3, DB_JSON_MONEY, NULL},
+    {"currency", 4, DB_JSON_TEXT, NULL},
+    {"merchant", 5, DB_JSON_TEXT_OR_NULL, NULL},
+    {"category", 6, DB_JSON_TEXT_OR_NULL, NULL},
+    {"description", 7, DB_JSON_TEXT_OR_NULL, NULL},
+    {"dataset_version", 8, DB_JSON_CUSTOM, finance_dataset_version_json},
+};
 
 static int finance_txn_list(struct request *req, struct response *res)
 {
@@ -618,9 +624,7 @@ static int finance_txn_list(struct request *req, struct response *res)
     }
     int rows = db_rows(r);
     int shown = rows > limit ? limit : rows;
-    struct json_object *items = json_object_new_array_ext(shown);
-    for (int i = 0; i < shown; i++)
-        json_object_array_add(items, finance_txn_json(r, i));
+    struct json_object *items = db_json_rows(r, 0, shown, finance_txn_json, DB_JSON_COUNT(finance_txn_json));
     struct json_object *next = NULL;
     if (rows > limit) {
         char cursor[64];
@@ -673,14 +677,12 @@ static int finance_txn_summary(struct request *req, struct response *res)
     db_result *r = sqlbuf_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
-    struct json_object *groups = json_object_new_array_ext(db_rows(r));
-    for (int i = 0; i < db_rows(r); i++) {
-        struct json_object *g = json_object_new_object();
-        json_object_object_add(g, "key", db_is_null(r, i, 0) ? NULL : json_object_new_string(db_value(r, i, 0)));
-        json_object_object_add(g, "count", json_object_new_int64(db_int64(r, i, 1)));
-        json_object_object_add(g, "total", jsonx_money_wide(parse_wide(db_value(r, i, 2))));
-        json_object_array_add(groups, g);
-    }
+    static const struct db_json_column group_json[] = {
+        {"key", 0, DB_JSON_TEXT_OR_NULL, NULL},
+        {"count", 1, DB_JSON_INT64, NULL},
+        {"total", 2, DB_JSON_MONEY_SUM, NULL},
+    };
+    struct json_object *groups = db_json_rows(r, 0, db_rows(r), group_json, DB_JSON_COUNT(group_json));
     db_clear(r);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "group_by", json_object_new_string(group_by));
