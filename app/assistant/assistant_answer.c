@@ -155,17 +155,11 @@ static enum err answer_pie(struct answer *c)
         return e;
     int rows = db_rows(r);
     if (rows > 0) {
-        struct json_object *labels = json_object_new_array();
-        struct json_object *values = json_object_new_array();
+        struct json_object *labels = db_json_values(r, 0, DB_JSON_TEXT, 0, ANSWER_PIE_SLICES);
+        struct json_object *values = db_json_values(r, 1, DB_JSON_MONEY_SUM, 0, ANSWER_PIE_SLICES);
         __int128 others = 0;
-        for (int i = 0; i < rows; i++) {
-            if (i < ANSWER_PIE_SLICES) {
-                json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-                json_object_array_add(values, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
-            } else {
-                others += parse_wide(db_value(r, i, 1));
-            }
-        }
+        for (int i = ANSWER_PIE_SLICES; i < rows; i++)
+            others += parse_wide(db_value(r, i, 1));
         if (rows > ANSWER_PIE_SLICES) {
             json_object_array_add(labels, json_object_new_string(answer_fr(c) ? "Autres" : "Others"));
             json_object_array_add(values, jsonx_money_wide(others));
@@ -207,12 +201,8 @@ static enum err answer_merchant_bar(struct answer *c)
     db_result *r = answer_monthly(c, c->nlu.merchant_key, NULL, &e);
     if (r == NULL)
         return e;
-    struct json_object *labels = json_object_new_array();
-    struct json_object *values = json_object_new_array();
-    for (int i = 0; i < db_rows(r); i++) {
-        json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-        json_object_array_add(values, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
-    }
+    struct json_object *labels = db_json_values(r, 0, DB_JSON_TEXT, 0, db_rows(r));
+    struct json_object *values = db_json_values(r, 1, DB_JSON_MONEY_SUM, 0, db_rows(r));
     db_clear(r);
     struct json_object *datasets = json_object_new_array();
     json_object_array_add(datasets, answer_dataset(c->nlu.merchant, values));
@@ -258,15 +248,12 @@ static enum err answer_trend(struct answer *c, bool add_chart)
     int n = db_rows(r) < ANSWER_TREND_MONTHS ? db_rows(r) : ANSWER_TREND_MONTHS;
     double spending[ANSWER_TREND_MONTHS];
     int months_with_data = 0;
-    struct json_object *labels = json_object_new_array();
-    struct json_object *spend = json_object_new_array();
-    struct json_object *income = json_object_new_array();
+    struct json_object *labels = db_json_values(r, 0, DB_JSON_TEXT, 0, n);
+    struct json_object *spend = db_json_values(r, 1, DB_JSON_MONEY_SUM, 0, n);
+    struct json_object *income = db_json_values(r, 2, DB_JSON_MONEY_SUM, 0, n);
     for (int i = 0; i < n; i++) {
         spending[i] = (double)parse_wide(db_value(r, i, 1)) / 100.0;
         months_with_data += db_int64(r, i, 3) > 0;
-        json_object_array_add(labels, json_object_new_string(db_value(r, i, 0)));
-        json_object_array_add(spend, jsonx_money_wide(parse_wide(db_value(r, i, 1))));
-        json_object_array_add(income, jsonx_money_wide(parse_wide(db_value(r, i, 2))));
     }
     db_clear(r);
     bool fr = answer_fr(c);
@@ -473,11 +460,10 @@ static enum err answer_merchants_counted(struct answer *c, char *names, size_t c
     db_result *r = sqlbuf_query(c->req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
-    c->merchants_counted = json_object_new_array();
+    c->merchants_counted = db_json_values(r, 0, DB_JSON_TEXT, 0, db_rows(r));
     size_t n = 0;
     names[0] = '\0';
     for (int i = 0; i < db_rows(r); i++) {
-        json_object_array_add(c->merchants_counted, json_object_new_string(db_value(r, i, 0)));
         if (n < cap)
             n += (size_t)snprintf(names + n, cap - n, "%s%s", i ? ", " : "", db_value(r, i, 0));
     }

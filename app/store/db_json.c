@@ -52,11 +52,26 @@ struct json_object *db_json_row(const db_result *r, int row, const struct db_jso
     return o;
 }
 
+/* The rows first .. first + count - 1 that the result has. */
+static int db_json_last(const db_result *r, int first, int count)
+{
+    int rows = db_rows(r);
+    return first + count < rows ? first + count : rows;
+}
+
+struct json_object *db_json_values(const db_result *r, int col, enum db_json_kind kind, int first, int count)
+{
+    int last = db_json_last(r, first, count);
+    struct json_object *a = json_object_new_array_ext(last > first ? last - first : 0);
+    for (int i = first; i < last; i++)
+        json_object_array_add(a, db_json_value(r, i, col, kind));
+    return a;
+}
+
 struct json_object *db_json_rows(const db_result *r, int first, int count, const struct db_json_column *columns,
                                  size_t ncolumns)
 {
-    int rows = db_rows(r);
-    int last = first + count < rows ? first + count : rows;
+    int last = db_json_last(r, first, count);
     struct json_object *a = json_object_new_array_ext(last > first ? last - first : 0);
     for (int i = first; i < last; i++)
         json_object_array_add(a, db_json_row(r, i, columns, ncolumns));

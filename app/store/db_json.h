@@ -55,5 +55,8 @@ void db_json_row_into(struct json_object *o, const db_result *r, int row, const 
 /* An array of rows first .. first + count - 1 (clamped to the result). */
 struct json_object *db_json_rows(const db_result *r, int first, int count, const struct db_json_column *columns,
                                  size_t ncolumns);
+/* One column of rows first .. first + count - 1 (clamped) as an array of
+ * values of the kind (not CUSTOM): a chart's labels or data. */
+struct json_object *db_json_values(const db_result *r, int col, enum db_json_kind kind, int first, int count);
 
 #endif

@@ -102,6 +102,15 @@ static void test_into_and_rows(void)
     a = db_json_rows(r, 0, 2, spec + 8, 1);                   /* a limit shorter than the result */
     CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[{\"payload\":[]},{\"payload\":{}}]");
     json_object_put(a);
+    a = db_json_values(r, 5, DB_JSON_MONEY_SUM, 0, 2);       /* a chart's data: 2 of 3 rows */
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[0.01,0.02]");
+    json_object_put(a);
+    a = db_json_values(r, 1, DB_JSON_TEXT, 1, 10);
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[\"b\",\"c\"]");
+    json_object_put(a);
+    a = db_json_values(r, 2, DB_JSON_TEXT_OR_NULL, 0, 3);
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[null,null,null]");
+    json_object_put(a);
     a = db_json_rows(r, 3, 1, spec, 1);
     CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[]");
     json_object_put(a);
