@@ -29,9 +29,9 @@ bool timeword_in(const struct period_ctx *c, int i, const char *const *list)
     return false;
 }
 
-static const char *const timeword_last_words[] = {"dernier", "derniere", "derniers", "dernieres", "passe", "passee",
-                                           "precedent", "precedente", "ecoule", "ecoulee", "derneir", "dernire",
-                                           "dernireee", "dernieree", NULL};
+static const char *const timeword_last_words[] = {"dernier", "derniere", "derniers", "dernieres", "passe",
+                                                  "passee", "precedent", "precedente", "ecoule", "ecoulee",
+                                                  "derneir", "dernire", "dernireee", "dernieree", NULL};
 const char *const timeword_this_words[] = {"ce", "cet", "cette", "this", "current", NULL};
 
 bool timeword_demi(const struct period_ctx *c, int i)
