@@ -104,12 +104,12 @@ static void answer_add_kpi_cards(struct answer *c)
                           answer_kpi_card(fr ? "Nombre" : "Count", json_object_new_int64(c->count), NULL));
     json_object_array_add(c->visualizations,
                           answer_kpi_card(fr ? "Moyenne" : "Average",
-                                        jsonx_money_wide(parse_round_div_wide(c->total_cents, c->count)), c->currency));
+                                          jsonx_money_wide(parse_round_div_wide(c->total_cents, c->count)), c->currency));
 }
 
 /* A Chart.js config: {type, data: {labels, datasets: [{label, data}]}}. */
 static struct json_object *answer_chart(const char *viz_type, const char *chart_type, const char *title,
-                                      struct json_object *labels, struct json_object *datasets)
+                                        struct json_object *labels, struct json_object *datasets)
 {
     struct json_object *data = json_object_new_object();
     json_object_object_add(data, "labels", labels);
@@ -168,7 +168,7 @@ static enum err answer_pie(struct answer *c)
         json_object_array_add(datasets, answer_dataset(answer_fr(c) ? "Dépenses" : "Spending", values));
         json_object_array_add(c->visualizations,
                               answer_chart("pie_chart", "pie", answer_fr(c) ? "Répartition par catégorie" : "Spending by category",
-                                         labels, datasets));
+                                           labels, datasets));
     }
     db_clear(r);
     return ERR_NONE;
@@ -494,7 +494,7 @@ static void answer_search_text(struct answer *c, const char *counted)
     char total[64], avg[64];
     answer_money_text(c, c->spending_only ? -c->total_cents : c->total_cents, total, sizeof(total));
     answer_money_text(c, parse_round_div_wide(c->spending_only ? -c->total_cents : c->total_cents, c->count), avg,
-                    sizeof(avg));
+                      sizeof(avg));
     if (c->spending_only)
         snprintf(c->text, sizeof(c->text),
                  fr ? "Du %s au %s, vous avez dépensé %s%s en %" PRId64 " transaction%s (moyenne %s)."

@@ -219,7 +219,7 @@ bool span_quarter(struct period_ctx *c, enum period_unit unit, int q, int y, str
         return false;
     }
     period_set(s, period_month_first(y, months * (q - 1) + 1), period_month_last(y, months * q), unit,
-          unit == UNIT_QUARTER ? "quarter" : "half");
+               unit == UNIT_QUARTER ? "quarter" : "half");
     return true;
 }
 
@@ -266,8 +266,9 @@ int span_quarter_or_half(struct period_ctx *c, int i, struct period_span *s, enu
             else if (timeword_in(c, j, (const char *const[]){"last", "previous", NULL}))
                 last = true, j++;
             if (!timeword_in(c, j, nouns) || (!this_word && !last && !timeword_is_last(c, j + 1) &&
-                                      !(timeword_is(c, j + 1, "en") && timeword_is(c, j + 2, "cours")) &&
-                                      !((timeword_is(c, j + 1, "d") && timeword_is(c, j + 2, "avant")) || timeword_is(c, j + 1, "before"))))
+                                              !(timeword_is(c, j + 1, "en") && timeword_is(c, j + 2, "cours")) &&
+                                              !((timeword_is(c, j + 1, "d") && timeword_is(c, j + 2, "avant")) ||
+                                                timeword_is(c, j + 1, "before"))))
                 return 0;
             j++;
             if (!this_word && !last && timeword_is_last(c, j))
