@@ -12,6 +12,7 @@
 #include "../core/log.h"
 #include "../core/parse.h"
 #include "../core/shm.h"
+#include "../store/db_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -158,69 +159,77 @@ const char *jobs_priority_name(int priority)
 
 /* ---- queue statements ---------------------------------------------------- */
 
-#define JOBS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-const char jobs_columns_sql[] =
-    "id, kind, status, priority, attempts, max_attempts, " JOBS_TS("run_at") ", last_error, payload::text, "
-    JOBS_TS("created_at") ", " JOBS_TS("started_at") ", " JOBS_TS("finished_at") ", locked_by";
+#define JOBS_COLUMNS                                                                                        \
+    "id, kind, status, priority, attempts, max_attempts, " DB_SQL_TIMESTAMP_MS("run_at") ", last_error, payload::text, "   \
+    DB_SQL_TIMESTAMP_MS("created_at") ", " DB_SQL_TIMESTAMP_MS("started_at") ", "                           \
+    DB_SQL_TIMESTAMP_MS("finished_at") ", locked_by"
 
-static struct json_object *jobs_text_or_null(const db_result *r, int row, int col)
+
+static struct json_object *jobs_priority_json(const db_result *r, int row, int col)
 {
-    return db_is_null(r, row, col) ? NULL : json_object_new_string(db_value(r, row, col));
+    return json_object_new_string(jobs_priority_name((int)db_int64(r, row, col)));
 }
+
+/* The payload column is NOT NULL jsonb: an object, {} if it cannot be read. */
+static struct json_object *jobs_payload_json(const db_result *r, int row, int col)
+{
+    struct json_object *payload = json_tokener_parse(db_value(r, row, col));
+    return payload ? payload : json_object_new_object();
+}
+
+static const struct db_json_column jobs_json_columns[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"kind", 1, DB_JSON_TEXT, NULL},
+    {"status", 2, DB_JSON_TEXT, NULL},
+    {"priority", 3, DB_JSON_CUSTOM, jobs_priority_json},
+    {"attempts", 4, DB_JSON_INT64, NULL},
+    {"max_attempts", 5, DB_JSON_INT64, NULL},
+    {"run_at", 6, DB_JSON_TEXT, NULL},
+    {"last_error", 7, DB_JSON_TEXT_OR_NULL, NULL},
+    {"payload", 8, DB_JSON_CUSTOM, jobs_payload_json},
+    {"created_at", 9, DB_JSON_TEXT, NULL},
+    {"started_at", 10, DB_JSON_TIMESTAMP, NULL},
+    {"finished_at", 11, DB_JSON_TIMESTAMP, NULL},
+    {"locked_by", 12, DB_JSON_TEXT_OR_NULL, NULL},
+};
 
 struct json_object *jobs_row_json(const db_result *r, int row)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
-    json_object_object_add(o, "kind", json_object_new_string(db_value(r, row, 1)));
-    json_object_object_add(o, "status", json_object_new_string(db_value(r, row, 2)));
-    json_object_object_add(o, "priority", json_object_new_string(jobs_priority_name((int)db_int64(r, row, 3))));
-    json_object_object_add(o, "attempts", json_object_new_int64(db_int64(r, row, 4)));
-    json_object_object_add(o, "max_attempts", json_object_new_int64(db_int64(r, row, 5)));
-    json_object_object_add(o, "run_at", json_object_new_string(db_value(r, row, 6)));
-    json_object_object_add(o, "last_error", jobs_text_or_null(r, row, 7));
-    struct json_object *payload = json_tokener_parse(db_value(r, row, 8));
-    json_object_object_add(o, "payload", payload ? payload : json_object_new_object());
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(r, row, 9)));
-    json_object_object_add(o, "started_at", jobs_text_or_null(r, row, 10));
-    json_object_object_add(o, "finished_at", jobs_text_or_null(r, row, 11));
-    json_object_object_add(o, "locked_by", jobs_text_or_null(r, row, 12));
-    return o;
+    return db_json_row(r, row, jobs_json_columns, DB_JSON_COUNT(jobs_json_columns));
 }
 
 db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char *payload_json, int priority,
                         int max_attempts)
 {
-    char prio[8], attempts[16], sql[1024];
+    char prio[8], attempts[16];
     snprintf(prio, sizeof(prio), "%d", priority);
     snprintf(attempts, sizeof(attempts), "%d", max_attempts);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO jobs (kind, payload, priority, max_attempts) VALUES ($1, $2::jsonb, $3::smallint,"
-             " $4::integer) RETURNING %s", jobs_columns_sql);
     const char *params[4] = {kind, payload_json, prio, attempts};
-    return db_query(db, e, 0, sql, 4, params);
+    return db_query(db, e, 0,
+                    "INSERT INTO jobs (kind, payload, priority, max_attempts) VALUES ($1, $2::jsonb, $3::smallint,"
+                    " $4::integer) RETURNING " JOBS_COLUMNS, 4, params);
 }
 
 db_result *jobs_get(struct db *db, enum err *e, int64_t id)
 {
-    char idtext[24], sql[1024];
+    char idtext[24];
     db_param_i64(idtext, id);
-    snprintf(sql, sizeof(sql), "SELECT %s FROM jobs WHERE id = $1::bigint", jobs_columns_sql);
     const char *params[1] = {idtext};
-    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+    return db_query(db, e, DB_RETRY_ON_RECONNECT, "SELECT " JOBS_COLUMNS " FROM jobs WHERE id = $1::bigint", 1,
+                    params);
 }
 
 db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 {
-    char idtext[24], sql[1400];
+    char idtext[24];
     db_param_i64(idtext, id);
-    snprintf(sql, sizeof(sql),
-             "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
-             " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
-             " WHERE id = $1::bigint AND status IN ('dead', 'failed') RETURNING %s", jobs_columns_sql);
     const char *params[1] = {idtext};
-    db_result *r = db_query(db, e, 0, sql, 1, params);
+    db_result *r = db_query(db, e, 0,
+                            "UPDATE jobs SET status = 'queued', run_at = now(), locked_by = NULL, locked_at = NULL,"
+                            " finished_at = NULL, attempts = CASE WHEN status = 'dead' THEN 0 ELSE attempts END"
+                            " WHERE id = $1::bigint AND status IN ('dead', 'failed') RETURNING " JOBS_COLUMNS,
+                            1, params);
     if (r == NULL || db_rows(r) > 0)
         return r;
     db_clear(r);
@@ -235,13 +244,13 @@ db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 db_result *jobs_list(struct db *db, enum err *e, const char *status, const char *kind, int64_t before_id,
                      int limit)
 {
-    char before[24], lim[16], sql[1400];
+    char before[24], lim[16];
     db_param_i64(before, before_id);
     snprintf(lim, sizeof(lim), "%d", limit + 1);
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR kind = $2)"
-             " AND ($3::bigint = 0 OR id < $3::bigint) ORDER BY id DESC LIMIT $4::integer", jobs_columns_sql);
     const char *params[4] = {status, kind, before, lim};
-    return db_query(db, e, DB_RETRY_ON_RECONNECT, sql, 4, params);
+    return db_query(db, e, DB_RETRY_ON_RECONNECT,
+                    "SELECT " JOBS_COLUMNS " FROM jobs WHERE ($1::text IS NULL OR status = $1)"
+                    " AND ($2::text IS NULL OR kind = $2) AND ($3::bigint = 0 OR id < $3::bigint)"
+                    " ORDER BY id DESC LIMIT $4::integer", 4, params);
 }
 

@@ -87,8 +87,7 @@ int jobs_priority_parse(const char *name);       /* "high" | "normal" | "low", e
 bool jobs_status_valid(const char *status);
 const char *jobs_priority_name(int priority);
 
-/* The columns every job listing uses, in jobs_row_json's order. */
-extern const char jobs_columns_sql[];
+/* A row of the queue statements below (their columns, JOBS_COLUMNS in jobs.c) as the API's job object. */
 struct json_object *jobs_row_json(const db_result *r, int row);
 
 /* Queue statements (admin API and tallyctl). Results are cleared by the caller. */

@@ -7,6 +7,7 @@
 #include "../core/log.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -200,7 +201,7 @@ static int jobs_cli_schedules(struct tally_ctx *ctx, int argc, char **argv)
                             "SELECT s.name, s.kind, s.cron, CASE WHEN s.enabled THEN 'yes' ELSE 'no' END,"
                             " CASE s.priority WHEN 0 THEN 'high' WHEN 1 THEN 'normal' ELSE 'low' END,"
                             " s.max_attempts, s.payload::text,"
-                            " to_char(j.schedule_slot AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), j.status,"
+                            " " DB_SQL_TIMESTAMP("j.schedule_slot") ", j.status,"
                             " extract(epoch FROM now())::bigint"
                             " FROM job_schedules s LEFT JOIN LATERAL (SELECT schedule_slot, status FROM jobs"
                             "  WHERE kind = s.kind AND schedule_slot IS NOT NULL ORDER BY schedule_slot DESC LIMIT 1) j"

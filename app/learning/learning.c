@@ -11,6 +11,7 @@
 #include "../core/log.h"
 #include "../jobs/jobs.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEARNING_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* ---- profile read ------------------------------------------------------ */
 
@@ -42,7 +42,7 @@ static const char LEARNING_PROFILE_SQL[] =
     " 'runs', CASE WHEN p.aggregated_at IS NULL THEN (SELECT count(*) FROM learning_events e"
     "   WHERE e.profile_id = p.id AND e.created_at >= now() - make_interval(days => $3::int)) ELSE p.runs END,"
     " 'segment_key', p.segment_key, 'style_hint', p.style_hint, 'explanation', p.explanation,"
-    " 'aggregated_at', " LEARNING_TS("p.aggregated_at") ")::text, p.aggregated_at IS NOT NULL"
+    " 'aggregated_at', " DB_SQL_TIMESTAMP("p.aggregated_at") ")::text, p.aggregated_at IS NOT NULL"
     " FROM learning_form_profiles p WHERE p.host = $1 AND p.schema_hash = $2";
 
 enum err learning_profile_json(struct tally_ctx *ctx, const char *host, const char *schema_hash, char **json,
@@ -97,7 +97,7 @@ static const char LEARNING_STATS_SQL[] =
     "   'events_last_24h', (SELECT count(*) FROM learning_events WHERE received_at >= now() - interval '24 hours'),"
     "   'events_total', (SELECT count(*) FROM learning_events),"
     "   'aggregation', json_build_object('runs', s.runs_total, 'skipped', s.skipped_total,"
-    "     'last_run_at', " LEARNING_TS("s.last_run_at") ", 'last_duration_ms', s.last_duration_ms,"
+    "     'last_run_at', " DB_SQL_TIMESTAMP("s.last_run_at") ", 'last_duration_ms', s.last_duration_ms,"
     "     'window_days', s.window_days))::text"
     " FROM p, learning_state s WHERE s.id = 1";
 
@@ -145,7 +145,7 @@ static const char LEARNING_SEARCH_SQL[] =
     " SELECT coalesce(json_agg(json_build_object('host', p.host, 'schema_hash', p.schema_hash, 'family', p.family,"
     "   'segment_key', p.segment_key, 'runs', p.runs, 'source', p.style_hint->>'source',"
     "   'preferred_style_id', p.style_hint->>'preferred_style_id', 'explanation', p.explanation,"
-    "   'aggregated_at', " LEARNING_TS("p.aggregated_at") ","
+    "   'aggregated_at', " DB_SQL_TIMESTAMP("p.aggregated_at") ","
     "   'levels', (SELECT coalesce(json_agg(json_build_object('level', st.level, 'style', st.style, 'runs', st.runs,"
     "     'helpful_ratio', st.helpful_ratio, 'helpful_ratio_text', coalesce(st.helpful_ratio::text, '\xe2\x80\x93'),"
     "     'avg_edit_chars', st.avg_edit_chars,"

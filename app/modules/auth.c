@@ -13,6 +13,7 @@
 #include "../core/text.h"
 #include "../core/shm.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -350,8 +351,8 @@ static int auth_cli_list(struct tally_ctx *ctx, int argc, char **argv)
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT id, CASE WHEN is_admin THEN 'admin' ELSE user_id::text END AS \"user\", label,"
-                            " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"
-                            " to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS revoked_at"
+                            " " DB_SQL_TIMESTAMP("created_at") " AS created_at,"
+                            " " DB_SQL_TIMESTAMP("revoked_at") " AS revoked_at"
                             " FROM api_tokens WHERE ($1::bigint IS NULL OR user_id = $1::bigint)"
                             " AND ($2::boolean OR revoked_at IS NULL) ORDER BY id",
                             2, params);

@@ -9,6 +9,7 @@
 #include "../core/shm.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -44,6 +45,13 @@ static void context_history(struct request *req, struct json_object *root, int64
         db_clear(r);
         return;
     }
+    static const struct db_json_column message_json[] = {
+        {"content", 2, DB_JSON_TEXT, NULL},
+    };
+    static const struct db_json_column user_json[] = {
+        {"intent", 3, DB_JSON_TEXT_OR_NULL, NULL},
+        {"entities", 5, DB_JSON_JSON, NULL},   /* what the assistant understood (follow-ups reuse it) */
+    };
     struct json_object *list = json_object_new_array();
     for (int i = 0; i < db_rows(r); i++) {
         if (db_is_null(r, i, 1))
@@ -51,15 +59,12 @@ static void context_history(struct request *req, struct json_object *root, int64
         bool user = strcmp(db_value(r, i, 1), "user") == 0;
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "type", json_object_new_string(user ? "user_message" : "assistant_response"));
-        json_object_object_add(o, "content", json_object_new_string(db_value(r, i, 2)));
-        if (user) {
-            json_object_object_add(o, "intent", db_is_null(r, i, 3) ? NULL : json_object_new_string(db_value(r, i, 3)));
-            /* what the assistant understood (follow-ups reuse it) */
-            json_object_object_add(o, "entities", db_is_null(r, i, 5) ? NULL : json_tokener_parse(db_value(r, i, 5)));
-        }
+        db_json_row_into(o, r, i, message_json, DB_JSON_COUNT(message_json));
+        if (user)
+            db_json_row_into(o, r, i, user_json, DB_JSON_COUNT(user_json));
         json_object_array_add(list, o);
     }
-    json_object_object_add(root, "conversation_id", json_object_new_string(db_value(r, 0, 0)));
+    json_object_object_add(root, "conversation_id", db_json_value(r, 0, 0, DB_JSON_TEXT));
     json_object_object_add(root, "conversation_history", list);
     db_clear(r);
 }

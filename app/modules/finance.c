@@ -11,6 +11,8 @@
 #include "../core/text.h"
 #include "../core/module.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
+#include "../store/sqlbuf.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -21,24 +23,19 @@
 #include <string.h>
 
 #define FINANCE_MAX_REJECTED_REPORTED 1000
-#define FINANCE_MAX_WHERE_PARAMS 12
 
 /* ---- users ---------------------------------------------------------- */
 
-static const char FINANCE_USER_COLUMNS[] =
-    "id, name, currency, language,"
-    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+/* A user: these columns, as finance_user_json. */
+#define FINANCE_USER_COLUMNS "id, name, currency, language, " DB_SQL_TIMESTAMP("created_at")
 
-static struct json_object *finance_user_json(const db_result *res, int row)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(res, row, 0)));
-    json_object_object_add(o, "name", json_object_new_string(db_value(res, row, 1)));
-    json_object_object_add(o, "currency", json_object_new_string(db_value(res, row, 2)));
-    json_object_object_add(o, "language", json_object_new_string(db_value(res, row, 3)));
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(res, row, 4)));
-    return o;
-}
+static const struct db_json_column finance_user_json[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"name", 1, DB_JSON_TEXT, NULL},
+    {"currency", 2, DB_JSON_TEXT, NULL},
+    {"language", 3, DB_JSON_TEXT, NULL},
+    {"created_at", 4, DB_JSON_TEXT, NULL},
+};
 
 static bool finance_currency_ok(const char *s)
 {
@@ -108,15 +105,14 @@ static int finance_user_create(struct request *req, struct response *res)
         goto out;
     }
     const char *params[3] = {name, currency ? currency : "EUR", language ? language : "fr"};
-    char sql[512];
-    snprintf(sql, sizeof(sql), "INSERT INTO users (name, currency, language) VALUES ($1, $2, $3) RETURNING %s",
-             FINANCE_USER_COLUMNS);
-    db_result *r = db_query(req->ctx->db, &e, 0, sql, 3, params);
+    db_result *r = db_query(req->ctx->db, &e, 0,
+                            "INSERT INTO users (name, currency, language) VALUES ($1, $2, $3)"
+                            " RETURNING " FINANCE_USER_COLUMNS, 3, params);
     if (r == NULL) {
         rc = e;
         goto out;
     }
-    rc = response_json(res, 201, finance_user_json(r, 0));
+    rc = response_json(res, 201, db_json_row(r, 0, finance_user_json, DB_JSON_COUNT(finance_user_json)));
     db_clear(r);
 out:
     json_object_put(body);
@@ -132,16 +128,15 @@ static int finance_user_get(struct request *req, struct response *res)
     char idtext[32];
     db_param_i64(idtext, id);
     const char *params[1] = {idtext};
-    char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM users WHERE id = $1", FINANCE_USER_COLUMNS);
-    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
+    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT " FINANCE_USER_COLUMNS " FROM users WHERE id = $1", 1, params);
     if (r == NULL)
         return e;
     if (db_rows(r) == 0) {
         db_clear(r);
         return request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", id);
     }
-    int rc = response_json(res, 200, finance_user_json(r, 0));
+    int rc = response_json(res, 200, db_json_row(r, 0, finance_user_json, DB_JSON_COUNT(finance_user_json)));
     db_clear(r);
     return rc;
 }
@@ -411,33 +406,13 @@ out:
 
 /* ---- search --------------------------------------------------------- */
 
-/* A WHERE clause under construction, parameters numbered from 1. */
-struct finance_where {
-    char sql[1024];
-    size_t len;
-    const char *params[FINANCE_MAX_WHERE_PARAMS];
-    int nparams;
+/* The filter of a list or a summary: read from the query once, then
+ * written into each statement that needs it (finance_filter_sql). */
+struct finance_filter {
+    int64_t user_id;
+    const char *from, *to, *category, *merchant, *q, *min_amount, *max_amount, *type;
+    const char *cursor_date, *cursor_id;     /* set by finance_cursor */
 };
-
-/* Appends " AND <cond>" where each '?' in cond becomes this value's $n. */
-static void finance_where_add(struct finance_where *w, const char *cond, const char *value)
-{
-    if (w->nparams >= FINANCE_MAX_WHERE_PARAMS)
-        return;
-    w->params[w->nparams++] = value;
-    char num[16];
-    int numlen = snprintf(num, sizeof(num), "$%d", w->nparams);
-    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND ");
-    for (const char *c = cond; *c != '\0' && w->len + 16 < sizeof(w->sql); c++) {
-        if (*c == '?') {
-            memcpy(w->sql + w->len, num, (size_t)numlen);
-            w->len += (size_t)numlen;
-        } else {
-            w->sql[w->len++] = *c;
-        }
-    }
-    w->sql[w->len] = '\0';
-}
 
 static enum err finance_query_date(struct request *req, const char *name, const char **out)
 {
@@ -482,51 +457,64 @@ static enum err finance_query_money(struct request *req, const char *name, const
     return ERR_NONE;
 }
 
-/* Builds the filter shared by the page and the aggregates. */
-static enum err finance_filters(struct request *req, const char *user_id, struct finance_where *w)
+/* Reads the filter shared by the page and the aggregates. */
+static enum err finance_filters(struct request *req, int64_t user_id, struct finance_filter *f)
 {
-    const char *from, *to, *category, *merchant, *q, *min_amount, *max_amount;
     enum err e;
-    if ((e = finance_query_date(req, "from", &from)) || (e = finance_query_date(req, "to", &to)) ||
-        (e = finance_query_folded(req, "category", &category)) ||
-        (e = finance_query_folded(req, "merchant", &merchant)) ||
-        (e = finance_query_folded(req, "q", &q)) ||
-        (e = finance_query_money(req, "min_amount", &min_amount)) ||
-        (e = finance_query_money(req, "max_amount", &max_amount)))
+    memset(f, 0, sizeof(*f));
+    f->user_id = user_id;
+    if ((e = finance_query_date(req, "from", &f->from)) || (e = finance_query_date(req, "to", &f->to)) ||
+        (e = finance_query_folded(req, "category", &f->category)) ||
+        (e = finance_query_folded(req, "merchant", &f->merchant)) ||
+        (e = finance_query_folded(req, "q", &f->q)) ||
+        (e = finance_query_money(req, "min_amount", &f->min_amount)) ||
+        (e = finance_query_money(req, "max_amount", &f->max_amount)))
         return e;
     const char *type = request_query(req, "type");
     if (type != NULL && type[0] != '\0' && strcmp(type, "debit") != 0 && strcmp(type, "credit") != 0)
         return request_fail(req, ERR_BAD_REQUEST, "type", "type must be debit or credit");
-    if (from != NULL && to != NULL && strcmp(from, to) > 0)
+    f->type = type;
+    if (f->from != NULL && f->to != NULL && strcmp(f->from, f->to) > 0)
         return request_fail(req, ERR_BAD_REQUEST, "from", "from is after to");
-
-    w->len = (size_t)snprintf(w->sql, sizeof(w->sql), "user_id = $1");
-    w->params[0] = user_id;
-    w->nparams = 1;
-    if (from)
-        finance_where_add(w, "date >= ?::date", from);
-    if (to)
-        finance_where_add(w, "date <= ?::date", to);
-    if (category)
-        finance_where_add(w, "category_key = ?", category);
-    if (merchant)
-        finance_where_add(w, "strpos(merchant_key, ?) > 0", merchant);
-    if (q)
-        finance_where_add(w, "(strpos(merchant_key, ?) > 0 OR strpos(category_key, ?) > 0"
-                             " OR strpos(lower(description), ?) > 0)", q);
-    if (min_amount)
-        finance_where_add(w, "abs(amount_cents) >= ?::bigint", min_amount);
-    if (max_amount)
-        finance_where_add(w, "abs(amount_cents) <= ?::bigint", max_amount);
-    if (type != NULL && strcmp(type, "debit") == 0)
-        w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND amount_cents < 0");
-    if (type != NULL && strcmp(type, "credit") == 0)
-        w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len, " AND amount_cents > 0");
     return ERR_NONE;
 }
 
+/* Appends the filter's condition ("user_id = $N AND ..."), with the cursor
+ * if asked and given. */
+static void finance_filter_sql(struct sqlbuf *b, const struct finance_filter *f, bool with_cursor)
+{
+    sqlbuf_add(b, "user_id = ");
+    sqlbuf_i64(b, f->user_id);
+    if (f->from)
+        sqlbuf_add_with(b, " AND date >= ?::date", f->from);
+    if (f->to)
+        sqlbuf_add_with(b, " AND date <= ?::date", f->to);
+    if (f->category)
+        sqlbuf_add_with(b, " AND category_key = ?", f->category);
+    if (f->merchant)
+        sqlbuf_add_with(b, " AND strpos(merchant_key, ?) > 0", f->merchant);
+    if (f->q)
+        sqlbuf_add_with(b, " AND (strpos(merchant_key, ?) > 0 OR strpos(category_key, ?) > 0"
+                           " OR strpos(lower(description), ?) > 0)", f->q);
+    if (f->min_amount)
+        sqlbuf_add_with(b, " AND abs(amount_cents) >= ?::bigint", f->min_amount);
+    if (f->max_amount)
+        sqlbuf_add_with(b, " AND abs(amount_cents) <= ?::bigint", f->max_amount);
+    if (f->type != NULL && strcmp(f->type, "debit") == 0)
+        sqlbuf_add(b, " AND amount_cents < 0");
+    if (f->type != NULL && strcmp(f->type, "credit") == 0)
+        sqlbuf_add(b, " AND amount_cents > 0");
+    if (with_cursor && f->cursor_date != NULL) {
+        sqlbuf_add(b, " AND (date, id) < (");
+        sqlbuf_text(b, f->cursor_date);
+        sqlbuf_add(b, "::date, ");
+        sqlbuf_text(b, f->cursor_id);
+        sqlbuf_add(b, "::bigint)");
+    }
+}
+
 /* Cursor: "<date>_<id>" of the last row of the previous page. */
-static enum err finance_cursor(struct request *req, struct finance_where *w)
+static enum err finance_cursor(struct request *req, struct finance_filter *f)
 {
     const char *c = request_query(req, "cursor");
     if (c == NULL || c[0] == '\0')
@@ -537,100 +525,106 @@ static enum err finance_cursor(struct request *req, struct finance_where *w)
     if (n < 12 || c[10] != '_' || parse_date(c, 10, &y, &m, &d) != 0 ||
         parse_int64(c + 11, n - 11, 1, INT64_MAX, &id) != 0)
         return request_fail(req, ERR_BAD_REQUEST, "cursor", "invalid cursor");
-    if (w->nparams + 2 > FINANCE_MAX_WHERE_PARAMS)
-        return request_fail(req, ERR_BAD_REQUEST, "cursor", "too many filters");
-    w->params[w->nparams++] = arena_strndup(req->arena, c, 10);
-    w->params[w->nparams++] = c + 11;
-    w->len += (size_t)snprintf(w->sql + w->len, sizeof(w->sql) - w->len,
-                               " AND (date, id) < ($%d::date, $%d::bigint)", w->nparams - 1, w->nparams);
+    f->cursor_date = arena_strndup(req->arena, c, 10);
+    f->cursor_id = c + 11;
+    if (f->cursor_date == NULL)
+        return request_fail(req, ERR_INTERNAL, NULL, "out of memory");
     return ERR_NONE;
 }
 
 /* Aggregates of the filtered set; also tells whether the user exists, so a
  * list costs one round trip less. */
-static struct json_object *finance_aggregates(struct request *req, const struct finance_where *w, int64_t user_id,
-                                              enum err *e)
+static struct json_object *finance_aggregates(struct request *req, const struct finance_filter *f, enum err *e)
 {
-    char sql[1400];
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*), coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0),"
-             " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0),"
-             " coalesce(sum(amount_cents), 0), EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
-             " FROM transactions WHERE %s", w->sql);
-    db_result *r = db_query(req->ctx->db, e, DB_RETRY_ON_RECONNECT, sql, w->nparams, w->params);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT count(*), coalesce(sum(-amount_cents) FILTER (WHERE amount_cents < 0), 0),"
+                   " coalesce(sum(amount_cents) FILTER (WHERE amount_cents > 0), 0),"
+                   " coalesce(sum(amount_cents), 0), EXISTS (SELECT 1 FROM users WHERE id = ");
+    sqlbuf_i64(&b, f->user_id);
+    sqlbuf_add(&b, "::bigint) FROM transactions WHERE ");
+    finance_filter_sql(&b, f, false);
+    db_result *r = sqlbuf_query(req->ctx->db, e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return NULL;
     if (db_value(r, 0, 4)[0] != 't') {
         db_clear(r);
-        *e = request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", user_id);
+        *e = request_fail(req, ERR_NOT_FOUND, "id", "user %" PRId64 " not found", f->user_id);
         return NULL;
     }
-    int64_t count = db_int64(r, 0, 0);
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "count", json_object_new_int64(count));
     /* sums of bigint are numeric in PostgreSQL: exact at any row count */
-    json_object_object_add(o, "total_spent", jsonx_money_wide(parse_wide(db_value(r, 0, 1))));
-    json_object_object_add(o, "total_income", jsonx_money_wide(parse_wide(db_value(r, 0, 2))));
+    static const struct db_json_column columns[] = {
+        {"count", 0, DB_JSON_INT64, NULL},
+        {"total_spent", 1, DB_JSON_MONEY_SUM, NULL},
+        {"total_income", 2, DB_JSON_MONEY_SUM, NULL},
+    };
+    int64_t count = db_int64(r, 0, 0);
+    struct json_object *o = db_json_row(r, 0, columns, DB_JSON_COUNT(columns));
     json_object_object_add(o, "average", jsonx_money_wide(parse_round_div_wide(parse_wide(db_value(r, 0, 3)), count)));
     db_clear(r);
     return o;
 }
 
-static struct json_object *finance_txn_json(const db_result *r, int row)
+/* The CSV import's dataset version (datasets module), columns 8 and 9 of
+ * the list statement: {dataset_id, version}, or null for a transaction
+ * posted by hand. */
+static const struct db_json_column finance_dataset_version_columns[] = {
+    {"dataset_id", 8, DB_JSON_INT64, NULL},
+    {"version", 9, DB_JSON_INT64, NULL},
+};
+
+static struct json_object *finance_dataset_version_json(const db_result *r, int row, int col)
 {
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
-    json_object_object_add(o, "external_id", db_is_null(r, row, 1) ? NULL : json_object_new_string(db_value(r, row, 1)));
-    json_object_object_add(o, "date", json_object_new_string(db_value(r, row, 2)));
-    json_object_object_add(o, "amount", jsonx_money(db_int64(r, row, 3)));
-    json_object_object_add(o, "currency", json_object_new_string(db_value(r, row, 4)));
-    json_object_object_add(o, "merchant", db_is_null(r, row, 5) ? NULL : json_object_new_string(db_value(r, row, 5)));
-    json_object_object_add(o, "category", db_is_null(r, row, 6) ? NULL : json_object_new_string(db_value(r, row, 6)));
-    json_object_object_add(o, "description", db_is_null(r, row, 7) ? NULL : json_object_new_string(db_value(r, row, 7)));
-    struct json_object *dv = NULL;              /* the CSV import's dataset version (datasets module) */
-    if (!db_is_null(r, row, 8) && !db_is_null(r, row, 9)) {
-        dv = json_object_new_object();
-        json_object_object_add(dv, "dataset_id", json_object_new_int64(db_int64(r, row, 8)));
-        json_object_object_add(dv, "version", json_object_new_int64(db_int64(r, row, 9)));
-    }
-    json_object_object_add(o, "dataset_version", dv);
-    return o;
+    if (db_is_null(r, row, col) || db_is_null(r, row, col + 1))
+        return NULL;
+    return db_json_row(r, row, finance_dataset_version_columns, DB_JSON_COUNT(finance_dataset_version_columns));
 }
+
+/* A transaction: the columns of the list statement, in this order. */
+static const struct db_json_column finance_txn_json[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"external_id", 1, DB_JSON_TEXT_OR_NULL, NULL},
+    {"date", 2, DB_JSON_TEXT, NULL},
+    {"amount", 3, DB_JSON_MONEY, NULL},
+    {"currency", 4, DB_JSON_TEXT, NULL},
+    {"merchant", 5, DB_JSON_TEXT_OR_NULL, NULL},
+    {"category", 6, DB_JSON_TEXT_OR_NULL, NULL},
+    {"description", 7, DB_JSON_TEXT_OR_NULL, NULL},
+    {"dataset_version", 8, DB_JSON_CUSTOM, finance_dataset_version_json},
+};
 
 static int finance_txn_list(struct request *req, struct response *res)
 {
     int64_t user_id;
     int limit = LIMIT_LIST_DEFAULT;
     enum err e;
-    struct finance_where w;
-    memset(&w, 0, sizeof(w));
+    struct finance_filter f;
     if ((e = request_path_id(req, "id", &user_id)) || (e = request_limit(req, LIMIT_LIST_MAX, LIMIT_LIST_DEFAULT, &limit)))
         return e;
-    const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
-    if ((e = finance_filters(req, uid, &w)))
+    if ((e = finance_filters(req, user_id, &f)))
         return e;
-    struct json_object *aggregates = finance_aggregates(req, &w, user_id, &e);
+    struct json_object *aggregates = finance_aggregates(req, &f, &e);
     if (aggregates == NULL)
         return e;
-    if ((e = finance_cursor(req, &w))) {
+    if ((e = finance_cursor(req, &f))) {
         json_object_put(aggregates);
         return e;
     }
-    char sql[1600];
-    snprintf(sql, sizeof(sql),
-             "SELECT id, external_id, date, amount_cents, currency, merchant, category, description,"
-             " dataset_id, dataset_version"
-             " FROM transactions WHERE %s ORDER BY date DESC, id DESC LIMIT %d", w.sql, limit + 1);
-    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT id, external_id, date, amount_cents, currency, merchant, category, description,"
+                   " dataset_id, dataset_version FROM transactions WHERE ");
+    finance_filter_sql(&b, &f, true);
+    sqlbuf_add(&b, " ORDER BY date DESC, id DESC LIMIT ");
+    sqlbuf_add_int(&b, (int64_t)limit + 1);
+    db_result *r = sqlbuf_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL) {
         json_object_put(aggregates);
         return e;
     }
     int rows = db_rows(r);
     int shown = rows > limit ? limit : rows;
-    struct json_object *items = json_object_new_array_ext(shown);
-    for (int i = 0; i < shown; i++)
-        json_object_array_add(items, finance_txn_json(r, i));
+    struct json_object *items = db_json_rows(r, 0, shown, finance_txn_json, DB_JSON_COUNT(finance_txn_json));
     struct json_object *next = NULL;
     if (rows > limit) {
         char cursor[64];
@@ -667,28 +661,28 @@ static int finance_txn_summary(struct request *req, struct response *res)
     } else {
         return request_fail(req, ERR_BAD_REQUEST, "group_by", "group_by must be category, merchant or month");
     }
-    const char *uid = arena_sprintf(req->arena, "%" PRId64, user_id);
-    struct finance_where w;
-    memset(&w, 0, sizeof(w));
+    struct finance_filter f;
     char currency[4];
-    if ((e = finance_filters(req, uid, &w)) || (e = finance_user_currency(req, user_id, currency)))
+    if ((e = finance_filters(req, user_id, &f)) || (e = finance_user_currency(req, user_id, currency)))
         return e;
-    char sql[1800];
-    snprintf(sql, sizeof(sql),
-             "SELECT %s, count(*), sum(amount_cents) FROM transactions WHERE %s"
-             " GROUP BY %s ORDER BY abs(sum(amount_cents)) DESC, 1 LIMIT 1000",
-             label_sql, w.sql, key_sql);
-    db_result *r = db_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, w.nparams, w.params);
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT ");
+    sqlbuf_add(&b, label_sql);
+    sqlbuf_add(&b, ", count(*), sum(amount_cents) FROM transactions WHERE ");
+    finance_filter_sql(&b, &f, false);
+    sqlbuf_add(&b, " GROUP BY ");
+    sqlbuf_add(&b, key_sql);
+    sqlbuf_add(&b, " ORDER BY abs(sum(amount_cents)) DESC, 1 LIMIT 1000");
+    db_result *r = sqlbuf_query(req->ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     if (r == NULL)
         return e;
-    struct json_object *groups = json_object_new_array_ext(db_rows(r));
-    for (int i = 0; i < db_rows(r); i++) {
-        struct json_object *g = json_object_new_object();
-        json_object_object_add(g, "key", db_is_null(r, i, 0) ? NULL : json_object_new_string(db_value(r, i, 0)));
-        json_object_object_add(g, "count", json_object_new_int64(db_int64(r, i, 1)));
-        json_object_object_add(g, "total", jsonx_money_wide(parse_wide(db_value(r, i, 2))));
-        json_object_array_add(groups, g);
-    }
+    static const struct db_json_column group_json[] = {
+        {"key", 0, DB_JSON_TEXT_OR_NULL, NULL},
+        {"count", 1, DB_JSON_INT64, NULL},
+        {"total", 2, DB_JSON_MONEY_SUM, NULL},
+    };
+    struct json_object *groups = db_json_rows(r, 0, db_rows(r), group_json, DB_JSON_COUNT(group_json));
     db_clear(r);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "group_by", json_object_new_string(group_by));

@@ -5,6 +5,7 @@
 #include "finance.h"
 #include "../core/cli.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -95,7 +96,7 @@ static int finance_cli_list(struct tally_ctx *ctx, int argc, char **argv)
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
                             "SELECT u.id, u.name, u.currency, u.language,"
-                            " to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at,"
+                            " " DB_SQL_TIMESTAMP("u.created_at") " AS created_at,"
                             " (SELECT count(*) FROM transactions t WHERE t.user_id = u.id) AS transactions"
                             " FROM users u WHERE u.id > $1::bigint ORDER BY u.id LIMIT $2::int",
                             2, params);

@@ -13,6 +13,7 @@
 #include "../core/response.h"
 #include "../core/text.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -23,7 +24,6 @@
 #include <string.h>
 
 #define PROFILES_USER_EXISTS "EXISTS (SELECT 1 FROM users WHERE id = $1::bigint)"
-#define PROFILES_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static size_t profiles_key(char out[32], int64_t user_id)
 {
@@ -99,7 +99,7 @@ static const char PROFILES_GET_SQL[] =
     " p.dismissed_recommendations::text, p.total_queries, p.total_sessions,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_seconds_sum / p.total_sessions, 3) ELSE 0 END,"
     " CASE WHEN p.total_sessions > 0 THEN round(p.session_queries_sum::numeric / p.total_sessions, 3) ELSE 0 END,"
-    " " PROFILES_TS("p.last_active") ", u.currency, u.language,"
+    " " DB_SQL_TIMESTAMP("p.last_active") ", u.currency, u.language,"
     " coalesce((SELECT profile_generation FROM metric_generations WHERE user_id = $1::bigint), 0)"
     " FROM p JOIN users u ON u.id = p.user_id LIMIT 1";
 
@@ -123,11 +123,6 @@ static struct json_object *profiles_parse(const char *text, enum json_type want)
         o = want == json_type_array ? json_object_new_array() : json_object_new_object();
     }
     return o;
-}
-
-static struct json_object *profiles_number_text(const char *text)
-{
-    return json_object_new_double_s(strtod(text, NULL), text);
 }
 
 /* *gen: the profile generation in the snapshot of the first query. */
@@ -201,22 +196,26 @@ static enum err profiles_render(struct tally_ctx *ctx, int64_t user_id, char **j
     json_object_object_add(root, "user_id", json_object_new_int64(user_id));
     json_object_object_add(prefs, "preferred_categories", pref_cats);
     json_object_object_add(prefs, "preferred_merchants", pref_merchants);
-    json_object_object_add(prefs, "currency", json_object_new_string(db_value(r, 0, 12)));
-    json_object_object_add(prefs, "language", json_object_new_string(db_value(r, 0, 13)));
-    json_object_object_add(prefs, "notification_preference",
-                           db_is_null(r, 0, 2) ? NULL : json_object_new_string(db_value(r, 0, 2)));
+    static const struct db_json_column prefs_json[] = {
+        {"currency", 12, DB_JSON_TEXT, NULL},
+        {"language", 13, DB_JSON_TEXT, NULL},
+        {"notification_preference", 2, DB_JSON_TEXT_OR_NULL, NULL},
+    };
+    db_json_row_into(prefs, r, 0, prefs_json, DB_JSON_COUNT(prefs_json));
     json_object_object_add(habits, "frequent_query_patterns", patterns);
     json_object_object_add(habits, "query_frequency", profiles_parse(db_value(r, 0, 4), json_type_object));
     json_object_object_add(habits, "average_spending_by_category", avg);
     json_object_object_add(inter, "accepted_recommendations", accepted);
     json_object_object_add(inter, "dismissed_recommendations", dismissed);
-    json_object_object_add(stats, "total_queries", json_object_new_int64(total_queries));
-    json_object_object_add(stats, "total_sessions", json_object_new_int64(total_sessions));
-    json_object_object_add(stats, "avg_session_duration_s", profiles_number_text(db_value(r, 0, 9)));
-    json_object_object_add(stats, "avg_queries_per_session", profiles_number_text(db_value(r, 0, 10)));
+    static const struct db_json_column stats_json[] = {
+        {"total_queries", 7, DB_JSON_INT64, NULL},
+        {"total_sessions", 8, DB_JSON_INT64, NULL},
+        {"avg_session_duration_s", 9, DB_JSON_NUMBER, NULL},
+        {"avg_queries_per_session", 10, DB_JSON_NUMBER, NULL},
+    };
+    db_json_row_into(stats, r, 0, stats_json, DB_JSON_COUNT(stats_json));
     json_object_object_add(stats, "profile_completeness", json_object_new_double_s(signals / 7.0, completeness));
-    json_object_object_add(stats, "last_active",
-                           db_is_null(r, 0, 11) ? NULL : json_object_new_string(db_value(r, 0, 11)));
+    json_object_object_add(stats, "last_active", db_json_value(r, 0, 11, DB_JSON_TIMESTAMP));
     json_object_object_add(root, "preferences", prefs);
     json_object_object_add(root, "habits", habits);
     json_object_object_add(root, "interactions", inter);

@@ -1,6 +1,7 @@
 /* db: lazy, self-healing libpq connection. See db.h. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "sqlbuf.h"
 #include "../core/clock.h"
 #include "../core/log.h"
 #include "../core/stats.h"
@@ -441,10 +442,12 @@ enum err db_listen(struct db *db, const char *channel)
         db_note_error(db, "listen");
         return ERR_INTERNAL;
     }
-    char sql[256];
-    snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+    struct sqlbuf b;                    /* a long channel name is refused, never cut */
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "LISTEN ");
+    sqlbuf_add(&b, ident);              /* quoted by libpq: LISTEN takes no parameter */
     PQfreemem(ident);
-    return db_exec(db, 0, sql, 0, NULL);
+    return sqlbuf_exec(db, 0, &b);
 }
 
 int db_backend_pid(const struct db *db)
