@@ -288,33 +288,62 @@ static int datasets_buf_emit(void *ud, const char *d, size_t n)
     return buf_append(ud, d, n) ? 0 : -1;
 }
 
-static int datasets_download_row(void *ud, long row, const struct csv_field *f, size_t n)
-{
-    const char *vals[DATASETS_MAX_COLUMNS];
-    size_t lens[DATASETS_MAX_COLUMNS];
-    for (size_t i = 0; i < n; i++) {
-        vals[i] = f[i].ptr;
-        lens[i] = f[i].len;
-    }
-    (void)row;
-    return csv_write_row(vals, lens, n, ',', datasets_buf_emit, ud);
-}
-
-enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version *v, struct buf *out)
+enum err datasets_download_check(struct tally_ctx *ctx, const struct datasets_version *v)
 {
     char **names;
     enum datasets_type *types;
     size_t ncols;
-    enum err re = datasets_readable(ctx, v, &names, &types, &ncols);
-    if (re != ERR_NONE)
-        return re;
+    return datasets_readable(ctx, v, &names, &types, &ncols);
+}
+
+/* The stored chunks are canonical CSV rows already: the download is the
+ * header then the chunks' text in seq order, DATASETS_CHUNKS_PER_FETCH at a
+ * time, each handed to emit as it comes (no parse, no copy of the file). */
+enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version *v, csv_emit_fn emit, void *ud)
+{
+    char **names;
+    enum datasets_type *types;
+    size_t ncols;
+    enum err e = datasets_readable(ctx, v, &names, &types, &ncols);
+    if (e != ERR_NONE)
+        return e;
     size_t lens[DATASETS_MAX_COLUMNS];
     for (size_t i = 0; i < ncols; i++)
         lens[i] = strlen(names[i]);
-    if (csv_write_row((const char *const *)names, lens, ncols, ',', datasets_buf_emit, out) != 0)
+    struct buf head;
+    buf_init(&head, (size_t)DATASETS_MAX_COLUMNS * 1024);
+    int rc = csv_write_row((const char *const *)names, lens, ncols, ',', datasets_buf_emit, &head);
+    if (rc == 0 && !head.overflow)
+        rc = emit(ud, head.data, head.len);
+    buf_free(&head);
+    if (rc != 0)
         return ERR_INTERNAL;
-    enum err e = datasets_scan(ctx, v, ncols, 0, -1, datasets_download_row, out);
-    return e == ERR_NONE && out->overflow ? ERR_INTERNAL : e;
+    char id[32], seqtext[16];
+    db_param_i64(id, v->id);
+    long rows = 0;
+    for (int seq = 0;;) {
+        snprintf(seqtext, sizeof(seqtext), "%d", seq);
+        const char *params[2] = {id, seqtext};
+        db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
+                                "SELECT seq, row_count, data FROM dataset_chunks WHERE version_id = $1"
+                                " AND seq >= $2::int ORDER BY seq LIMIT 8",
+                                2, params);
+        if (r == NULL)
+            return e;
+        int n = db_rows(r);
+        for (int i = 0; i < n; i++) {
+            const char *data = db_value(r, i, 2);
+            if (emit(ud, data, strlen(data)) != 0) {
+                db_clear(r);
+                return ERR_INTERNAL;
+            }
+            rows += (long)db_int64(r, i, 1);
+            seq = (int)db_int64(r, i, 0) + 1;
+        }
+        db_clear(r);
+        if (n < DATASETS_CHUNKS_PER_FETCH)
+            return rows == v->rows ? ERR_NONE : ERR_GONE;      /* purged while being read */
+    }
 }
 
 /* ---- finding ---------------------------------------------------------- */
@@ -595,14 +624,17 @@ struct datasets_parsed {
 
 /* One pass over the CSV: header checks, every row into the sink (and the
  * stats when asked). */
-static enum err datasets_parse(struct tally_ctx *ctx, const char *data, size_t len, char delim,
+static enum err datasets_parse(struct tally_ctx *ctx, const struct datasets_input *in, char delim,
                                struct datasets_sink *sink, struct datasets_parsed *p, bool want_stats,
                                struct datasets_error *er)
 {
     struct datasets_limits lim;
     datasets_limits_get(ctx, &lim);
     struct csv_reader rd;
-    if (csv_reader_init_mem(&rd, data, len, delim, DATASETS_MAX_ROW_BYTES, (size_t)lim.max_columns) != 0)
+    int rc = in->read != NULL
+                 ? csv_reader_init(&rd, in->read, in->read_ud, delim, DATASETS_MAX_ROW_BYTES, (size_t)lim.max_columns)
+                 : csv_reader_init_mem(&rd, in->data, in->len, delim, DATASETS_MAX_ROW_BYTES, (size_t)lim.max_columns);
+    if (rc != 0)
         return ERR_INTERNAL;
     enum err e = ERR_NONE;
     enum csv_status st = csv_next(&rd);
@@ -614,6 +646,8 @@ static enum err datasets_parse(struct tally_ctx *ctx, const char *data, size_t l
     }
     if (st == CSV_ERROR)
         goto csv_error;
+    if (in->hook != NULL && (e = in->hook(in->hook_ud, &rd, er)) != ERR_NONE)
+        goto out;
     p->ncols = rd.nfields;
     p->names = arena_alloc(ctx->arena, (p->ncols + 1) * sizeof(*p->names));
     if (p->names == NULL) {
@@ -669,6 +703,8 @@ static enum err datasets_parse(struct tally_ctx *ctx, const char *data, size_t l
                 goto out;
             }
         }
+        if (in->hook != NULL && (e = in->hook(in->hook_ud, &rd, er)) != ERR_NONE)
+            goto out;
         if (datasets_sink_row(sink, vals, lens, rd.nfields) != 0) {
             struct datasets_store_ctx *sc = sink->ud;
             e = sc != NULL && sc->err != ERR_NONE ? sc->err : ERR_INTERNAL;
@@ -713,7 +749,7 @@ static enum err datasets_tx_end(struct tally_ctx *ctx, enum err e, bool in_tx)
 }
 
 enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, int64_t owner, const char *name,
-                         const char *data, size_t len, char delim, bool in_tx, struct datasets_version *out,
+                         const struct datasets_input *in, char delim, bool in_tx, struct datasets_version *out,
                          bool *created, struct datasets_error *er)
 {
     /* One pass inside a savepoint: the version row first (the dataset row
@@ -742,7 +778,7 @@ enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, 
     struct datasets_store_ctx sc = {ctx, "", ERR_NONE};
     snprintf(sc.version_id, sizeof(sc.version_id), "%" PRId64, version_id);
     datasets_sink_init(&sink, datasets_store_chunk, &sc);
-    e = datasets_parse(ctx, data, len, delim, &sink, &p, true, er);
+    e = datasets_parse(ctx, in, delim, &sink, &p, true, er);
     datasets_sink_free(&sink);
     if (e != ERR_NONE)
         goto out_tx;
