@@ -8,7 +8,6 @@
 #include "text.h"
 #include "worker.h"
 
-#include <fcgiapp.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,39 +220,4 @@ enum err request_today(struct request *req, int *y, int *m, int *d)
     if (parse_date(now, strlen(now), y, m, d) != 0)
         return request_fail(req, ERR_BAD_REQUEST, "X-Tally-Now", "X-Tally-Now must be a date YYYY-MM-DD");
     return ERR_NONE;
-}
-
-long request_body_read(void *ud, char *buf, size_t cap)
-{
-    struct request *req = ud;
-    if (!req->body_streamed || req->body_err != ERR_NONE)
-        return -1;
-    if (req->body_eof || cap == 0)
-        return 0;
-    if (cap > (size_t)1 << 30)
-        cap = (size_t)1 << 30;
-    int n = FCGX_GetStr(buf, (int)cap, req->body_in);
-    if (n < 0)
-        n = 0;
-    req->body_read += (size_t)n;
-    if (req->body_read > (size_t)req->body_limit) {
-        req->body_err = request_fail(req, ERR_PAYLOAD_TOO_LARGE, "body", "request body larger than %ld bytes",
-                                     req->body_limit);
-        return -1;
-    }
-    if (req->content_length >= 0 && req->body_read > (size_t)req->content_length) {
-        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body", "request body longer than its Content-Length (%ld)",
-                                     req->content_length);
-        return -1;
-    }
-    if (n > 0)
-        return n;
-    req->body_eof = true;
-    if (req->content_length >= 0 && req->body_read < (size_t)req->content_length) {
-        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body",
-                                     "request body cut short: %zu of the %ld bytes of its Content-Length",
-                                     req->body_read, req->content_length);
-        return -1;
-    }
-    return 0;
 }

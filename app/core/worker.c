@@ -67,6 +67,42 @@ static bool worker_has_body(const struct request *req)
            strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
 }
 
+/* request_body_read (request.h) lives here: the worker owns the FastCGI stream. */
+long request_body_read(void *ud, char *buf, size_t cap)
+{
+    struct request *req = ud;
+    if (!req->body_streamed || req->body_err != ERR_NONE)
+        return -1;
+    if (req->body_eof || cap == 0)
+        return 0;
+    if (cap > (size_t)1 << 30)
+        cap = (size_t)1 << 30;
+    int n = FCGX_GetStr(buf, (int)cap, req->body_in);
+    if (n < 0)
+        n = 0;
+    req->body_read += (size_t)n;
+    if (req->body_read > (size_t)req->body_limit) {
+        req->body_err = request_fail(req, ERR_PAYLOAD_TOO_LARGE, "body", "request body larger than %ld bytes",
+                                     req->body_limit);
+        return -1;
+    }
+    if (req->content_length >= 0 && req->body_read > (size_t)req->content_length) {
+        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body", "request body longer than its Content-Length (%ld)",
+                                     req->content_length);
+        return -1;
+    }
+    if (n > 0)
+        return n;
+    req->body_eof = true;
+    if (req->content_length >= 0 && req->body_read < (size_t)req->content_length) {
+        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body",
+                                     "request body cut short: %zu of the %ld bytes of its Content-Length",
+                                     req->body_read, req->content_length);
+        return -1;
+    }
+    return 0;
+}
+
 /* The body cap for the request's content type. */
 static long worker_body_limit(const struct worker *w, const struct request *req)
 {
