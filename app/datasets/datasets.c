@@ -722,8 +722,14 @@ static enum err datasets_parse(struct tally_ctx *ctx, const struct datasets_inpu
     p->bytes = sink->bytes;
     goto out;
 csv_error:
-    e = datasets_fail(er, ERR_UNPROCESSABLE, "body", "line %ld, column %ld: %s", rd.err_line, rd.err_col,
-                      rd.err_msg);
+    /* The field is the header name of the column the error is in (a bad
+     * quote, bad UTF-8, an over-long value), or "body" for the header line
+     * itself and a row with too many or too few fields. */
+    e = datasets_fail(er, ERR_UNPROCESSABLE,
+                      p->names != NULL && rd.err_field >= 0 && (size_t)rd.err_field < p->ncols
+                          ? p->names[rd.err_field]
+                          : "body",
+                      "line %ld, column %ld: %s", rd.err_line, rd.err_col, rd.err_msg);
     er->line = rd.err_line;
     er->column = rd.err_col;
 out:
