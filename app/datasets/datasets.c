@@ -698,10 +698,10 @@ static enum err datasets_parse(struct tally_ctx *ctx, const struct datasets_inpu
         for (size_t i = 0; i < rd.nfields; i++) {
             vals[i] = rd.fields[i].ptr;
             lens[i] = rd.fields[i].len;
-            if (want_stats && datasets_stats_add(&p->stats[i], vals[i], lens[i]) != 0) {
-                e = ERR_INTERNAL;
-                goto out;
-            }
+        }
+        if (want_stats && datasets_stats_add_row(p->stats, vals, lens, rd.nfields) != 0) {
+            e = ERR_INTERNAL;
+            goto out;
         }
         if (in->hook != NULL && (e = in->hook(in->hook_ud, &rd, er)) != ERR_NONE)
             goto out;
@@ -838,10 +838,7 @@ static struct json_object *datasets_table_columns_json(const struct datasets_tab
     for (size_t c = 0; c < t->ncols; c++) {
         struct datasets_stats s;
         datasets_stats_init(&s);
-        for (size_t r = 0; r < t->nrows; r++) {
-            const char *v = t->cols[c][r];
-            datasets_stats_add(&s, v, v ? strlen(v) : 0);
-        }
+        datasets_stats_add_column(&s, t->cols[c], t->nrows);
         json_object_array_add(a, datasets_stats_json(&s, t->names[c], t->types[c]));
         datasets_stats_free(&s);
     }
