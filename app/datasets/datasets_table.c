@@ -481,6 +481,8 @@ int datasets_sink_finish(struct datasets_sink *k, char hex[65])
 {
     if (k->failed || datasets_sink_flush(k) != 0)
         return -1;
+    if (k->flush != NULL && k->flush(k->ud, -1, k->rows, 0, NULL, 0) != 0)    /* the end: nothing more comes */
+        return -1;
     uint8_t d[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
     if (EVP_DigestFinal_ex(k->sha, d, &dlen) != 1 || dlen != 32)

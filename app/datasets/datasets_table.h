@@ -89,6 +89,7 @@ struct json_object *datasets_table_row_json(const struct datasets_table *t, size
  * (OpenSSL's libcrypto, which libpq already loads: 5-10x the portable C of
  * core/sha256 on this data, docs/datasets.md "Benchmark")
  * and, when flush is set, into chunks handed to flush (rows only). */
+/* A chunk (data valid during the call only); seq -1 (data NULL) once at the end. */
 typedef int (*datasets_flush_fn)(void *ud, int seq, long first_row, long row_count, const char *data, size_t len);
 struct datasets_sink {
     EVP_MD_CTX *sha;                       /* libcrypto's SHA-256 (SHA-NI / AVX2 where the CPU has them) */
