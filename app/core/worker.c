@@ -261,7 +261,7 @@ static int worker_put(void *wud, const char *data, size_t len)
 
 /* Writes a streamed body after its headers. A failure half-way (or a
  * length other than the announced one) leaves the body short of its
- * Content-Length and aborts the FastCGI request, so nginx cuts the client
+ * Content-Length and breaks the FastCGI stream, so nginx cuts the client
  * connection instead of ending a response that looks complete. */
 static void worker_stream_response(struct request *req, struct response *res, FCGX_Request *fcgx)
 {
@@ -271,8 +271,18 @@ static void worker_stream_response(struct request *req, struct response *res, FC
         return;
     log_error("request %s: streamed body failed after %zu of %zu bytes; connection aborted", req->request_id, ws.sent,
               ws.want);
-    if (fcgx->ipcFd >= 0)                 /* no end-of-stream, no END_REQUEST: nginx sees a cut */
+    /* What was written goes out, then a record header nginx must reject
+     * (version 0): it treats that as an upstream error and closes the
+     * client's connection. A plain close would not do: without
+     * fastcgi_keep_conn nginx takes the close for the end of the response
+     * and keeps the client's connection alive, short of Content-Length. */
+    FCGX_FFlush(fcgx->out);
+    if (fcgx->ipcFd >= 0) {
+        static const unsigned char broken[8] = {0};
+        ssize_t n = write(fcgx->ipcFd, broken, sizeof(broken));
+        (void)n;
         shutdown(fcgx->ipcFd, SHUT_RDWR);
+    }
 }
 
 /* Serves one request. Returns true when its input was read to the end (no

@@ -292,3 +292,40 @@ def test_a_bad_line_deep_in_a_streamed_upload_stores_nothing_and_names_the_colum
     assert r.status == 422 and r.json["error"]["line"] == 3 and r.json["rejected"][0]["line"] == 3, r
     assert _versions(uid, "transactions-import") == 0
     assert _count("SELECT count(*) FROM transactions WHERE user_id = %d" % uid) == 0
+
+
+def test_a_download_that_cannot_keep_its_content_length_is_cut_not_ended():
+    """The download announces the version's content_bytes; a stored length
+    that the chunks cannot meet (short, or long) must not give a response
+    that looks complete: the body ends short of Content-Length and the
+    connection is cut (http.client raises IncompleteRead)."""
+    uid, tok = new_user("Stream cut download")
+    body = "n,t\n" + "".join("%d,%s\n" % (i, "z" * 50) for i in range(20000))     # ~1.1 MB, ~35 chunks
+    r = request("POST", "/api/v1/datasets?name=cut", body=body, token=tok, content_type="text/csv")
+    assert r.status == 201 and r.json["content_bytes"] == len(body), r
+    did, ver = r.json["dataset_id"], r.json["version"]
+
+    def download():
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+        try:
+            conn.request("GET", "/api/v1/datasets/%d/versions/%d.csv" % (did, ver),
+                         headers={"Authorization": "Bearer " + tok})
+            resp = conn.getresponse()
+            length = int(resp.getheader("Content-Length"))
+            try:
+                return resp.status, length, resp.read(), None
+            except http.client.IncompleteRead as e:
+                return resp.status, length, e.partial, e
+        finally:
+            conn.close()
+
+    status, length, got, cut = download()
+    assert status == 200 and length == len(body) and got == body.encode() and cut is None
+    for delta in (+100, -100):
+        psql("UPDATE dataset_versions SET content_bytes = %d WHERE dataset_id = %d AND version = %d"
+             % (len(body) + delta, did, ver))
+        status, length, got, cut = download()
+        assert status == 200 and length == len(body) + delta, (status, length)
+        assert cut is not None and len(got) < length, (delta, len(got), length)
+    psql("UPDATE dataset_versions SET content_bytes = %d WHERE dataset_id = %d AND version = %d"
+         % (len(body), did, ver))
