@@ -107,11 +107,14 @@ void datasets_format_number(double v, char out[DATASETS_NUMBER_BYTES])
         snprintf(out, DATASETS_NUMBER_BYTES, "0");
         return;
     }
-    for (int prec = 15; prec <= 17; prec++) {
+    int prec = 15;
+    for (; prec < 17; prec++) {
         snprintf(out, DATASETS_NUMBER_BYTES, "%.*g", prec, v);
         if (strtod(out, NULL) == v)
             break;
     }
+    if (prec == 17)                                /* 17 significant digits always read back: no check */
+        snprintf(out, DATASETS_NUMBER_BYTES, "%.17g", v);
     if (strchr(out, 'e') != NULL) {                /* spell it out: the number type has no exponent */
         if (fabs(v) >= 1e15) {
             snprintf(out, DATASETS_NUMBER_BYTES, "%.0f", v);
