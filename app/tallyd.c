@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         static const char *const auth_names[] = {"public", "user", "admin"};
         for (int i = 0; i < router.count; i++)
             printf("%s %s %s\n", router.routes[i]->method, router.routes[i]->pattern,
-                   auth_names[router.routes[i]->auth]);
+                   auth_names[route_auth_of(router.routes[i]->auth)]);
         return 0;
     }
     if (module_init_master(&cfg, err, sizeof(err)) != 0) {

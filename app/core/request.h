@@ -42,6 +42,15 @@ struct request {
     char *body;                             /* NUL-terminated, from the arena */
     size_t body_len;
 
+    /* A streamed body (a ROUTE_STREAM_BODY route): body stays NULL and the
+     * handler pulls the bytes with request_body_read. */
+    bool body_streamed;
+    bool body_eof;                          /* read to its end */
+    enum err body_err;                      /* why the stream failed (detail recorded), or ERR_NONE */
+    long body_limit;                        /* bytes allowed */
+    size_t body_read;                       /* bytes read so far */
+    void *body_in;                          /* the FastCGI stdin stream: core only */
+
     /* Set by auth. */
     bool auth_ok;
     bool auth_admin;
@@ -78,6 +87,14 @@ enum err request_query_int(struct request *req, const char *name, int64_t min, i
 enum err request_limit(struct request *req, int64_t max, int64_t dflt, int *out);
 /* Path parameter {name} as a positive int64, else ERR_BAD_REQUEST naming it. */
 enum err request_path_id(struct request *req, const char *name, int64_t *out);
+/* Reads up to cap bytes of a streamed body into buf (ud: the request; a
+ * csv_read_fn). Returns the count, 0 at the end of the body, or -1 when the
+ * body goes over the route's cap (413) or does not match CONTENT_LENGTH
+ * (shorter or longer: 400); the error detail is recorded in req and
+ * req->body_err says which, so a handler returns request_body_error(req)
+ * rather than its own reading of the failure. */
+long request_body_read(void *ud, char *buf, size_t cap);
+static inline enum err request_body_error(const struct request *req) { return req->body_err; }
 /* Content type check: ERR_UNSUPPORTED_MEDIA_TYPE unless it is `want` (params ignored). */
 enum err request_require_content_type(struct request *req, const char *want);
 /* Records the error detail and returns e, so handlers can `return request_fail(...)`. */

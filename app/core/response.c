@@ -19,6 +19,11 @@ void response_free(struct response *res)
     if (res->json != NULL)
         json_object_put(res->json);
     res->json = NULL;
+    if (res->stream_free != NULL)
+        res->stream_free(res->stream_ud);
+    res->stream_free = NULL;
+    res->stream = NULL;
+    res->stream_ud = NULL;
     free(res->owned_body);
     res->owned_body = NULL;
 }
@@ -45,6 +50,15 @@ void response_body_owned(struct response *res, int status, const char *content_t
 {
     response_body(res, status, content_type, body, len);
     res->owned_body = body;
+}
+
+void response_stream(struct response *res, int status, const char *content_type, size_t len, response_stream_fn fn,
+                     void *ud, void (*release)(void *ud))
+{
+    response_body(res, status, content_type, NULL, len);
+    res->stream = fn;
+    res->stream_ud = ud;
+    res->stream_free = release;
 }
 
 int response_header(struct response *res, const char *name, const char *value)
@@ -85,12 +99,12 @@ char *response_serialize(struct response *res, const char *request_id, size_t *o
         body = json_object_to_json_string_ext(res->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         body_len = strlen(body);
     }
-    if (body == NULL)
+    if (body == NULL && res->stream == NULL)
         body_len = 0;
     size_t head_cap = 256 + strlen(request_id);
     for (int i = 0; i < res->header_count; i++)
         head_cap += strlen(res->headers[i].name) + strlen(res->headers[i].value) + 4;
-    char *out = malloc(head_cap + body_len + 1);
+    char *out = malloc(head_cap + (res->stream ? 0 : body_len) + 1);
     if (out == NULL)
         return NULL;
     int n = snprintf(out, head_cap, "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n",
@@ -101,9 +115,10 @@ char *response_serialize(struct response *res, const char *request_id, size_t *o
         pos += (size_t)snprintf(out + pos, head_cap - pos, "%s: %s\r\n", res->headers[i].name,
                                 res->headers[i].value);
     pos += (size_t)snprintf(out + pos, head_cap - pos, "\r\n");
-    if (body_len > 0)
+    if (res->stream == NULL && body_len > 0) {
         memcpy(out + pos, body, body_len);
-    pos += body_len;
+        pos += body_len;
+    }
     out[pos] = '\0';
     *out_len = pos;
     return out;

@@ -14,6 +14,12 @@ struct request;
 struct response;
 
 enum route_auth { ROUTE_PUBLIC, ROUTE_USER, ROUTE_ADMIN };
+/* Flags or'ed into a route's auth: ROUTE_STREAM_BODY hands the handler the
+ * body as a bounded stream (request_body_read) instead of reading it whole
+ * into the arena first. route_auth_of() strips them. */
+#define ROUTE_STREAM_BODY 0x100
+#define ROUTE_AUTH_MASK   0x0ff
+static inline enum route_auth route_auth_of(int auth) { return (enum route_auth)(auth & ROUTE_AUTH_MASK); }
 
 typedef int (*route_handler_fn)(struct request *req, struct response *res);
 
@@ -21,7 +27,8 @@ struct route {
     const char *method;          /* "GET", "POST", ... */
     const char *pattern;         /* also the route label in logs and /metrics */
     route_handler_fn handler;
-    enum route_auth auth;        /* ROUTE_USER: admin, or a user token whose id equals {id} */
+    int auth;                    /* enum route_auth (ROUTE_USER: admin, or a user token whose id equals {id}),
+                                  * | ROUTE_STREAM_BODY */
 };
 
 struct router {

@@ -67,13 +67,85 @@ static bool worker_has_body(const struct request *req)
            strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
 }
 
+/* request_body_read (request.h) lives here: the worker owns the FastCGI stream. */
+long request_body_read(void *ud, char *buf, size_t cap)
+{
+    struct request *req = ud;
+    if (!req->body_streamed || req->body_err != ERR_NONE)
+        return -1;
+    if (req->body_eof || cap == 0)
+        return 0;
+    if (cap > (size_t)1 << 30)
+        cap = (size_t)1 << 30;
+    int n = FCGX_GetStr(buf, (int)cap, req->body_in);
+    if (n < 0)
+        n = 0;
+    req->body_read += (size_t)n;
+    if (req->body_read > (size_t)req->body_limit) {
+        req->body_err = request_fail(req, ERR_PAYLOAD_TOO_LARGE, "body", "request body larger than %ld bytes",
+                                     req->body_limit);
+        return -1;
+    }
+    if (req->content_length >= 0 && req->body_read > (size_t)req->content_length) {
+        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body", "request body longer than its Content-Length (%ld)",
+                                     req->content_length);
+        return -1;
+    }
+    if (n > 0)
+        return n;
+    req->body_eof = true;
+    if (req->content_length >= 0 && req->body_read < (size_t)req->content_length) {
+        req->body_err = request_fail(req, ERR_BAD_REQUEST, "body",
+                                     "request body cut short: %zu of the %ld bytes of its Content-Length",
+                                     req->body_read, req->content_length);
+        return -1;
+    }
+    return 0;
+}
+
+/* The body cap for the request's content type. */
+static long worker_body_limit(const struct worker *w, const struct request *req)
+{
+    const char *ct = req->content_type ? req->content_type : "";
+    return strncasecmp(ct, "text/csv", 8) == 0 ? w->cfg->csv_body_limit_bytes : w->cfg->body_limit_bytes;
+}
+
+/* A ROUTE_STREAM_BODY route: nothing is read here; the handler pulls the
+ * body through request_body_read, bounded by the same cap. A declared
+ * length over the cap is refused before any byte is read. */
+static enum err worker_stream_body(struct worker *w, struct request *req, FCGX_Stream *in)
+{
+    long limit = worker_body_limit(w, req);
+    if (req->content_length > limit)
+        return request_fail(req, ERR_PAYLOAD_TOO_LARGE, "body", "request body larger than %ld bytes", limit);
+    req->body_streamed = true;
+    req->body_limit = limit;
+    req->body_in = in;
+    return ERR_NONE;
+}
+
+/* After a streamed request: reads what the handler left of the body (a
+ * failure half-way, say), so the connection ends cleanly; not past the cap. */
+static void worker_drain_body(struct request *req)
+{
+    char scratch[16384];
+    if (!req->body_streamed || req->body_eof || req->body_err == ERR_PAYLOAD_TOO_LARGE)
+        return;
+    while (req->body_read <= (size_t)req->body_limit) {
+        int n = FCGX_GetStr(scratch, (int)sizeof(scratch), req->body_in);
+        if (n <= 0) {
+            req->body_eof = true;
+            return;
+        }
+        req->body_read += (size_t)n;
+    }
+}
+
 /* Reads the body to EOF (CONTENT_LENGTH is only a hint), bounded by the
  * configured limit for its content type. */
 static enum err worker_read_body(struct worker *w, struct request *req, FCGX_Stream *in)
 {
-    const char *ct = req->content_type ? req->content_type : "";
-    long limit = strncasecmp(ct, "text/csv", 8) == 0 ? w->cfg->csv_body_limit_bytes
-                                                     : w->cfg->body_limit_bytes;
+    long limit = worker_body_limit(w, req);
     if (req->content_length > limit)
         return request_fail(req, ERR_PAYLOAD_TOO_LARGE, NULL, "request body larger than %ld bytes", limit);
     size_t cap = req->content_length > 0 ? (size_t)req->content_length + 1 : 4096;
@@ -127,7 +199,7 @@ static int worker_dispatch(struct worker *w, struct request *req, struct respons
     if (e != ERR_NONE)
         return e;
     if (worker_has_body(req)) {
-        e = worker_read_body(w, req, in);
+        e = req->match.route->auth & ROUTE_STREAM_BODY ? worker_stream_body(w, req, in) : worker_read_body(w, req, in);
         if (e != ERR_NONE)
             return e;
     }
@@ -167,6 +239,52 @@ static void worker_log_request(const struct worker *w, const struct request *req
     log_write_line(line, pos);
 }
 
+/* The FastCGI stdout of a streamed body and what went through it. */
+struct worker_sent {
+    FCGX_Stream *out;
+    size_t sent, want;
+};
+
+static int worker_put(void *wud, const char *data, size_t len)
+{
+    struct worker_sent *ws = wud;
+    while (len > 0) {
+        int n = len > (size_t)1 << 20 ? 1 << 20 : (int)len;
+        if (ws->sent + (size_t)n > ws->want || FCGX_PutStr(data, n, ws->out) != n)
+            return -1;
+        ws->sent += (size_t)n;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes a streamed body after its headers. A failure half-way (or a
+ * length other than the announced one) leaves the body short of its
+ * Content-Length and breaks the FastCGI stream, so nginx cuts the client
+ * connection instead of ending a response that looks complete. */
+static void worker_stream_response(struct request *req, struct response *res, FCGX_Request *fcgx)
+{
+    struct worker_sent ws = {fcgx->out, 0, res->body_len};
+    int rc = res->stream(res->stream_ud, worker_put, &ws);
+    if (rc == 0 && ws.sent == ws.want)
+        return;
+    log_error("request %s: streamed body failed after %zu of %zu bytes; connection aborted", req->request_id, ws.sent,
+              ws.want);
+    /* What was written goes out, then a record header nginx must reject
+     * (version 0): it treats that as an upstream error and closes the
+     * client's connection. A plain close would not do: without
+     * fastcgi_keep_conn nginx takes the close for the end of the response
+     * and keeps the client's connection alive, short of Content-Length. */
+    FCGX_FFlush(fcgx->out);
+    if (fcgx->ipcFd >= 0) {
+        static const unsigned char broken[8] = {0};
+        ssize_t n = write(fcgx->ipcFd, broken, sizeof(broken));
+        (void)n;
+        shutdown(fcgx->ipcFd, SHUT_RDWR);
+    }
+}
+
 /* Serves one request. Returns true when its input was read to the end (no
  * body, or the body read whole), so nothing of it is left in the socket. */
 static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
@@ -183,6 +301,7 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
     shm_store(&w->me->state, SHM_WORKER_BUSY);
 
     int e = worker_dispatch(w, &req, &res, fcgx->in);
+    worker_drain_body(&req);
     if (e != ERR_NONE) {
         const struct err_entry *entry = err_lookup((enum err)e);
         const char *message = req.error_message[0] ? req.error_message : entry->default_message;
@@ -195,13 +314,15 @@ static bool worker_serve(struct worker *w, FCGX_Request *fcgx)
     if (out != NULL) {
         FCGX_PutStr(out, (int)out_len, fcgx->out);
         free(out);
+        if (res.stream != NULL)
+            worker_stream_response(&req, &res, fcgx);
     }
     uint64_t us = clock_us() - req.start_us;
     double db_ms = db_take_request_ms(w->ctx.db);
     worker_count(w, &req, res.status, us);
     worker_log_request(w, &req, res.status, us, db_ms);
 
-    bool drained = !worker_has_body(&req) || req.body != NULL;
+    bool drained = !worker_has_body(&req) || req.body != NULL || req.body_eof;
     response_free(&res);
     if (req.error_extra != NULL)
         json_object_put(req.error_extra);

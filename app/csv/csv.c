@@ -78,11 +78,22 @@ static enum csv_status csv_fail(struct csv_reader *r, long line, long col, const
     __attribute__((format(printf, 4, 5)));
 
 static enum csv_status csv_fail(struct csv_reader *r, long line, long col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A failure of the row as a whole (its number of fields): no one field. */
+static enum csv_status csv_fail_shape(struct csv_reader *r)
+{
+    r->err_field = -1;
+    return CSV_ERROR;
+}
+
+static enum csv_status csv_fail(struct csv_reader *r, long line, long col, const char *fmt, ...)
 {
     if (r->err_msg[0] != '\0')
         return CSV_ERROR;
     r->err_line = line;
     r->err_col = col;
+    r->err_field = (long)r->nfields;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->err_msg, sizeof(r->err_msg), fmt, ap);
@@ -213,7 +224,7 @@ static bool csv_row_grow(struct csv_reader *r, size_t need)
 static enum csv_status csv_end_field(struct csv_reader *r, bool quoted, long fline, long fcol)
 {
     if (r->nfields >= r->max_fields)
-        return csv_fail(r, fline, fcol, "row has more than %zu fields", r->max_fields);
+        return csv_fail(r, fline, fcol, "row has more than %zu fields", r->max_fields), csv_fail_shape(r);
     if (r->nfields == r->fields_cap) {
         size_t cap = r->fields_cap * 2;
         size_t *s = realloc(r->starts, cap * sizeof(*s));
@@ -251,7 +262,8 @@ static enum csv_status csv_end_row(struct csv_reader *r, long line, long col)
     if (r->expect_fields == 0) {
         r->expect_fields = r->nfields;
     } else if (r->nfields != r->expect_fields) {
-        return csv_fail(r, line, col, "row has %zu fields, the header has %zu", r->nfields, r->expect_fields);
+        return csv_fail(r, line, col, "row has %zu fields, the header has %zu", r->nfields, r->expect_fields),
+               csv_fail_shape(r);
     }
     for (size_t i = 0; i < r->nfields; i++) {
         size_t end = i + 1 < r->nfields ? r->starts[i + 1] : r->row_len;
@@ -329,7 +341,7 @@ enum csv_status csv_next(struct csv_reader *r)
                     return CSV_ERROR;
                 if (r->expect_fields > 0 && r->nfields == r->expect_fields)
                     return csv_fail(r, r->line, r->col, "row has more fields than the header's %zu",
-                                    r->expect_fields);
+                                    r->expect_fields), csv_fail_shape(r);
                 st = CSV_S_START;
                 r->col++;
                 continue;

@@ -68,6 +68,7 @@ struct csv_reader {
     long row_line;                 /* line where the current row started */
     /* error */
     long err_line, err_col;
+    long err_field;                /* 0-based field of the row at fault; -1: the row's number of fields */
     char err_msg[CSV_ERROR_BYTES];
 };
 

@@ -19,6 +19,7 @@
 
 #include "../core/errors.h"
 #include "datasets_ops.h"
+#include "../csv/csv.h"
 
 struct buf;
 struct json_object;
@@ -68,12 +69,33 @@ struct datasets_version {
 };
 void datasets_version_free(struct datasets_version *v);
 
+/* Sees every row an upload parses, the header first (rd->rows_read == 1),
+ * before it is stored; anything but ERR_NONE stops the upload with that
+ * error (er filled by the hook). */
+typedef enum err (*datasets_row_hook)(void *ud, const struct csv_reader *rd, struct datasets_error *er);
+
+/* An upload's CSV: a buffer (read NULL), or bytes pulled through read (a
+ * streamed request body: the upload holds one 64 KiB window and one row,
+ * never the file). hook, if set, sees each row (the import's one pass). */
+struct datasets_input {
+    const char *data;
+    size_t len;
+    csv_read_fn read;
+    void *read_ud;
+    datasets_row_hook hook;
+    void *hook_ud;
+};
+static inline struct datasets_input datasets_input_mem(const char *data, size_t len)
+{
+    return (struct datasets_input){.data = data, .len = len};
+}
+
 /* Parses and stores a CSV as the next version of (owner, name); an equal
  * table already stored under that name answers that version (*created
  * false). owner 0: no owner (admin). Inside a transaction the caller opened
- * when in_tx (the import), else in its own. */
+ * when in_tx (the import), else in its own; on any error nothing is kept. */
 enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, int64_t owner, const char *name,
-                         const char *data, size_t len, char delim, bool in_tx, struct datasets_version *out,
+                         const struct datasets_input *in, char delim, bool in_tx, struct datasets_version *out,
                          bool *created, struct datasets_error *er);
 struct json_object *datasets_version_json(const struct datasets_version *v, bool with_stats);
 
@@ -89,8 +111,11 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
 /* {columns, rows, total}; a purged version gives ERR_NOT_FOUND with *gone. */
 enum err datasets_rows(struct tally_ctx *ctx, const struct datasets_version *v, long offset, long limit,
                        struct json_object **out);
-/* The canonical CSV (header + rows) appended to out. */
-enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version *v, struct buf *out);
+/* The canonical CSV (header + rows: v->content_bytes bytes) handed to emit
+ * piece by piece. ERR_GONE for a purged version (checked before the first
+ * byte: datasets_download_check says so without writing anything). */
+enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version *v, csv_emit_fn emit, void *ud);
+enum err datasets_download_check(struct tally_ctx *ctx, const struct datasets_version *v);
 enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *v, struct json_object **out);
 enum err datasets_diff(struct tally_ctx *ctx, const struct datasets_version *v, const struct datasets_version *w,
                        struct json_object **out);

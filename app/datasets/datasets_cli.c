@@ -125,7 +125,7 @@ int datasets_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     if (is_import) {
         struct datasets_import_result ir;
         struct json_object *rejected = NULL;
-        enum err e = datasets_import(ctx, &who, user, data, len, delim, &ir, &rejected, &er);
+        enum err e = datasets_import(ctx, &who, user, &(struct datasets_input){.data = data, .len = len}, delim, &ir, &rejected, &er);
         if (e != ERR_NONE) {
             datasets_cli_error(e, &er);
             if (rejected != NULL) {
@@ -142,7 +142,7 @@ int datasets_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     } else {
         struct datasets_version v;
         bool created;
-        enum err e = datasets_upload(ctx, &who, user, name, data, len, delim, false, &v, &created, &er);
+        enum err e = datasets_upload(ctx, &who, user, name, &(struct datasets_input){.data = data, .len = len}, delim, false, &v, &created, &er);
         if (e != ERR_NONE) {
             datasets_cli_error(e, &er);
             rc = 1;

@@ -29,8 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATASETS_HTTP_DOWNLOAD_MAX (1L << 30)
-
 /* Shared counters of the module (every worker): /metrics. */
 enum datasets_counter {
     DC_UPLOAD_CREATED, DC_UPLOAD_EXISTING, DC_UPLOAD_REJECTED,
@@ -136,6 +134,14 @@ static enum err datasets_http_csv_body(struct request *req, char *delim)
     return ERR_NONE;
 }
 
+/* The body as an upload's input: streamed when the route streams it. */
+static struct datasets_input datasets_http_input(struct request *req)
+{
+    if (req->body_streamed)
+        return (struct datasets_input){.read = request_body_read, .read_ud = req};
+    return datasets_input_mem(req->body, req->body_len);
+}
+
 /* POST /api/v1/datasets?name=…[&delimiter=…] */
 static int datasets_http_upload(struct request *req, struct response *res)
 {
@@ -155,11 +161,13 @@ static int datasets_http_upload(struct request *req, struct response *res)
     datasets_http_error_init(&er);
     struct datasets_version v;
     bool created;
-    e = datasets_upload(&ctx, &who, who.admin ? 0 : who.user_id, name, req->body, req->body_len, delim, false, &v,
-                        &created, &er);
+    struct datasets_input in = datasets_http_input(req);
+    e = datasets_upload(&ctx, &who, who.admin ? 0 : who.user_id, name, &in, delim, false, &v, &created, &er);
     if (e != ERR_NONE) {
-        if (err_lookup(e)->status < 500)
+        if (err_lookup(e)->status < 500 || request_body_error(req) != ERR_NONE)
             datasets_http_count(req, DC_UPLOAD_REJECTED, 1);
+        if (request_body_error(req) != ERR_NONE)      /* the body itself: over the cap, cut short */
+            return request_body_error(req);
         return datasets_http_fail(req, e, &er);
     }
     datasets_http_count(req, created ? DC_UPLOAD_CREATED : DC_UPLOAD_EXISTING, 1);
@@ -246,6 +254,33 @@ static enum err datasets_http_version(struct request *req, struct tally_ctx *ctx
     return ERR_NONE;
 }
 
+/* A download in flight: written after the headers, chunk by chunk. */
+struct datasets_http_download {
+    struct tally_ctx ctx;
+    struct datasets_version v;
+    response_write_fn write;
+    void *wud;
+};
+
+static int datasets_http_download_emit(void *ud, const char *data, size_t len)
+{
+    struct datasets_http_download *d = ud;
+    return d->write(d->wud, data, len);
+}
+
+static int datasets_http_download_run(void *ud, response_write_fn write, void *wud)
+{
+    struct datasets_http_download *d = ud;
+    d->write = write;
+    d->wud = wud;
+    return datasets_download(&d->ctx, &d->v, datasets_http_download_emit, d) == ERR_NONE ? 0 : -1;
+}
+
+static void datasets_http_download_free(void *ud)
+{
+    datasets_version_free(&((struct datasets_http_download *)ud)->v);
+}
+
 /* GET …/versions/{v} (metadata) and …/versions/{v}.csv (download). */
 static int datasets_http_version_get(struct request *req, struct response *res)
 {
@@ -262,20 +297,23 @@ static int datasets_http_version_get(struct request *req, struct response *res)
         datasets_version_free(&v);
         return response_json(res, 200, o);
     }
-    struct buf b;
-    buf_init(&b, DATASETS_HTTP_DOWNLOAD_MAX);
-    e = datasets_download(&ctx, &v, &b);
-    char etag[70];
-    snprintf(etag, sizeof(etag), "\"%s\"", v.sha256);
-    datasets_version_free(&v);
-    if (e != ERR_NONE) {
-        buf_free(&b);
-        return datasets_http_fail(req, e, NULL);
+    e = datasets_download_check(&ctx, &v);
+    struct datasets_http_download *d = e == ERR_NONE ? arena_alloc(req->arena, sizeof(*d)) : NULL;
+    if (d == NULL) {
+        datasets_version_free(&v);
+        return datasets_http_fail(req, e != ERR_NONE ? e : ERR_INTERNAL, NULL);
     }
-    size_t len;
-    char *data = buf_take(&b, &len);
-    response_body_owned(res, 200, "text/csv; charset=utf-8", data ? data : strdup(""), len);
-    response_header(res, "ETag", arena_strndup(req->arena, etag, strlen(etag)));
+    d->ctx = ctx;
+    d->v = v;                       /* owned by the response from here (datasets_http_download_free) */
+    char *etag = arena_sprintf(req->arena, "\"%s\"", v.sha256);
+    char *disposition = arena_sprintf(req->arena, "attachment; filename=\"dataset-%" PRId64 "-v%d.csv\"",
+                                      v.dataset_id, v.version);
+    response_stream(res, 200, "text/csv; charset=utf-8", (size_t)v.content_bytes, datasets_http_download_run, d,
+                    datasets_http_download_free);
+    if (etag != NULL)
+        response_header(res, "ETag", etag);
+    if (disposition != NULL)
+        response_header(res, "Content-Disposition", disposition);
     return ERR_NONE;
 }
 
@@ -433,10 +471,16 @@ static int datasets_http_import(struct request *req, struct response *res)
     datasets_http_error_init(&er);
     struct datasets_import_result ir;
     struct json_object *rejected = NULL;
-    e = datasets_import(&ctx, &who, user_id, req->body, req->body_len, delim, &ir, &rejected, &er);
+    struct datasets_input in = datasets_http_input(req);
+    e = datasets_import(&ctx, &who, user_id, &in, delim, &ir, &rejected, &er);
     if (e != ERR_NONE) {
-        if (err_lookup(e)->status < 500)
+        if (err_lookup(e)->status < 500 || request_body_error(req) != ERR_NONE)
             datasets_http_count(req, DC_IMPORT_REJECTED, 1);
+        if (request_body_error(req) != ERR_NONE) {
+            if (rejected != NULL)
+                json_object_put(rejected);
+            return request_body_error(req);
+        }
         int rc = datasets_http_fail(req, e, &er);
         if (rejected != NULL) {
             if (req->error_extra == NULL)
@@ -463,7 +507,7 @@ static int datasets_http_import(struct request *req, struct response *res)
 }
 
 static const struct route datasets_routes[] = {
-    {"POST", "/api/v1/datasets", datasets_http_upload, ROUTE_USER},
+    {"POST", "/api/v1/datasets", datasets_http_upload, ROUTE_USER | ROUTE_STREAM_BODY},
     {"GET", "/api/v1/datasets", datasets_http_list, ROUTE_USER},
     {"GET", "/api/v1/datasets/{dataset}", datasets_http_get, ROUTE_USER},
     {"GET", "/api/v1/datasets/{dataset}/versions", datasets_http_versions, ROUTE_USER},
@@ -474,7 +518,7 @@ static const struct route datasets_routes[] = {
     {"POST", "/api/v1/datasets/{dataset}/versions/{v}/transform", datasets_http_transform, ROUTE_USER},
     {"POST", "/api/v1/datasets/{dataset}/versions/{v}/pin", datasets_http_pin, ROUTE_USER},
     {"DELETE", "/api/v1/datasets/{dataset}/versions/{v}/pin", datasets_http_unpin, ROUTE_USER},
-    {"POST", "/api/v1/users/{id}/transactions/import", datasets_http_import, ROUTE_USER},
+    {"POST", "/api/v1/users/{id}/transactions/import", datasets_http_import, ROUTE_USER | ROUTE_STREAM_BODY},
     {"GET", "/admin/datasets", datasets_admin_list, ROUTE_PUBLIC},
     {"GET", "/admin/datasets/{dataset}", datasets_admin_dataset, ROUTE_PUBLIC},
     {"POST", "/admin/datasets/{dataset}/versions/{v}/pin", datasets_admin_pin, ROUTE_PUBLIC},

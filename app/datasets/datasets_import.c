@@ -252,9 +252,74 @@ static enum err datasets_import_currency(struct tally_ctx *ctx, int64_t user_id,
     return ERR_NONE;
 }
 
-enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, int64_t user_id, const char *data,
-                         size_t len, char delim, struct datasets_import_result *out, struct json_object **rejected,
-                         struct datasets_error *er)
+/* The import's view of the upload's one pass: the header mapped, then each
+ * row turned into an item (its physical line kept for the rejects). */
+struct datasets_import_pass {
+    struct tally_ctx *ctx;
+    struct datasets_import_result *out;
+    struct json_object *items;
+    long *lines;
+    int *map;
+    size_t n;
+};
+
+static enum err datasets_import_row(void *ud, const struct csv_reader *rd, struct datasets_error *er)
+{
+    struct datasets_import_pass *ip = ud;
+    if (rd->rows_read == 1) {
+        ip->out->delimiter = rd->delim;
+        ip->map = arena_alloc(ip->ctx->arena, (rd->nfields + 1) * sizeof(*ip->map));
+        ip->lines = arena_alloc(ip->ctx->arena, (DATASETS_IMPORT_MAX_ROWS + 1) * sizeof(*ip->lines));
+        if (ip->map == NULL || ip->lines == NULL)
+            return ERR_INTERNAL;
+        return datasets_import_header(rd, ip->map, er);
+    }
+    if (ip->n == DATASETS_IMPORT_MAX_ROWS)
+        return datasets_import_fail(er, ERR_PAYLOAD_TOO_LARGE, "body", csv_row_line(rd),
+                                    "at most %d transactions per import", DATASETS_IMPORT_MAX_ROWS);
+    ip->lines[ip->n++] = csv_row_line(rd);
+    json_object_array_add(ip->items, datasets_import_item(rd, ip->map));
+    return ERR_NONE;
+}
+
+/* finance's verdict on the items: ERR_NONE, or 422 with *rejected naming
+ * each bad row's CSV line. */
+static enum err datasets_import_validate(struct datasets_import_pass *ip, const char *currency,
+                                         struct json_object **rows, struct json_object **rejected,
+                                         struct datasets_error *er)
+{
+    struct json_object *rj = json_object_new_array();
+    int invalid = 0;
+    *rows = finance_validate_items(ip->items, currency, rj, &invalid);
+    if (invalid == 0) {
+        json_object_put(rj);
+        return ERR_NONE;
+    }
+    long first_line = 0;
+    const char *first_field = "body";
+    for (size_t i = 0; i < json_object_array_length(rj); i++) {
+        struct json_object *o = json_object_array_get_idx(rj, i), *x = NULL;
+        int64_t index = json_object_object_get_ex(o, "index", &x) ? json_object_get_int64(x) : 0;
+        long line = index >= 0 && (size_t)index < ip->n ? ip->lines[index] : 0;
+        json_object_object_add(o, "line", json_object_new_int64(line));
+        if (i == 0) {
+            first_line = line;
+            if (json_object_object_get_ex(o, "field", &x))
+                first_field = arena_strndup(ip->ctx->arena, json_object_get_string(x),
+                                            strlen(json_object_get_string(x)));
+        }
+    }
+    *rejected = rj;
+    datasets_import_fail(er, ERR_UNPROCESSABLE, first_field, first_line,
+                         "%d of %zu transactions are invalid (first at line %ld); nothing was stored", invalid,
+                         ip->n, first_line);
+    er->column = 0;
+    return ERR_UNPROCESSABLE;
+}
+
+enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, int64_t user_id,
+                         const struct datasets_input *in, char delim, struct datasets_import_result *out,
+                         struct json_object **rejected, struct datasets_error *er)
 {
     memset(out, 0, sizeof(*out));
     *rejected = NULL;
@@ -264,93 +329,38 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
         return datasets_import_fail(er, e, "id", 0, "user %" PRId64 " not found", user_id);
     if (e != ERR_NONE)
         return e;
-    struct csv_reader rd;
-    if (csv_reader_init_mem(&rd, data, len, delim, DATASETS_MAX_ROW_BYTES, DATASETS_MAX_COLUMNS) != 0)
-        return ERR_INTERNAL;
-    struct json_object *items = json_object_new_array(), *rows = NULL;
-    long *lines = NULL;
-    int *map = NULL;
-    enum csv_status st = csv_next(&rd);
-    if (st == CSV_END) {
-        e = datasets_import_fail(er, ERR_UNPROCESSABLE, "body", 1, "the file is empty: a header row is required");
-        goto out;
-    }
-    if (st == CSV_ERROR)
-        goto csv_error;
-    out->delimiter = rd.delim;
-    map = arena_alloc(ctx->arena, (rd.nfields + 1) * sizeof(*map));
-    lines = arena_alloc(ctx->arena, (DATASETS_IMPORT_MAX_ROWS + 1) * sizeof(*lines));
-    if (map == NULL || lines == NULL) {
-        e = ERR_INTERNAL;
-        goto out;
-    }
-    if ((e = datasets_import_header(&rd, map, er)) != ERR_NONE)
-        goto out;
-    size_t n = 0;
-    while ((st = csv_next(&rd)) == CSV_ROW) {
-        if (n == DATASETS_IMPORT_MAX_ROWS) {
-            e = datasets_import_fail(er, ERR_PAYLOAD_TOO_LARGE, "body", csv_row_line(&rd),
-                                     "at most %d transactions per import", DATASETS_IMPORT_MAX_ROWS);
-            goto out;
-        }
-        lines[n++] = csv_row_line(&rd);
-        json_object_array_add(items, datasets_import_item(&rd, map));
-    }
-    if (st == CSV_ERROR)
-        goto csv_error;
-    if (n == 0) {
-        e = datasets_import_fail(er, ERR_UNPROCESSABLE, "body", 0, "the file has a header but no transactions");
-        goto out;
-    }
-    struct json_object *rj = json_object_new_array();
-    int invalid = 0;
-    rows = finance_validate_items(items, currency, rj, &invalid);
-    if (invalid > 0) {
-        long first_line = 0;
-        const char *first_field = "body";
-        for (size_t i = 0; i < json_object_array_length(rj); i++) {
-            struct json_object *o = json_object_array_get_idx(rj, i), *x = NULL;
-            int64_t index = json_object_object_get_ex(o, "index", &x) ? json_object_get_int64(x) : 0;
-            long line = index >= 0 && (size_t)index < n ? lines[index] : 0;
-            json_object_object_add(o, "line", json_object_new_int64(line));
-            if (i == 0) {
-                first_line = line;
-                if (json_object_object_get_ex(o, "field", &x))
-                    first_field = arena_strndup(ctx->arena, json_object_get_string(x),
-                                                strlen(json_object_get_string(x)));
-            }
-        }
-        *rejected = rj;
-        e = datasets_import_fail(er, ERR_UNPROCESSABLE, first_field, first_line,
-                                 "%d of %zu transactions are invalid (first at line %ld); nothing was stored",
-                                 invalid, n, first_line);
-        er->column = 0;
-        goto out;
-    }
-    json_object_put(rj);
-    if (datasets_import_ids(ctx->arena, rows) != 0) {
-        e = ERR_INTERNAL;
-        goto out;
-    }
-
+    /* One pass over the file, inside one transaction: the upload stores it
+     * as a version while the hook collects the items; then finance
+     * validates them and the rows go in, or everything is rolled back. */
+    struct datasets_import_pass ip = {ctx, out, json_object_new_array(), NULL, NULL, 0};
+    struct json_object *rows = NULL;
+    struct datasets_input pass = *in;
+    pass.hook = datasets_import_row;
+    pass.hook_ud = &ip;
     if ((e = db_exec(ctx->db, 0, "BEGIN", 0, NULL)) != ERR_NONE)
         goto out;
     struct datasets_version v;
     memset(&v, 0, sizeof(v));
     bool created;
-    e = datasets_upload(ctx, who, user_id, DATASETS_IMPORT_NAME, data, len, delim, true, &v, &created, er);
+    e = datasets_upload(ctx, who, user_id, DATASETS_IMPORT_NAME, &pass, delim, true, &v, &created, er);
+    if (e == ERR_NONE && ip.n == 0)
+        e = datasets_import_fail(er, ERR_UNPROCESSABLE, "body", 0, "the file has a header but no transactions");
+    if (e == ERR_NONE)
+        e = datasets_import_validate(&ip, currency, &rows, rejected, er);
+    if (e == ERR_NONE && datasets_import_ids(ctx->arena, rows) != 0)
+        e = ERR_INTERNAL;
+    /* In batches, so that no one statement runs into db_timeout_ms. */
+    for (size_t from = 0; e == ERR_NONE && from < ip.n; from += DATASETS_IMPORT_BATCH) {
+        struct json_object *batch = json_object_new_array();
+        for (size_t i = from; i < ip.n && i < from + DATASETS_IMPORT_BATCH; i++)
+            json_object_array_add(batch, json_object_get(json_object_array_get_idx(rows, i)));
+        int64_t got = 0;
+        e = finance_insert_rows(ctx->db, user_id, batch, v.dataset_id, v.version, &got);
+        json_object_put(batch);
+        out->inserted += (long)got;
+    }
     if (e == ERR_NONE) {
-        /* In batches, so that no one statement runs into db_timeout_ms. */
-        for (size_t from = 0; e == ERR_NONE && from < n; from += DATASETS_IMPORT_BATCH) {
-            struct json_object *batch = json_object_new_array();
-            for (size_t i = from; i < n && i < from + DATASETS_IMPORT_BATCH; i++)
-                json_object_array_add(batch, json_object_get(json_object_array_get_idx(rows, i)));
-            int64_t got = 0;
-            e = finance_insert_rows(ctx->db, user_id, batch, v.dataset_id, v.version, &got);
-            json_object_put(batch);
-            out->inserted += (long)got;
-        }
-        out->duplicates = (long)n - out->inserted;
+        out->duplicates = (long)ip.n - out->inserted;
         out->dataset_id = v.dataset_id;
         out->version = v.version;
     }
@@ -359,14 +369,8 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
         e = db_exec(ctx->db, 0, "COMMIT", 0, NULL);
     else
         db_exec(ctx->db, 0, "ROLLBACK", 0, NULL);
-    goto out;
-csv_error:
-    e = datasets_import_fail(er, ERR_UNPROCESSABLE, "body", rd.err_line, "line %ld, column %ld: %s", rd.err_line,
-                             rd.err_col, rd.err_msg);
-    er->column = rd.err_col;
 out:
-    csv_reader_free(&rd);
-    json_object_put(items);
+    json_object_put(ip.items);
     if (rows != NULL)
         json_object_put(rows);
     return e;

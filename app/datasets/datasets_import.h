@@ -30,9 +30,9 @@ struct datasets_import_result {
 };
 
 /* *rejected (owned by the caller) is set when rows are invalid (422). */
-enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, int64_t user_id, const char *data,
-                         size_t len, char delim, struct datasets_import_result *out, struct json_object **rejected,
-                         struct datasets_error *er);
+enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, int64_t user_id,
+                         const struct datasets_input *in, char delim, struct datasets_import_result *out,
+                         struct json_object **rejected, struct datasets_error *er);
 /* Normalises a bank amount ("1 234,56", "-42,50", "1,234.56") to "1234.56"
  * in out. Returns 0, or -1 when it does not look like an amount (left as is). */
 int datasets_import_amount(const char *s, char *out, size_t cap);

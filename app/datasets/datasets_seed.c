@@ -92,7 +92,7 @@ int datasets_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user
     int rc = 0;
     enum err e = datasets_seed_export(ctx, user_ids[0], &b, &rows);
     if (e == ERR_NONE && rows > 0)
-        e = datasets_import(ctx, &who, user_ids[0], b.data, b.len, 0, &ir, &rejected, &er);
+        e = datasets_import(ctx, &who, user_ids[0], &(struct datasets_input){.data = b.data, .len = b.len}, 0, &ir, &rejected, &er);
     else if (e == ERR_NONE)
         memset(&ir, 0, sizeof(ir));
     if (rejected != NULL)
@@ -108,7 +108,8 @@ int datasets_seed_demo(struct tally_ctx *ctx, uint64_t seed, const int64_t *user
                                  "dan,27,Nice,\nann,30,Paris,12.5\neve,35,Paris,15\n";
     struct datasets_version v;
     bool created;
-    e = datasets_upload(ctx, &who, user_ids[0], "demo-scores", scores, sizeof(scores) - 1, 0, false, &v, &created,
+    e = datasets_upload(ctx, &who, user_ids[0], "demo-scores",
+                        &(struct datasets_input){.data = scores, .len = sizeof(scores) - 1}, 0, false, &v, &created,
                         &er);
     if (e == ERR_NONE) {
         struct json_object *body = json_tokener_parse(

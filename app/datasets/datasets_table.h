@@ -17,10 +17,10 @@
 #include <stdint.h>
 
 #include "../core/buf.h"
-#include "../core/sha256.h"
 
 struct arena;
 struct json_object;
+typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 enum datasets_type { DATASETS_INTEGER, DATASETS_NUMBER, DATASETS_DATE, DATASETS_BOOLEAN, DATASETS_STRING,
                      DATASETS_TYPES };
@@ -60,6 +60,13 @@ struct datasets_stats {
 };
 void datasets_stats_init(struct datasets_stats *s);
 int datasets_stats_add(struct datasets_stats *s, const char *v, size_t len);   /* v NULL or "" = missing */
+/* The same for a row (value i into s[i]) or one column's values (NULL =
+ * missing), in batches of DATASETS_STATS_BATCH: the hashes first, their
+ * slots prefetched, then the inserts, so the cache misses of a batch
+ * overlap instead of coming one after another. */
+#define DATASETS_STATS_BATCH 16
+int datasets_stats_add_row(struct datasets_stats *s, const char *const *vals, const size_t *lens, size_t n);
+int datasets_stats_add_column(struct datasets_stats *s, const char *const *vals, size_t n);
 void datasets_stats_free(struct datasets_stats *s);
 /* {name, type, missing, distinct, min, max, mean} for the given type. */
 struct json_object *datasets_stats_json(const struct datasets_stats *s, const char *name, enum datasets_type t);
@@ -79,10 +86,13 @@ int datasets_table_add_row(struct datasets_table *t, const char *const *vals, co
 struct json_object *datasets_table_row_json(const struct datasets_table *t, size_t row);
 
 /* Canonical CSV writer: header then rows; every byte goes into the SHA-256
+ * (OpenSSL's libcrypto, which libpq already loads: 5-10x the portable C of
+ * core/sha256 on this data, docs/datasets.md "Benchmark")
  * and, when flush is set, into chunks handed to flush (rows only). */
+/* A chunk (data valid during the call only); seq -1 (data NULL) once at the end. */
 typedef int (*datasets_flush_fn)(void *ud, int seq, long first_row, long row_count, const char *data, size_t len);
 struct datasets_sink {
-    struct sha256_ctx sha;
+    EVP_MD_CTX *sha;                       /* libcrypto's SHA-256 (SHA-NI / AVX2 where the CPU has them) */
     struct buf chunk;
     datasets_flush_fn flush;
     void *ud;

@@ -373,7 +373,7 @@ static const struct module_command auth_commands[] = {
 static int auth_filter(struct request *req, struct response *res)
 {
     (void)res;
-    return auth_check(req, req->match.route->auth);
+    return auth_check(req, route_auth_of(req->match.route->auth));
 }
 
 static const char *const auth_cache_namespaces[] = {"auth", NULL};

@@ -243,8 +243,35 @@ static void test_writer(void)
     CHECK_INT(csv_utf8_check("\xF4\x90\x80\x80", 4), 0);   /* > U+10FFFF */
 }
 
+/* err_field: the 0-based field at fault, -1 when the row's shape is. */
+static void bad_field(const char *in, long field)
+{
+    struct csv_reader r;
+    if (csv_reader_init_mem(&r, in, strlen(in), 0, 1024, 64) != 0) {
+        check_failures++;
+        return;
+    }
+    enum csv_status st;
+    while ((st = csv_next(&r)) == CSV_ROW)
+        ;
+    CHECK_INT(st, CSV_ERROR);
+    CHECK_INT(r.err_field, field);
+    csv_reader_free(&r);
+}
+
+static void test_error_field(void)
+{
+    bad_field("a,b,c\n1,x\"y,3\n", 1);            /* quote inside the second field */
+    bad_field("a,b,c\n1,2,\"open\n", 2);           /* never closed: the third */
+    bad_field("a,b,c\n\"q\"z,2,3\n", 0);            /* after a closing quote: the first */
+    bad_field("a,b,c\n1,2,\xff\n", 2);             /* bad UTF-8 in the third */
+    bad_field("a,b,c\n1,2\n", -1);                  /* too few fields */
+    bad_field("a,b,c\n1,2,3,4\n", -1);              /* too many */
+}
+
 int main(void)
 {
+    test_error_field();
     test_plain_and_line_endings();
     test_quoting();
     test_bom_and_delimiters();
