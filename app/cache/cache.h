@@ -13,7 +13,9 @@
  * twice in a row is skipped for about 1 s (its operations fail at once),
  * then tried again: a memcached that comes back is used again without
  * recreating the client. Failed servers are not ejected from the ring (see
- * cache.c for why). */
+ * cache.c for why): with one server of N down, the keys it owns fail fast
+ * and the others are untouched; keys that must be read together share a
+ * server through a group (below). */
 #ifndef TALLY_CACHE_H
 #define TALLY_CACHE_H
 
