@@ -790,26 +790,18 @@ out:
 
 /* memcached_version() is no probe: libmemcached asks each server once and
  * then answers from memory. A get of a key is a real round trip (a miss is
- * an answer); one key per server, stopping at the first that answers. The
- * probes count as gets in the health namespace. */
+ * an answer), one key per server (cache_ping_each); the probes count as
+ * gets in the health namespace. */
 bool cache_ping(struct cache *c, double *latency_ms)
 {
     double start = clock_ms();
     bool answered = false;
-    if (!cache_usable(c, CACHE_NS_HEALTH)) {
+    struct cache_server_ping ping[CACHE_SERVERS_MAX];
+    if (!cache_usable(c, CACHE_NS_HEALTH))
         cache_refuse(c, CACHE_NS_HEALTH);
-        goto out;
-    }
-    for (uint32_t s = 0; s < c->server_count && !answered; s++) {
-        if (c->servers[s].probe_id == UINT32_MAX)
-            continue;
-        char probe[32], *v = NULL;
-        size_t len;
-        int plen = snprintf(probe, sizeof(probe), "probe:%u", c->servers[s].probe_id);
-        answered = cache_get(c, "health", probe, (size_t)plen, &v, &len) != CACHE_ERROR;
-        free(v);
-    }
-out:
+    int n = cache_ping_each(c, ping, CACHE_SERVERS_MAX);
+    for (int i = 0; i < n; i++)
+        answered = answered || ping[i].up;
     *latency_ms = clock_ms() - start;
     return answered;
 }
