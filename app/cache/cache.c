@@ -272,13 +272,13 @@ bool cache_enabled(const struct cache *c)
 
 /* ---- operations ------------------------------------------------------------ */
 
-/* Builds the key and finds its server; false (counted) when that server's
- * breaker is open. */
-static bool cache_route(struct cache *c, enum cache_ns ns, const char *key, size_t key_len,
-                        char k[LIMIT_CACHE_KEY_BYTES + 1], size_t *klen, uint32_t *server)
+/* Builds the key and finds its server (the group's when group is given);
+ * false (counted) when that server's breaker is open. */
+static bool cache_route(struct cache *c, enum cache_ns ns, const struct cache_group *group, const char *key,
+                        size_t key_len, char k[LIMIT_CACHE_KEY_BYTES + 1], size_t *klen, uint32_t *server)
 {
     *klen = cache_key_op(c, ns, key, key_len, k);
-    *server = cache_server_of(c, k, *klen);
+    *server = group != NULL ? cache_server_of(c, group->key, group->len) : cache_server_of(c, k, *klen);
     if (!cache_server_open(c, *server))
         return true;
     cache_fail(c, ns, MEMCACHED_SERVER_TEMPORARILY_DISABLED);
@@ -296,7 +296,7 @@ enum cache_result cache_get(struct cache *c, const char *ns_name, const char *ke
     char k[LIMIT_CACHE_KEY_BYTES + 1];
     size_t klen;
     uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+    if (!cache_route(c, ns, NULL, key, key_len, k, &klen, &server))
         return CACHE_ERROR;
     uint32_t flags = 0;
     size_t len = 0;
@@ -324,8 +324,12 @@ enum cache_result cache_get(struct cache *c, const char *ns_name, const char *ke
     return CACHE_OK;
 }
 
-enum cache_result cache_set(struct cache *c, const char *ns_name, const char *key, size_t key_len, const char *value,
-                            size_t value_len, unsigned ttl_s)
+/* The master key of a *_by_key call: the group's, else the key itself
+ * (memcached_set_by_key with the key as master is memcached_set). */
+#define CACHE_MASTER(group, k, klen) ((group) != NULL ? (group)->key : (k)), ((group) != NULL ? (group)->len : (klen))
+
+enum cache_result cache_group_set(struct cache *c, const char *ns_name, const struct cache_group *group,
+                                  const char *key, size_t key_len, const char *value, size_t value_len, unsigned ttl_s)
 {
     enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns) || value_len > LIMIT_CACHE_VALUE_BYTES)
@@ -333,14 +337,21 @@ enum cache_result cache_set(struct cache *c, const char *ns_name, const char *ke
     char k[LIMIT_CACHE_KEY_BYTES + 1];
     size_t klen;
     uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+    if (!cache_route(c, ns, group, key, key_len, k, &klen, &server))
         return CACHE_ERROR;
-    memcached_return_t rc = memcached_set(c->memc, k, klen, value, value_len, (time_t)ttl_s, 0);
+    memcached_return_t rc =
+        memcached_set_by_key(c->memc, CACHE_MASTER(group, k, klen), k, klen, value, value_len, (time_t)ttl_s, 0);
     cache_server_outcome(c, server, rc);
     if (rc != MEMCACHED_SUCCESS)
         return cache_fail(c, ns, rc);
     cache_ns_add(c, ns, sets, 1);
     return CACHE_OK;
+}
+
+enum cache_result cache_set(struct cache *c, const char *ns_name, const char *key, size_t key_len, const char *value,
+                            size_t value_len, unsigned ttl_s)
+{
+    return cache_group_set(c, ns_name, NULL, key, key_len, value, value_len, ttl_s);
 }
 
 enum cache_result cache_incr(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint32_t delta,
@@ -353,7 +364,7 @@ enum cache_result cache_incr(struct cache *c, const char *ns_name, const char *k
     char k[LIMIT_CACHE_KEY_BYTES + 1];
     size_t klen;
     uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+    if (!cache_route(c, ns, NULL, key, key_len, k, &klen, &server))
         return CACHE_ERROR;
     char initial[16];
     int initial_len = snprintf(initial, sizeof(initial), "%u", (unsigned)delta);
@@ -406,7 +417,7 @@ enum cache_result cache_delete(struct cache *c, const char *ns_name, const char 
     char k[LIMIT_CACHE_KEY_BYTES + 1];
     size_t klen;
     uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+    if (!cache_route(c, ns, NULL, key, key_len, k, &klen, &server))
         return cache_delete_failed(c, ns);
     memcached_return_t rc = memcached_delete(c->memc, k, klen, 0);
     cache_server_outcome(c, server, rc);
@@ -446,13 +457,19 @@ static bool cache_fetch_number(struct cache *c, uint64_t *value, uint64_t *cas, 
 
 enum cache_result cache_set_max(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint64_t value)
 {
+    return cache_group_set_max(c, ns_name, NULL, key, key_len, value);
+}
+
+enum cache_result cache_group_set_max(struct cache *c, const char *ns_name, const struct cache_group *group,
+                                      const char *key, size_t key_len, uint64_t value)
+{
     enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns))
         return cache_refuse(c, ns);
     char k[LIMIT_CACHE_KEY_BYTES + 1], text[24];
     size_t klen;
     uint32_t server;
-    if (!cache_route(c, ns, key, key_len, k, &klen, &server))
+    if (!cache_route(c, ns, group, key, key_len, k, &klen, &server))
         return CACHE_ERROR;
     size_t tlen = (size_t)snprintf(text, sizeof(text), "%llu", (unsigned long long)value);
     memcached_return_t rc = MEMCACHED_FAILURE;
@@ -463,7 +480,7 @@ enum cache_result cache_set_max(struct cache *c, const char *ns_name, const char
         bool found = false, number = false;
         /* `gets` only for this call: the other reads need no CAS ids. */
         memcached_behavior_set(c->memc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
-        rc = memcached_mget(c->memc, keys, lens, 1);
+        rc = memcached_mget_by_key(c->memc, CACHE_MASTER(group, k, klen), keys, lens, 1);
         if (rc == MEMCACHED_SUCCESS)
             number = cache_fetch_number(c, &have, &cas, &found, &rc);
         memcached_behavior_set(c->memc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 0);
@@ -471,8 +488,8 @@ enum cache_result cache_set_max(struct cache *c, const char *ns_name, const char
             break;
         if (number && have >= value)
             break;
-        rc = found ? memcached_cas(c->memc, k, klen, text, tlen, 0, 0, cas)
-                   : memcached_add(c->memc, k, klen, text, tlen, 0, 0);
+        rc = found ? memcached_cas_by_key(c->memc, CACHE_MASTER(group, k, klen), k, klen, text, tlen, 0, 0, cas)
+                   : memcached_add_by_key(c->memc, CACHE_MASTER(group, k, klen), k, klen, text, tlen, 0, 0);
         if (rc != MEMCACHED_DATA_EXISTS && rc != MEMCACHED_NOTSTORED && rc != MEMCACHED_NOTFOUND)
             break;                       /* stored, or a real failure; else someone raced us: again */
     }
@@ -506,8 +523,8 @@ struct cache_mget_req {
     uint32_t server;                     /* the one server of all sent keys, or UINT32_MAX */
 };
 
-static int cache_mget_prepare(struct cache *c, enum cache_ns ns, struct cache_mget_req *rq,
-                              const char *const *keys, const size_t *key_lens, size_t count)
+static int cache_mget_prepare(struct cache *c, enum cache_ns ns, const struct cache_group *group,
+                              struct cache_mget_req *rq, const char *const *keys, const size_t *key_lens, size_t count)
 {
     rq->storage = malloc(count * sizeof(*rq->storage));
     rq->built = malloc(count * sizeof(*rq->built));
@@ -519,7 +536,7 @@ static int cache_mget_prepare(struct cache *c, enum cache_ns ns, struct cache_mg
     bool skipped = false;
     for (size_t i = 0; i < count; i++) {
         size_t len = cache_key_op(c, ns, keys[i], key_lens[i], rq->storage[i]);
-        uint32_t s = cache_server_of(c, rq->storage[i], len);
+        uint32_t s = group != NULL ? cache_server_of(c, group->key, group->len) : cache_server_of(c, rq->storage[i], len);
         if (cache_server_open(c, s)) {
             skipped = true;
             continue;
@@ -576,6 +593,12 @@ static int cache_mget_fetch(struct cache *c, struct cache_mget_req *rq, cache_mg
 int cache_mget(struct cache *c, const char *ns_name, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg)
 {
+    return cache_group_mget(c, ns_name, NULL, keys, key_lens, count, fn, arg);
+}
+
+int cache_group_mget(struct cache *c, const char *ns_name, const struct cache_group *group, const char *const *keys,
+                     const size_t *key_lens, size_t count, cache_mget_fn fn, void *arg)
+{
     enum cache_ns ns = c != NULL ? cache_ns_of(c, ns_name) : CACHE_NS_NONE;
     if (!cache_usable(c, ns) || count > LIMIT_CACHE_MGET_KEYS) {
         cache_refuse(c, ns);
@@ -585,14 +608,16 @@ int cache_mget(struct cache *c, const char *ns_name, const char *const *keys, co
         return 0;
     struct cache_mget_req rq = {0};
     int hits = -1;
-    if (cache_mget_prepare(c, ns, &rq, keys, key_lens, count) != 0) {
+    if (cache_mget_prepare(c, ns, group, &rq, keys, key_lens, count) != 0) {
         cache_fail(c, ns, MEMCACHED_MEMORY_ALLOCATION_FAILURE);
         goto out;
     }
     hits = 0;
     if (rq.sent > 0) {
         /* SOME_ERRORS: a server could not be asked; the others still answer. */
-        memcached_return_t rc = memcached_mget(c->memc, rq.built, rq.lens, rq.sent);
+        memcached_return_t rc =
+            group != NULL ? memcached_mget_by_key(c->memc, group->key, group->len, rq.built, rq.lens, rq.sent)
+                          : memcached_mget(c->memc, rq.built, rq.lens, rq.sent);
         if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_SOME_ERRORS) {
             cache_fail(c, ns, rc);
             hits = -1;
@@ -615,26 +640,44 @@ out:
 
 /* memcached_version() is no probe: libmemcached asks each server once and
  * then answers from memory. A get of a key is a real round trip (a miss is
- * an answer); one key per server, stopping at the first that answers. The
- * probes count as gets in the health namespace. */
+ * an answer), one key per server (cache_ping_each); the probes count as
+ * gets in the health namespace. */
 bool cache_ping(struct cache *c, double *latency_ms)
 {
     double start = clock_ms();
     bool answered = false;
-    if (!cache_usable(c, CACHE_NS_HEALTH)) {
+    struct cache_server_ping ping[CACHE_SERVERS_MAX];
+    if (!cache_usable(c, CACHE_NS_HEALTH))
         cache_refuse(c, CACHE_NS_HEALTH);
-        goto out;
-    }
-    for (uint32_t s = 0; s < c->server_count && !answered; s++) {
-        if (c->servers[s].probe_id == UINT32_MAX)
-            continue;
-        char probe[32], *v = NULL;
-        size_t len;
-        int plen = snprintf(probe, sizeof(probe), "probe:%u", c->servers[s].probe_id);
-        answered = cache_get(c, "health", probe, (size_t)plen, &v, &len) != CACHE_ERROR;
-        free(v);
-    }
-out:
+    int n = cache_ping_each(c, ping, CACHE_SERVERS_MAX);
+    for (int i = 0; i < n; i++)
+        answered = answered || ping[i].up;
     *latency_ms = clock_ms() - start;
     return answered;
+}
+
+/* Each server by its own probe key: a server whose breaker is open (hung,
+ * or refused twice) is down at once, without a wait. */
+int cache_ping_each(struct cache *c, struct cache_server_ping *out, int max)
+{
+    int n = 0;
+    if (!cache_usable(c, CACHE_NS_HEALTH))
+        return 0;
+    for (uint32_t s = 0; s < c->server_count && n < max; s++, n++) {
+        struct cache_server_ping *p = &out[n];
+        const memcached_instance_st *in = memcached_server_instance_by_position(c->memc, s);
+        snprintf(p->server, sizeof(p->server), "%s:%u", in ? memcached_server_name(in) : "?",
+                 in ? (unsigned)memcached_server_port(in) : 0);
+        double start = clock_ms();
+        p->up = false;
+        if (c->servers[s].probe_id != UINT32_MAX) {
+            char probe[32], *v = NULL;
+            size_t len;
+            int plen = snprintf(probe, sizeof(probe), "probe:%u", c->servers[s].probe_id);
+            p->up = cache_get(c, "health", probe, (size_t)plen, &v, &len) != CACHE_ERROR;
+            free(v);
+        }
+        p->latency_ms = clock_ms() - start;
+    }
+    return n;
 }

@@ -13,7 +13,9 @@
  * twice in a row is skipped for about 1 s (its operations fail at once),
  * then tried again: a memcached that comes back is used again without
  * recreating the client. Failed servers are not ejected from the ring (see
- * cache.c for why). */
+ * cache.c for why): with one server of N down, the keys it owns fail fast
+ * and the others are untouched; keys that must be read together share a
+ * server through a group (below). */
 #ifndef TALLY_CACHE_H
 #define TALLY_CACHE_H
 
@@ -117,10 +119,39 @@ typedef void (*cache_mget_fn)(void *arg, size_t index, const char *value, size_t
  * the others (and counts one error). */
 int cache_mget(struct cache *c, const char *ns, const char *const *keys, const size_t *key_lens, size_t count,
                cache_mget_fn fn, void *arg);
+/* ---- groups: keys that live on one server --------------------------------
+ * A group routes every key of a call to the server that owns the group's
+ * key (libmemcached's *_by_key; the group key is only hashed, never sent),
+ * so keys read or written together - a user's generation token and that
+ * user's entries (cachegen) - are on the same server: with one server of N
+ * down, a read misses only when that server owns the group (about 1/N),
+ * not when either of two independently placed keys is on it (2/N - 1/N^2).
+ * A key must always be used with the same group (or always without). */
+struct cache_group {
+    const char *key;
+    size_t len;
+};
+/* cache_set, cache_set_max and cache_mget on the group's server. */
+enum cache_result cache_group_set(struct cache *c, const char *ns, const struct cache_group *group, const char *key,
+                                  size_t key_len, const char *value, size_t value_len, unsigned ttl_s);
+enum cache_result cache_group_set_max(struct cache *c, const char *ns, const struct cache_group *group,
+                                      const char *key, size_t key_len, uint64_t value);
+int cache_group_mget(struct cache *c, const char *ns, const struct cache_group *group, const char *const *keys,
+                     const size_t *key_lens, size_t count, cache_mget_fn fn, void *arg);
+
 /* true if at least one server answers (a get of a probe key it owns: a miss
  * is an answer); the probes count as health-namespace gets. latency_ms is
  * the time spent, answered or not. */
 bool cache_ping(struct cache *c, double *latency_ms);
+/* One probe per server (as cache_ping), in server-list order: fills
+ * out[0 .. min(servers, max)) and returns that count (0: cache disabled).
+ * server is "host:port" as configured. */
+struct cache_server_ping {
+    char server[80];
+    bool up;
+    double latency_ms;
+};
+int cache_ping_each(struct cache *c, struct cache_server_ping *out, int max);
 
 /* ---- admin: server stats, namespace flush, recent counters ----------------
  * Namespace flush by generation: every key of namespace ns is built as

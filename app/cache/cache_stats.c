@@ -139,6 +139,29 @@ static memcached_return_t cache_stat_slabs(const memcached_instance_st *server, 
     return MEMCACHED_SUCCESS;
 }
 
+#define CACHE_STATS_TIMEOUT_MS 100
+
+static void cache_stats_one(struct cache_stats_ctx *x, const char *host, unsigned port)
+{
+    memcached_st *m = memcached_create(NULL);
+    if (m == NULL)
+        return;
+    memcached_behavior_set(m, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, CACHE_STATS_TIMEOUT_MS);
+    memcached_behavior_set(m, MEMCACHED_BEHAVIOR_POLL_TIMEOUT, CACHE_STATS_TIMEOUT_MS);
+    memcached_behavior_set(m, MEMCACHED_BEHAVIOR_SND_TIMEOUT, CACHE_STATS_TIMEOUT_MS * 1000);
+    memcached_behavior_set(m, MEMCACHED_BEHAVIOR_RCV_TIMEOUT, CACHE_STATS_TIMEOUT_MS * 1000);
+    memcached_return_t rc = memcached_server_add(m, host, (in_port_t)port);
+    if (rc == MEMCACHED_SUCCESS)
+        rc = memcached_stat_execute(m, NULL, cache_stat_general, x);
+    if (rc == MEMCACHED_SUCCESS) {
+        memcached_stat_execute(m, "slabs", cache_stat_slabs, x);
+        memcached_stat_execute(m, "items", cache_stat_slabs, x);
+    } else {
+        log_debug("cache: stats of %s:%u: %s", host, port, memcached_strerror(m, rc));
+    }
+    memcached_free(m);
+}
+
 int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max)
 {
     if (!cache_enabled(c) || max <= 0)
@@ -152,12 +175,11 @@ int cache_server_stats(struct cache *c, struct cache_server_stats *out, int max)
             out[i].port = (unsigned)memcached_server_port(in);
         }
     }
-    /* Each call walks every server; a dead one fails on its own (connect
-     * timeout, then libmemcached's back-off) and the others still answer. */
-    memcached_return_t rc = memcached_stat_execute(c->memc, NULL, cache_stat_general, &x);
-    if (rc != MEMCACHED_SUCCESS)
-        log_debug("cache: stats: %s", memcached_strerror(c->memc, rc));
-    memcached_stat_execute(c->memc, "slabs", cache_stat_slabs, &x);
-    memcached_stat_execute(c->memc, "items", cache_stat_slabs, &x);
+    /* One short-lived client per server: memcached_stat_execute over the
+     * pool stops at the first server that fails (measured with one of three
+     * killed: every server came back down), and a hung one must cost its
+     * own poll timeouts only. The callbacks find the row by name and port. */
+    for (int i = 0; i < x.count; i++)
+        cache_stats_one(&x, out[i].host, out[i].port);
     return x.count;
 }

@@ -50,6 +50,20 @@ static size_t cachegen_token_key(char out[32], int64_t user_id)
     return (size_t)snprintf(out, 32, "t:%" PRId64, user_id);
 }
 
+/* Every key of a user (token and entries, both namespaces) lives on the
+ * server that owns "u:<uid>" (cachegen.h: why). */
+struct cachegen_group {
+    char text[32];
+    struct cache_group group;
+};
+
+static const struct cache_group *cachegen_group(struct cachegen_group *g, int64_t user_id)
+{
+    g->group.key = g->text;
+    g->group.len = (size_t)snprintf(g->text, sizeof(g->text), "u:%" PRId64, user_id);
+    return &g->group;
+}
+
 /* ---- sync: PostgreSQL generations -> memcached tokens ---------------------- */
 
 static const char CACHEGEN_MARK_SQL[] =
@@ -66,12 +80,14 @@ static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, c
     bool done[CG_KINDS], any = false, all = true;
     char key[32], uid[24], gen[CG_KINDS][24];
     size_t klen = cachegen_token_key(key, user_id);
+    struct cachegen_group g;
+    const struct cache_group *group = cachegen_group(&g, user_id);
     for (int k = 0; k < CG_KINDS; k++) {
         snprintf(gen[k], sizeof(gen[k]), "%s", db_value(r, row, col + k));
         done[k] = false;
         if (db_value(r, row, col + CG_KINDS + k)[0] == 't')
             continue;
-        done[k] = cache_set_max(cache, cachegen_ns[k], key, klen, (uint64_t)db_int64(r, row, col + k)) == CACHE_OK;
+        done[k] = cache_group_set_max(cache, cachegen_ns[k], group, key, klen, (uint64_t)db_int64(r, row, col + k)) == CACHE_OK;
         any = any || done[k];
         all = all && done[k];
     }
@@ -219,7 +235,8 @@ int cachegen_lookup(struct cache *cache, const char *ns, int64_t user_id, const 
     const char *keys[2] = {tkey, key};
     size_t lens[2] = {cachegen_token_key(tkey, user_id), key_len};
     struct cachegen_found f = {0};
-    if (cache_mget(cache, ns, keys, lens, 2, cachegen_hit, &f) < 0) {
+    struct cachegen_group g;
+    if (cache_group_mget(cache, ns, cachegen_group(&g, user_id), keys, lens, 2, cachegen_hit, &f) < 0) {
         free(f.value);
         return -1;
     }
@@ -249,9 +266,12 @@ void cachegen_put(struct cache *cache, const char *ns, int64_t user_id, const ch
         return;
     memcpy(v, head, hlen);
     memcpy(v + hlen, value, value_len);
-    if (cache_set(cache, ns, key, key_len, v, hlen + value_len, ttl_s) == CACHE_OK && (token < gen || token == 0)) {
+    struct cachegen_group g;
+    const struct cache_group *group = cachegen_group(&g, user_id);
+    if (cache_group_set(cache, ns, group, key, key_len, v, hlen + value_len, ttl_s) == CACHE_OK &&
+        (token < gen || token == 0)) {
         char tkey[32];
-        cache_set_max(cache, ns, tkey, cachegen_token_key(tkey, user_id), gen);
+        cache_group_set_max(cache, ns, group, tkey, cachegen_token_key(tkey, user_id), gen);
     }
     free(v);
 }

@@ -24,7 +24,39 @@
  * memcached hiccup costs the users written meanwhile, not the namespace;
  * on another host (or after a tallyctl write) the window is one poll
  * period. While PostgreSQL cannot be asked, the last list read is used (a
- * process that never read one trusts memcached: it is all there is). */
+ * process that never read one trusts memcached: it is all there is).
+ *
+ * A pool of N servers (docs/scale-out.md "memcached pool"):
+ *   - Placement: a user's keys - the tokens and every entry, both
+ *     namespaces - live on the server owning "u:<uid>" (cache groups,
+ *     libmemcached *_by_key). Placed by their own names (before), a read
+ *     needed the token's server AND the entry's: with one of three down,
+ *     2/3 - 1/9 of the users missed (~56 %, 50-62 % measured by
+ *     tests/scale/10_mcpool's load, depending on the lost node's share of
+ *     the ring), not the lost node's third.
+ *   - Nothing moves: failed servers are never ejected from the ring (cache.c
+ *     explains why), so a key has one home for the life of the server list,
+ *     on every host that lists the same servers. While its server is out,
+ *     the user's reads miss fast (refused, or the timeout breaker open) and
+ *     go to PostgreSQL; no copy of the user is written anywhere else.
+ *   - A write meanwhile cannot raise the user's token: its commit cleared the
+ *     synced flag, the sync fails, the flag stays cleared.
+ *   - The server returns. Restarted, it is empty: the token is missing, the
+ *     next read misses and writes back PostgreSQL's generation. Resumed
+ *     (SIGSTOP, a partition) it still holds the user's old token and old
+ *     entry, consistent with each other and older than PostgreSQL; every
+ *     process keeps skipping the user (the unsynced list) until one raises
+ *     the token on that server (cache_set_max: it never goes down) and only
+ *     then sets the flag; from then on the old entry's generation is below
+ *     the token: a miss. So the old copy is not served by any process whose
+ *     list is current; on this host it is current before the next read (the
+ *     failed sync announces itself), on another host within
+ *     CACHEGEN_POLL_MS: the server would have to come back within that
+ *     time of the write and the other host read it in between. The stage
+ *     reads the written users continuously from the moment of the return.
+ *   - Every host sharing a pool must place keys the same way: a tallyd from
+ *     before the groups raises tokens where this one does not look (stop
+ *     them all to upgrade). */
 #ifndef TALLY_CACHEGEN_H
 #define TALLY_CACHEGEN_H
 

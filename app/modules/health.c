@@ -20,7 +20,7 @@ struct health_cache {
     uint64_t checked_mono_ms;     /* 0 = never */
     bool pg_ok, mc_ok;
     double pg_ms, mc_ms;
-    char body[512];               /* the serialised answer */
+    char body[4096];              /* the serialised answer (16 servers fit) */
 };
 
 static struct json_object *health_check_json(bool ok, double ms)
@@ -33,12 +33,35 @@ static struct json_object *health_check_json(bool ok, double ms)
     return o;
 }
 
+/* checks.memcached: ok only when every server of the pool answers (one
+ * down is `degraded`, naming it in servers[]); latency_ms is the sum. */
+static struct json_object *health_memcached(struct tally_ctx *ctx, struct health_cache *hc)
+{
+    struct cache_server_ping ping[CACHE_SERVERS_MAX];
+    int n = cache_ping_each(ctx->cache, ping, CACHE_SERVERS_MAX);
+    int up = 0;
+    hc->mc_ms = 0;
+    struct json_object *servers = json_object_new_array();
+    for (int i = 0; i < n; i++) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "server", json_object_new_string(ping[i].server));
+        json_object_object_add(o, "state", json_object_new_string(ping[i].up ? "up" : "down"));
+        json_object_array_add(servers, o);
+        hc->mc_ms += ping[i].latency_ms;
+        up += ping[i].up;
+    }
+    hc->mc_ok = n > 0 && up == n;
+    struct json_object *check = health_check_json(hc->mc_ok, hc->mc_ms);
+    json_object_object_add(check, "servers", servers);
+    return check;
+}
+
 /* Re-probes when the cached result is older than health_cache_ms and keeps
  * the serialised body, so a cached answer costs no JSON work. */
 static void health_refresh(struct tally_ctx *ctx, struct health_cache *hc)
 {
     hc->pg_ok = db_ping(ctx->db, &hc->pg_ms);
-    hc->mc_ok = cache_ping(ctx->cache, &hc->mc_ms);
+    struct json_object *memcached = health_memcached(ctx, hc);
     hc->checked_mono_ms = clock_mono_ms();
     const char *status = !hc->pg_ok ? "down" : !hc->mc_ok ? "degraded" : "ok";
     struct json_object *root = json_object_new_object();
@@ -46,7 +69,7 @@ static void health_refresh(struct tally_ctx *ctx, struct health_cache *hc)
     json_object_object_add(root, "status", json_object_new_string(status));
     json_object_object_add(root, "version", json_object_new_string(PACKAGE_VERSION));
     json_object_object_add(checks, "postgres", health_check_json(hc->pg_ok, hc->pg_ms));
-    json_object_object_add(checks, "memcached", health_check_json(hc->mc_ok, hc->mc_ms));
+    json_object_object_add(checks, "memcached", memcached);
     json_object_object_add(root, "checks", checks);
     snprintf(hc->body, sizeof(hc->body), "%s", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
     json_object_put(root);
