@@ -21,6 +21,7 @@ struct cachegen_state {
     double next_poll_ms;
     uint64_t epoch_seen;                 /* cache_unsynced_epoch at the last poll */
     bool overflow;                       /* more than CACHEGEN_PENDING_MAX: trust nobody */
+    bool per_read;                       /* cachegen_check_per_read */
     size_t count[CG_KINDS];
     int64_t users[CG_KINDS][CACHEGEN_PENDING_MAX];   /* sorted */
 };
@@ -138,6 +139,33 @@ static void cachegen_poll(struct db *db, struct cache *cache, double now)
     st->next_poll_ms = now + CACHEGEN_POLL_MS;
 }
 
+void cachegen_check_per_read(bool on)
+{
+    cachegen_state.per_read = on;
+}
+
+/* The user's flag of kind k, read now; not synced: one repair attempt.
+ * fallback when PostgreSQL does not answer. */
+static bool cachegen_synced_now(struct db *db, struct cache *cache, int k, int64_t user_id, bool fallback)
+{
+    char uid[24];
+    db_param_i64(uid, user_id);
+    const char *params[1] = {uid};
+    enum err e;
+    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
+                            "SELECT generation, profile_generation, metrics_synced, profiles_synced"
+                            " FROM metric_generations WHERE user_id = $1::bigint",
+                            1, params);
+    if (r == NULL)
+        return fallback;
+    /* No row: nothing written yet, so no token and no entry can match. */
+    bool synced = db_rows(r) != 1 || db_value(r, 0, 2 + k)[0] == 't';
+    if (!synced && cachegen_push(db, cache, user_id, r, 0, 0))
+        synced = true;                   /* the token now holds the generation read above */
+    db_clear(r);
+    return synced;
+}
+
 static int cachegen_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -158,7 +186,9 @@ bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_
      * degradation table); a miss would be 503 anyway. Too long a list: no one. */
     if (st->overflow)
         return false;
-    return bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) == NULL;
+    if (bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) != NULL)
+        return false;
+    return !st->per_read || cachegen_synced_now(db, cache, k, user_id, true);
 }
 
 /* ---- entries ---------------------------------------------------------------- */

@@ -22,7 +22,17 @@
  * memcached hiccup costs the users written meanwhile, not the namespace;
  * on another host (or after a tallyctl write) the window is one poll
  * period. While PostgreSQL cannot be asked, the last list read is used (a
- * process that never read one trusts memcached: it is all there is). */
+ * process that never read one trusts memcached: it is all there is).
+ *
+ * Several hosts (cache_check_per_read = 1, docs/scale-out.md): the poll
+ * period is a window in which host B, told nothing by host A, serves the
+ * copy A's failed token update left behind once memcached answers again.
+ * So a worker of such a host asks PostgreSQL for the user's synced flags
+ * on every read it would serve from memcached (one primary-key SELECT): a
+ * flag cleared by a committed write means the copy is skipped (and the
+ * token repaired, if memcached takes it), so no host serves a copy older
+ * than a write acknowledged before the read began. PostgreSQL failing that
+ * SELECT: the list decides, as above. */
 #ifndef TALLY_CACHEGEN_H
 #define TALLY_CACHEGEN_H
 
@@ -48,6 +58,10 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id);
  * CACHE_NS_PROFILES) may be stale, or the cache is unusable; do not read or
  * write them. ns: "metrics" or "profiles". May poll PostgreSQL (see above). */
 bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id);
+
+/* This process's cachegen_trusted also asks PostgreSQL per read (see above;
+ * config cache_check_per_read, set by each worker at start). */
+void cachegen_check_per_read(bool on);
 
 /* One round trip for the user's token and the entry at key. 1: hit, *value
  * (malloc'd, NUL-terminated) is the entry without its generation; 0: miss,
