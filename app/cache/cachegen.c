@@ -75,19 +75,27 @@ static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, c
     return all;
 }
 
+/* The user's row (generation, profile_generation, metrics_synced,
+ * profiles_synced), only when one of them is not synced if unsynced_only;
+ * NULL when PostgreSQL does not answer. */
+static db_result *cachegen_user_row(struct db *db, int64_t user_id, bool unsynced_only)
+{
+    char uid[24];
+    db_param_i64(uid, user_id);
+    const char *params[2] = {uid, unsynced_only ? "t" : "f"};
+    enum err e;
+    return db_query(db, &e, DB_RETRY_ON_RECONNECT,
+                    "SELECT generation, profile_generation, metrics_synced, profiles_synced"
+                    " FROM metric_generations WHERE user_id = $1::bigint"
+                    " AND NOT ($2::boolean AND metrics_synced AND profiles_synced)",
+                    2, params);
+}
+
 void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
 {
     if (!cache_enabled(cache))
         return;                          /* no memcached here: whoever has one repairs */
-    char uid[24];
-    db_param_i64(uid, user_id);
-    const char *params[1] = {uid};
-    enum err e;
-    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT generation, profile_generation, metrics_synced, profiles_synced"
-                            " FROM metric_generations WHERE user_id = $1::bigint"
-                            " AND NOT (metrics_synced AND profiles_synced)",
-                            1, params);
+    db_result *r = cachegen_user_row(db, user_id, true);
     if (r == NULL) {
         cache_unsynced_announce(cache);
         return;
@@ -148,14 +156,7 @@ void cachegen_check_per_read(bool on)
  * fallback when PostgreSQL does not answer. */
 static bool cachegen_synced_now(struct db *db, struct cache *cache, int k, int64_t user_id, bool fallback)
 {
-    char uid[24];
-    db_param_i64(uid, user_id);
-    const char *params[1] = {uid};
-    enum err e;
-    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT generation, profile_generation, metrics_synced, profiles_synced"
-                            " FROM metric_generations WHERE user_id = $1::bigint",
-                            1, params);
+    db_result *r = cachegen_user_row(db, user_id, false);
     if (r == NULL)
         return fallback;
     /* No row: nothing written yet, so no token and no entry can match. */
