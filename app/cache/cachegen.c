@@ -8,6 +8,7 @@
 #include "../core/log.h"
 #include "../store/db.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ struct cachegen_state {
     double next_poll_ms;
     uint64_t epoch_seen;                 /* cache_unsynced_epoch at the last poll */
     bool overflow;                       /* more than CACHEGEN_PENDING_MAX: trust nobody */
-    bool per_read;                       /* cachegen_check_per_read */
+    int shared_hosts;                    /* cachegen_shared_hosts */
     size_t count[CG_KINDS];
     int64_t users[CG_KINDS][CACHEGEN_PENDING_MAX];   /* sorted */
 };
@@ -91,21 +92,30 @@ static db_result *cachegen_user_row(struct db *db, int64_t user_id, bool unsynce
                     2, params);
 }
 
+/* Mode 1 (cachegen.h): holds the caller until every other process's list
+ * in use was read after the write's commit. */
+static void cachegen_wait_for_hosts(void)
+{
+    long ms = CACHEGEN_POLL_MS + CACHEGEN_ACK_MARGIN_MS;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
 {
     if (!cache_enabled(cache))
         return;                          /* no memcached here: whoever has one repairs */
     db_result *r = cachegen_user_row(db, user_id, true);
-    if (r == NULL) {
-        cache_unsynced_announce(cache);
-        return;
-    }
-    if (db_rows(r) == 1 && !cachegen_push(db, cache, user_id, r, 0, 0)) {
-        log_warn("cachegen: memcached generations of user %" PRId64 " not raised (its copies are skipped until "
-                 "repaired)", user_id);
-        cache_unsynced_announce(cache);
-    }
+    bool failed = r == NULL || (db_rows(r) == 1 && !cachegen_push(db, cache, user_id, r, 0, 0));
     db_clear(r);
+    if (!failed)
+        return;
+    log_warn("cachegen: memcached generations of user %" PRId64 " not raised (its copies are skipped until "
+             "repaired)", user_id);
+    cache_unsynced_announce(cache);
+    if (cachegen_state.shared_hosts == 1)
+        cachegen_wait_for_hosts();
 }
 
 /* ---- the unsynced list ------------------------------------------------------ */
@@ -147,9 +157,9 @@ static void cachegen_poll(struct db *db, struct cache *cache, double now)
     st->next_poll_ms = now + CACHEGEN_POLL_MS;
 }
 
-void cachegen_check_per_read(bool on)
+void cachegen_shared_hosts(int mode)
 {
-    cachegen_state.per_read = on;
+    cachegen_state.shared_hosts = mode;
 }
 
 /* The user's flag of kind k, read now; not synced: one repair attempt.
@@ -189,7 +199,7 @@ bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_
         return false;
     if (bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) != NULL)
         return false;
-    return !st->per_read || cachegen_synced_now(db, cache, k, user_id, true);
+    return st->shared_hosts != 2 || cachegen_synced_now(db, cache, k, user_id, true);
 }
 
 /* ---- entries ---------------------------------------------------------------- */

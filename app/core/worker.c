@@ -259,7 +259,7 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
         _exit(3);
     }
     db_set_timeout(w.ctx.db, cfg->db_timeout_ms);
-    cachegen_check_per_read(cfg->cache_check_per_read != 0);
+    cachegen_shared_hosts(cfg->cache_shared_hosts);
     if (module_init_children(&w.ctx) != 0)
         _exit(3);
 
