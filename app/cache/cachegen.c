@@ -8,6 +8,7 @@
 #include "../core/log.h"
 #include "../store/db.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ struct cachegen_state {
     double next_poll_ms;
     uint64_t epoch_seen;                 /* cache_unsynced_epoch at the last poll */
     bool overflow;                       /* more than CACHEGEN_PENDING_MAX: trust nobody */
+    int shared_hosts;                    /* cachegen_shared_hosts */
     size_t count[CG_KINDS];
     int64_t users[CG_KINDS][CACHEGEN_PENDING_MAX];   /* sorted */
 };
@@ -104,28 +106,45 @@ static bool cachegen_push(struct db *db, struct cache *cache, int64_t user_id, c
     return all;
 }
 
+/* The user's row (CACHEGEN_COLS: the generations, then the synced flags),
+ * only when one of them is not synced if unsynced_only; NULL when
+ * PostgreSQL does not answer. */
+static db_result *cachegen_user_row(struct db *db, int64_t user_id, bool unsynced_only)
+{
+    char uid[24];
+    db_param_i64(uid, user_id);
+    const char *params[2] = {uid, unsynced_only ? "t" : "f"};
+    enum err e;
+    return db_query(db, &e, DB_RETRY_ON_RECONNECT,
+                    "SELECT " CACHEGEN_COLS " FROM metric_generations WHERE user_id = $1::bigint"
+                    " AND (NOT $2::boolean OR " CACHEGEN_UNSYNCED ")",
+                    2, params);
+}
+
+/* Mode 1 (cachegen.h): holds the caller until every other process's list
+ * in use was read after the write's commit. */
+static void cachegen_wait_for_hosts(void)
+{
+    long ms = CACHEGEN_POLL_MS + CACHEGEN_ACK_MARGIN_MS;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id)
 {
     if (!cache_enabled(cache))
         return;                          /* no memcached here: whoever has one repairs */
-    char uid[24];
-    db_param_i64(uid, user_id);
-    const char *params[1] = {uid};
-    enum err e;
-    db_result *r = db_query(db, &e, DB_RETRY_ON_RECONNECT,
-                            "SELECT " CACHEGEN_COLS " FROM metric_generations WHERE user_id = $1::bigint"
-                            " AND " CACHEGEN_UNSYNCED,
-                            1, params);
-    if (r == NULL) {
-        cache_unsynced_announce(cache);
-        return;
-    }
-    if (db_rows(r) == 1 && !cachegen_push(db, cache, user_id, r, 0, 0)) {
-        log_warn("cachegen: memcached generations of user %" PRId64 " not raised (its copies are skipped until "
-                 "repaired)", user_id);
-        cache_unsynced_announce(cache);
-    }
+    db_result *r = cachegen_user_row(db, user_id, true);
+    bool failed = r == NULL || (db_rows(r) == 1 && !cachegen_push(db, cache, user_id, r, 0, 0));
     db_clear(r);
+    if (!failed)
+        return;
+    log_warn("cachegen: memcached generations of user %" PRId64 " not raised (its copies are skipped until "
+             "repaired)", user_id);
+    cache_unsynced_announce(cache);
+    if (cachegen_state.shared_hosts == 1)
+        cachegen_wait_for_hosts();
 }
 
 /* ---- the unsynced list ------------------------------------------------------ */
@@ -168,6 +187,26 @@ static void cachegen_poll(struct db *db, struct cache *cache, double now)
     st->next_poll_ms = now + CACHEGEN_POLL_MS;
 }
 
+void cachegen_shared_hosts(int mode)
+{
+    cachegen_state.shared_hosts = mode;
+}
+
+/* The user's flag of kind k, read now; not synced: one repair attempt.
+ * fallback when PostgreSQL does not answer. */
+static bool cachegen_synced_now(struct db *db, struct cache *cache, int k, int64_t user_id, bool fallback)
+{
+    db_result *r = cachegen_user_row(db, user_id, false);
+    if (r == NULL)
+        return fallback;
+    /* No row: nothing written yet, so no token and no entry can match. */
+    bool synced = db_rows(r) != 1 || db_value(r, 0, CG_KINDS + k)[0] == 't';
+    if (!synced && cachegen_push(db, cache, user_id, r, 0, 0))
+        synced = true;                   /* the token now holds the generation read above */
+    db_clear(r);
+    return synced;
+}
+
 static int cachegen_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -188,7 +227,9 @@ bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_
      * degradation table); a miss would be 503 anyway. Too long a list: no one. */
     if (st->overflow)
         return false;
-    return bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) == NULL;
+    if (bsearch(&user_id, st->users[k], st->count[k], sizeof(int64_t), cachegen_cmp) != NULL)
+        return false;
+    return st->shared_hosts != 2 || cachegen_synced_now(db, cache, k, user_id, true);
 }
 
 /* ---- entries ---------------------------------------------------------------- */

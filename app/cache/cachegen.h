@@ -56,7 +56,25 @@
  *     reads the written users continuously from the moment of the return.
  *   - Every host sharing a pool must place keys the same way: a tallyd from
  *     before the groups raises tokens where this one does not look (stop
- *     them all to upgrade). */
+ *     them all to upgrade).
+ *
+ * Several hosts on one memcached pool (config cache_shared_hosts,
+ * docs/scale-out.md): the poll period is a window in which host B, told
+ * nothing by host A, serves the copy A's failed token update left behind
+ * once memcached answers again. Closed one of two ways, so that no host
+ * serves a copy older than a write acknowledged before the read began:
+ *   1  the write waits: a sync that fails holds the answer for
+ *      CACHEGEN_POLL_MS + CACHEGEN_ACK_MARGIN_MS, after which the list of
+ *      every process of every host that trusts anything was read after
+ *      the commit, so it names the user. Readers pay nothing; each write
+ *      made while memcached fails holds a worker that long.
+ *   2  the read checks: every read a worker would serve from memcached
+ *      first asks PostgreSQL for the user's synced flags (one primary-key
+ *      SELECT); a cleared flag skips the copy (and repairs the token if
+ *      memcached takes it). Writes never wait; every cached read pays a
+ *      query.
+ * Either way a process whose poll failed (PostgreSQL down) goes on with
+ * its last list, as above. */
 #ifndef TALLY_CACHEGEN_H
 #define TALLY_CACHEGEN_H
 
@@ -82,6 +100,12 @@ void cachegen_sync_user(struct db *db, struct cache *cache, int64_t user_id);
  * unusable; do not read or write them. ns: "metrics", "profiles" or
  * "opportunities". May poll PostgreSQL (see above). */
 bool cachegen_trusted(struct db *db, struct cache *cache, const char *ns, int64_t user_id);
+
+#define CACHEGEN_ACK_MARGIN_MS    200    /* mode 1: beyond the poll period (a poll's own query time) */
+
+/* This process's mode for several hosts (0: one host; 1, 2: see above),
+ * config cache_shared_hosts, set by each worker at start. */
+void cachegen_shared_hosts(int mode);
 
 /* One round trip for the user's token and the entry at key. 1: hit, *value
  * (malloc'd, NUL-terminated) is the entry without its generation; 0: miss,

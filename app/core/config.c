@@ -65,6 +65,7 @@ static const struct config_key config_keys[] = {
     CFG_INT(db_timeout_ms, 0, 3600 * 1000),
     CFG_INT(auth_cache_ttl_s, 0, 3600),
     CFG_INT(health_cache_ms, 0, 60000),
+    CFG_INT(cache_shared_hosts, 0, 2),
     CFG_INT(debug_routes, 0, 1),
     CFG_INT(job_runner, 0, 1),
     CFG_INT(job_poll_ms, 10, 3600 * 1000),

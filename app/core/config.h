@@ -36,6 +36,7 @@ struct config {
     int db_timeout_ms;                        /* per SQL statement in tallyd; 0 = none */
     int auth_cache_ttl_s;                     /* per-worker token cache */
     int health_cache_ms;                      /* per-worker health result cache */
+    int cache_shared_hosts;                   /* several hosts on one memcached pool: cachegen mode 0, 1, 2 */
     int debug_routes;                         /* 1 = register the debug routes (tests only) */
     int job_runner;                           /* 1 = the master supervises one job-runner child */
     int job_poll_ms;                          /* runner wakes at least this often without NOTIFY */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -188,14 +189,24 @@ static void server_spawn(struct server *s, int slot)
     sw->generation = s->generation;
     sw->state = SHM_WORKER_STARTING;
     sw->started_ms = clock_wall_ms();
+    pid_t master = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork: %s", strerror(errno));
         s->spawn_not_before_ms = clock_mono_ms() + SERVER_BACKOFF_BASE_MS;
         return;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        /* A master killed with SIGKILL takes its workers along (SIGTERM: the
+         * request in hand completes), so the socket stops accepting and
+         * nginx moves on to another host at once instead of queueing on a
+         * listener nobody will ever respawn. The getppid() check covers a
+         * master that died before the prctl. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+        if (getppid() != master)
+            _exit(0);
         worker_main(slot, s->generation, s->cfg, s->shm, s->router, s->listen_fd);
+    }
     sw->pid = pid;
     s->slots[slot].pid = pid;
     s->slots[slot].generation = s->generation;

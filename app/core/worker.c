@@ -15,6 +15,7 @@
 #include "router.h"
 #include "shm.h"
 #include "../cache/cache.h"
+#include "../cache/cachegen.h"
 #include "../store/db.h"
 
 #include <errno.h>
@@ -379,6 +380,7 @@ void worker_main(int slot, uint32_t generation, const struct config *cfg, struct
         _exit(3);
     }
     db_set_timeout(w.ctx.db, cfg->db_timeout_ms);
+    cachegen_shared_hosts(cfg->cache_shared_hosts);
     if (module_init_children(&w.ctx) != 0)
         _exit(3);
 
