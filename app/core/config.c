@@ -81,8 +81,8 @@ void config_defaults(struct config *cfg)
     cfg->listen_backlog = 1024;
     cfg->listen_mode = 0660;
     cfg->workers = 0;
-    cfg->max_requests = 10000;
-    cfg->max_requests_jitter = 1000;
+    cfg->max_requests = 100000;
+    cfg->max_requests_jitter = 10000;
     cfg->request_timeout_ms = 30000;
     cfg->slowlog_ms = 1000;
     cfg->graceful_timeout_ms = 30000;
