@@ -1,4 +1,6 @@
 #!/bin/bash
+# The exact script of the workers 2 vs 4 runs (20261201T2124Z-workers-2-vs-4.txt), kept as run: it
+# expects bench/tail's stack running and an admin token in /tmp/tail-token2.
 cd /work/wt-tail
 export TALLY_VAR=$PWD/var/bench-tail
 . var/bench-tail/env
