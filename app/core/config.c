@@ -80,11 +80,11 @@ void config_defaults(struct config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->listen, sizeof(cfg->listen), "%s", TALLY_LISTEN_DEFAULT);
-    cfg->listen_backlog = 1024;
+    cfg->listen_backlog = 256;   /* bounded queue: beyond it nginx sheds with a JSON 503 (docs/performance.md) */
     cfg->listen_mode = 0660;
     cfg->workers = 0;
-    cfg->max_requests = 10000;
-    cfg->max_requests_jitter = 1000;
+    cfg->max_requests = 100000;
+    cfg->max_requests_jitter = 10000;
     cfg->request_timeout_ms = 30000;
     cfg->slowlog_ms = 1000;
     cfg->graceful_timeout_ms = 30000;
