@@ -22,9 +22,9 @@
 #define DATASETS_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 #define DATASETS_LINEAGE_MAX 10000
 
-static const char DATASETS_VERSION_COLUMNS[] =
-    "v.id, v.dataset_id, d.name, v.version, v.parent_version, v.steps, v.sha256, v.row_count, v.columns,"
-    " v.content_bytes, v.pinned, v.purged_at IS NOT NULL, " DATASETS_TS("v.created_at") ", v.created_by, d.user_id";
+#define DATASETS_VERSION_COLUMNS \
+    "v.id, v.dataset_id, d.name, v.version, v.parent_version, v.steps, v.sha256, v.row_count, v.columns," \
+    " v.content_bytes, v.pinned, v.purged_at IS NOT NULL, " DATASETS_TS("v.created_at") ", v.created_by, d.user_id"
 
 void datasets_limits_get(const struct tally_ctx *ctx, struct datasets_limits *out)
 {
@@ -143,13 +143,12 @@ static bool datasets_visible(const struct datasets_who *who, int64_t owner)
 enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, int64_t dataset_id, int version,
                        struct datasets_version *out)
 {
-    char idtext[32], vtext[16], sql[768];
+    static const char sql[] = "SELECT " DATASETS_VERSION_COLUMNS
+                              " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
+                              " WHERE v.dataset_id = $1 AND v.version = $2";
+    char idtext[32], vtext[16];
     db_param_i64(idtext, dataset_id);
     snprintf(vtext, sizeof(vtext), "%d", version);
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
-             " WHERE v.dataset_id = $1 AND v.version = $2",
-             DATASETS_VERSION_COLUMNS);
     const char *params[2] = {idtext, vtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 2, params);
@@ -166,11 +165,11 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
 
 /* ---- listing ---------------------------------------------------------- */
 
-static const char DATASETS_SUMMARY_SQL[] =
-    "SELECT d.id, d.name, d.user_id, " DATASETS_TS("d.created_at") ","
-    " (SELECT max(version) FROM dataset_versions x WHERE x.dataset_id = d.id),"
-    " (SELECT count(*) FROM dataset_versions x WHERE x.dataset_id = d.id)"
-    " FROM datasets d";
+#define DATASETS_SUMMARY_SQL \
+    "SELECT d.id, d.name, d.user_id, " DATASETS_TS("d.created_at") "," \
+    " (SELECT max(version) FROM dataset_versions x WHERE x.dataset_id = d.id)," \
+    " (SELECT count(*) FROM dataset_versions x WHERE x.dataset_id = d.id)" \
+    " FROM datasets d"
 
 static struct json_object *datasets_summary_json(const db_result *r, int row)
 {
@@ -187,12 +186,11 @@ static struct json_object *datasets_summary_json(const db_result *r, int row)
 enum err datasets_list(struct tally_ctx *ctx, const struct datasets_who *who, const char *name,
                        struct json_object **out)
 {
-    char uid[32], sql[1024];
+    static const char sql[] = DATASETS_SUMMARY_SQL
+        " WHERE ($1::bigint IS NULL OR d.user_id = $1::bigint) AND ($2::text IS NULL OR d.name = $2)"
+        " ORDER BY d.id LIMIT 1000";
+    char uid[32];
     db_param_i64(uid, who->user_id);
-    snprintf(sql, sizeof(sql),
-             "%s WHERE ($1::bigint IS NULL OR d.user_id = $1::bigint) AND ($2::text IS NULL OR d.name = $2)"
-             " ORDER BY d.id LIMIT 1000",
-             DATASETS_SUMMARY_SQL);
     const char *params[2] = {who->admin ? NULL : uid, name};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 2, params);
@@ -212,9 +210,9 @@ enum err datasets_list(struct tally_ctx *ctx, const struct datasets_who *who, co
 enum err datasets_get(struct tally_ctx *ctx, const struct datasets_who *who, int64_t dataset_id,
                       struct json_object **out)
 {
-    char idtext[32], sql[1024];
+    static const char sql[] = DATASETS_SUMMARY_SQL " WHERE d.id = $1";
+    char idtext[32];
     db_param_i64(idtext, dataset_id);
-    snprintf(sql, sizeof(sql), "%s WHERE d.id = $1", DATASETS_SUMMARY_SQL);
     const char *params[1] = {idtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
@@ -237,12 +235,11 @@ enum err datasets_versions(struct tally_ctx *ctx, const struct datasets_who *who
     if (e != ERR_NONE)
         return e;
     json_object_put(ds);
-    char idtext[32], sql[768];
+    static const char sql[] = "SELECT " DATASETS_VERSION_COLUMNS
+                              " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
+                              " WHERE v.dataset_id = $1 ORDER BY v.version";
+    char idtext[32];
     db_param_i64(idtext, dataset_id);
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
-             " WHERE v.dataset_id = $1 ORDER BY v.version",
-             DATASETS_VERSION_COLUMNS);
     const char *params[1] = {idtext};
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 1, params);
     if (r == NULL)
@@ -301,11 +298,10 @@ enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *
 
 enum err datasets_find_by_id(struct tally_ctx *ctx, int64_t version_id, struct datasets_version *out)
 {
-    char idtext[32], sql[768];
+    static const char sql[] = "SELECT " DATASETS_VERSION_COLUMNS
+                              " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = $1";
+    char idtext[32];
     db_param_i64(idtext, version_id);
-    snprintf(sql, sizeof(sql),
-             "SELECT %s FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = $1",
-             DATASETS_VERSION_COLUMNS);
     const char *params[1] = {idtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0, sql, 1, params);

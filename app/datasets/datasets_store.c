@@ -247,15 +247,24 @@ static int datasets_store_write(struct datasets_store_ctx *sc)
         sc->err = ERR_INTERNAL;
         return -1;
     }
-    char sql[64 + DATASETS_STORE_BATCH * 40];
+    /* 80 bytes of head, then at most 2 + 30 per tuple (", ($1, $NN, $NN,
+     * $NN, $NN)" with 3-digit numbers): sized so it always fits; a tuple
+     * that would not (a larger DATASETS_STORE_BATCH) fails the write
+     * rather than run a truncated statement. */
+    char sql[80 + DATASETS_STORE_BATCH * 40];
     const char *params[1 + DATASETS_STORE_BATCH * 4];
     size_t pos = (size_t)snprintf(sql, sizeof(sql),
                                   "INSERT INTO dataset_chunks (version_id, seq, first_row, row_count, data) VALUES ");
     params[0] = sc->version_id;
     for (int i = 0; i < sc->n; i++) {
         int p = 2 + i * 4;
-        pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, "%s($1, $%d, $%d, $%d, $%d)", i ? ", " : "", p, p + 1,
-                                p + 2, p + 3);
+        int w = snprintf(sql + pos, sizeof(sql) - pos, "%s($1, $%d, $%d, $%d, $%d)", i ? ", " : "", p, p + 1, p + 2,
+                         p + 3);
+        if (w < 0 || (size_t)w >= sizeof(sql) - pos) {
+            sc->err = ERR_INTERNAL;
+            return -1;
+        }
+        pos += (size_t)w;
         params[p - 1] = sc->meta[i][0];
         params[p] = sc->meta[i][1];
         params[p + 1] = sc->meta[i][2];

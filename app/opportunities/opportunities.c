@@ -14,6 +14,7 @@
 #include "../core/module.h"
 #include "../core/parse.h"
 #include "../store/db.h"
+#include "../store/sqlbuf.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -362,7 +363,6 @@ static char *opp_like(const char *s)
     return p;
 }
 
-#define OPP_LIST_PARAMS 8
 
 enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *lq, char **json, size_t *len,
                             struct opp_error *oe)
@@ -389,57 +389,57 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
     if (has_cursor && !opp_cursor_parse(lq->cursor, by_score ? 's' : 'c', &ckey, &cid))
         return opf_fail(oe, ERR_BAD_REQUEST, "cursor", "invalid cursor (or one made for another sort)");
 
-    char sql[2048], uid[24], ms[24], ck[24], ci[24], lim[24];
-    const char *params[OPP_LIST_PARAMS];
-    int np = 0;
     char *like = NULL;
     const char *key_sql = by_score ? "coalesce(score, -1)" : "created_at";
-    size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT " OPP_COLS("") ", %s FROM opportunities WHERE true",
-                                by_score ? "coalesce(score, -1)::text"
-                                         : "(extract(epoch FROM created_at) * 1000000)::bigint::text");
-#define OPP_WHERE(...) (n += (size_t)snprintf(sql + n, sizeof(sql) - n, __VA_ARGS__))
+    const char *order = desc ? " DESC" : " ASC";
+    struct sqlbuf b;
+    sqlbuf_init(&b);
+    sqlbuf_add(&b, "SELECT " OPP_COLS("") ", ");
+    sqlbuf_add(&b, by_score ? "coalesce(score, -1)::text" : "(extract(epoch FROM created_at) * 1000000)::bigint::text");
+    sqlbuf_add(&b, " FROM opportunities WHERE true");
     if (lq->user_id > 0) {
-        db_param_i64(uid, lq->user_id);
-        params[np++] = uid;
-        OPP_WHERE(" AND user_id = $%d::bigint", np);
+        sqlbuf_add(&b, " AND user_id = ");
+        sqlbuf_i64(&b, lq->user_id);
+        sqlbuf_add(&b, "::bigint");
     }
-    if (lq->tier != NULL) {
-        params[np++] = lq->tier;
-        OPP_WHERE(" AND tier = $%d", np);
-    }
-    if (lq->status != NULL) {
-        params[np++] = lq->status;
-        OPP_WHERE(" AND status = $%d", np);
-    }
+    if (lq->tier != NULL)
+        sqlbuf_add_with(&b, " AND tier = ?", lq->tier);
+    if (lq->status != NULL)
+        sqlbuf_add_with(&b, " AND status = ?", lq->status);
     if (lq->min_score != NULL) {
-        db_param_i64(ms, min_score);
-        params[np++] = ms;
-        OPP_WHERE(" AND coalesce(score, -1) >= $%d::int", np);
+        sqlbuf_add(&b, " AND coalesce(score, -1) >= ");
+        sqlbuf_i64(&b, min_score);
+        sqlbuf_add(&b, "::int");
     }
     if (lq->q != NULL) {
         if ((like = opp_like(lq->q)) == NULL)
             return ERR_INTERNAL;
-        params[np++] = like;
-        OPP_WHERE(" AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, '')) ILIKE $%d", np);
+        sqlbuf_add_with(&b, " AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, '')) ILIKE ?",
+                        like);
     }
     if (has_cursor) {
-        db_param_i64(ck, ckey);
-        db_param_i64(ci, cid);
-        params[np++] = ck;
-        params[np++] = ci;
-        if (by_score)
-            OPP_WHERE(" AND (coalesce(score, -1), id) %s ($%d::int, $%d::bigint)", desc ? "<" : ">", np - 1, np);
-        else
-            OPP_WHERE(" AND (created_at, id) %s ('epoch'::timestamptz + $%d::bigint * interval '1 microsecond',"
-                      " $%d::bigint)",
-                      desc ? "<" : ">", np - 1, np);
+        sqlbuf_add(&b, by_score ? " AND (coalesce(score, -1), id) " : " AND (created_at, id) ");
+        sqlbuf_add(&b, desc ? "< (" : "> (");
+        if (by_score) {
+            sqlbuf_i64(&b, ckey);
+            sqlbuf_add(&b, "::int, ");
+        } else {
+            sqlbuf_add(&b, "'epoch'::timestamptz + ");
+            sqlbuf_i64(&b, ckey);
+            sqlbuf_add(&b, "::bigint * interval '1 microsecond', ");
+        }
+        sqlbuf_i64(&b, cid);
+        sqlbuf_add(&b, "::bigint)");
     }
-    db_param_i64(lim, limit + 1);
-    params[np++] = lim;
-    OPP_WHERE(" ORDER BY %s %s, id %s LIMIT $%d::int", key_sql, desc ? "DESC" : "ASC", desc ? "DESC" : "ASC", np);
-#undef OPP_WHERE
+    sqlbuf_add(&b, " ORDER BY ");
+    sqlbuf_add(&b, key_sql);
+    sqlbuf_add(&b, order);
+    sqlbuf_add(&b, ", id");
+    sqlbuf_add(&b, order);
+    sqlbuf_add(&b, " LIMIT ");
+    sqlbuf_add_int(&b, limit + 1);
     enum err e;
-    db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, np, params);
+    db_result *r = sqlbuf_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, &b);
     free(like);
     if (r == NULL)
         return e;
