@@ -35,6 +35,15 @@ def test_tallyd_stopped_gives_json_503_then_200_when_started():
         assert_shed(get("/api/v1/datasets"))
         # A second request too: nothing cached the failure in a bad state.
         assert_shed(get("/api/v1/health"))
+        # The dashboard: a page, not nginx's "502 Bad Gateway" (login too).
+        for path in ("/admin/", "/admin/login", "/admin/users?q=%3Cb%3E"):
+            r = get(path)
+            assert r.status == 503, (path, r)
+            assert r.headers.get("content-type", "").startswith("text/html"), (path, r.headers)
+            assert r.headers.get("retry-after") == "5", (path, r.headers)
+            assert "tally is unavailable" in r.body and "nginx" not in r.body, (path, r.body)
+        r = get("/metrics")
+        assert r.status == 503 and r.body == "tallyd unavailable\n", r
     finally:
         stack("start", "tallyd")
     r = wait_for(lambda: (lambda h: h if h.status == 200 else None)(get("/api/v1/health")), what="tallyd back")
