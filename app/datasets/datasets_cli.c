@@ -25,44 +25,89 @@ static int datasets_cli_usage(void)
     return 2;
 }
 
-/* Reads a whole file, at most limit bytes. NULL with a message on failure. */
-static char *datasets_cli_read(const char *path, long limit, size_t *len)
+/* A file streamed through the upload's CSV reader: the reader pulls one
+ * window at a time, so memory is bounded by the window and a row, never the
+ * file. The byte cap is csv_body_limit_bytes, as for the HTTP body; a line
+ * of progress goes to stderr every DATASETS_CLI_PROGRESS_BYTES (a large
+ * file only, never per row). */
+#define DATASETS_CLI_PROGRESS_BYTES (8L << 20)
+
+struct datasets_cli_file {
+    FILE *f;
+    const char *path;
+    long limit, total, next_report, size;
+    bool too_large, io_error, reported;
+};
+
+static long datasets_cli_pull(void *ud, char *buf, size_t cap)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "tallyctl datasets: cannot open %s\n", path);
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf != NULL) {
-        if (n == cap) {
-            if (cap >= (size_t)limit) {
-                fprintf(stderr, "tallyctl datasets: %s is larger than csv_body_limit_bytes (%ld)\n", path, limit);
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            char *bigger = realloc(buf, cap * 2 + 1);
-            if (bigger == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
+    struct datasets_cli_file *cf = ud;
+    size_t got = fread(buf, 1, cap, cf->f);
+    if (got == 0) {
+        if (ferror(cf->f)) {
+            cf->io_error = true;
+            return -1;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        if (got == 0)
-            break;
-        n += got;
+        return 0;
     }
-    fclose(f);
-    if (buf != NULL) {
-        buf[n] = '\0';
-        *len = n;
+    if ((long)got > cf->limit - cf->total) {
+        cf->too_large = true;
+        return -1;
     }
-    return buf;
+    cf->total += (long)got;
+    if (cf->total >= cf->next_report) {
+        if (cf->size > 0)
+            fprintf(stderr, "tallyctl datasets: %s: %.1f of %.1f MiB read\n", cf->path, cf->total / 1048576.0,
+                    cf->size / 1048576.0);
+        else
+            fprintf(stderr, "tallyctl datasets: %s: %.1f MiB read\n", cf->path, cf->total / 1048576.0);
+        cf->next_report += DATASETS_CLI_PROGRESS_BYTES;
+        cf->reported = true;
+    }
+    return (long)got;
+}
+
+static int datasets_cli_open(struct datasets_cli_file *cf, const char *path, long limit)
+{
+    memset(cf, 0, sizeof(*cf));
+    cf->path = path;
+    cf->limit = limit;
+    cf->next_report = DATASETS_CLI_PROGRESS_BYTES;
+    cf->f = fopen(path, "rb");
+    if (cf->f == NULL) {
+        fprintf(stderr, "tallyctl datasets: cannot open %s\n", path);
+        return -1;
+    }
+    if (fseek(cf->f, 0, SEEK_END) == 0) {   /* the size, for progress only (a pipe has none) */
+        long size = ftell(cf->f);
+        cf->size = size > 0 ? size : 0;
+        if (fseek(cf->f, 0, SEEK_SET) != 0) {
+            fprintf(stderr, "tallyctl datasets: cannot read %s\n", path);
+            fclose(cf->f);
+            return -1;
+        }
+    } else {
+        clearerr(cf->f);
+    }
+    return 0;
+}
+
+/* After the upload: the reason a read stopped it, which the upload itself
+ * only knows as a failed read; 1 when it did. */
+static int datasets_cli_close(struct datasets_cli_file *cf)
+{
+    int stopped = 0;
+    if (cf->too_large) {
+        fprintf(stderr, "tallyctl datasets: %s is larger than csv_body_limit_bytes (%ld)\n", cf->path, cf->limit);
+        stopped = 1;
+    } else if (cf->io_error) {
+        fprintf(stderr, "tallyctl datasets: cannot read %s\n", cf->path);
+        stopped = 1;
+    } else if (cf->reported) {
+        fprintf(stderr, "tallyctl datasets: %s: %.1f MiB read, done\n", cf->path, cf->total / 1048576.0);
+    }
+    fclose(cf->f);
+    return stopped;
 }
 
 static void datasets_cli_error(enum err e, const struct datasets_error *er)
@@ -117,16 +162,21 @@ int datasets_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     if ((!is_import && strcmp(sub, "upload") != 0) || file == NULL || (is_import && user == 0) ||
         (!is_import && name == NULL))
         return datasets_cli_usage();
-    size_t len = 0;
-    char *data = datasets_cli_read(file, ctx->cfg->csv_body_limit_bytes, &len);
-    if (data == NULL)
+    struct datasets_cli_file cf;
+    if (datasets_cli_open(&cf, file, ctx->cfg->csv_body_limit_bytes) != 0)
         return 1;
+    struct datasets_input in = {.read = datasets_cli_pull, .read_ud = &cf};
+    enum err e;
     int rc = 0;
     if (is_import) {
         struct datasets_import_result ir;
         struct json_object *rejected = NULL;
-        enum err e = datasets_import(ctx, &who, user, &(struct datasets_input){.data = data, .len = len}, delim, &ir, &rejected, &er);
-        if (e != ERR_NONE) {
+        e = datasets_import(ctx, &who, user, &in, delim, &ir, &rejected, &er);
+        if (datasets_cli_close(&cf) != 0) {
+            if (rejected != NULL)
+                json_object_put(rejected);
+            rc = 1;
+        } else if (e != ERR_NONE) {
             datasets_cli_error(e, &er);
             if (rejected != NULL) {
                 fprintf(stderr, "%s\n", json_object_to_json_string_ext(rejected, JSON_C_TO_STRING_PRETTY));
@@ -142,8 +192,12 @@ int datasets_cli_run(struct tally_ctx *ctx, int argc, char **argv)
     } else {
         struct datasets_version v;
         bool created;
-        enum err e = datasets_upload(ctx, &who, user, name, &(struct datasets_input){.data = data, .len = len}, delim, false, &v, &created, &er);
-        if (e != ERR_NONE) {
+        e = datasets_upload(ctx, &who, user, name, &in, delim, false, &v, &created, &er);
+        if (datasets_cli_close(&cf) != 0) {
+            if (e == ERR_NONE)
+                datasets_version_free(&v);
+            rc = 1;
+        } else if (e != ERR_NONE) {
             datasets_cli_error(e, &er);
             rc = 1;
         } else {
@@ -153,6 +207,5 @@ int datasets_cli_run(struct tally_ctx *ctx, int argc, char **argv)
             datasets_version_free(&v);
         }
     }
-    free(data);
     return rc;
 }
