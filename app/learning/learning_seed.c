@@ -1,7 +1,8 @@
 /* learning_seed: demo learning data for `tallyctl seed-demo` (and
  * `tallyctl learning seed-demo`). Deterministic for a seed: 300 forms over
- * 6 applicant-tracking families with dense forms and 10 small "custom"
- * families, shaped so that all four hint sources appear, near the seed's
+ * 6 applicant-tracking families with dense forms and 15 small "custom"
+ * families (3 forms of 1-2 events each: never the family level's 10 runs),
+ * shaped so that all four hint sources appear, near the seed's
  * expected split (form 30-40 %, segment 20-30 %, family 20-30 %, none
  * 10-20 %):
  *   - dense forms (35 %): 8-20 events of one job title, a main style first;
@@ -123,7 +124,7 @@ static void learning_seed_form(struct learning_seed_run *run, int index)
     int kind = index % 20;              /* 0-6 dense, 7-11 sparse+job, 12-16 sparse no job, 17-19 small family */
     const char *fam = learning_seed_families[learning_seed_range(r, 0, 5)];
     if (kind >= 17) {
-        snprintf(family, sizeof(family), "custom-ats-%d-%04x", index % 10, run->tag);
+        snprintf(family, sizeof(family), "custom-ats-%d-%04x", index / 20, run->tag);
         fam = family;
     }
     snprintf(host, sizeof(host), "careers-%03d-%04x.%s.example", index, run->tag, fam);
