@@ -108,35 +108,36 @@ static bool router_method_serves(const struct route *rt, const char *method)
 enum router_result router_match(const struct router *r, const char *method, const char *path,
                                 struct route_match *m)
 {
-    const char *best = NULL;             /* the most literal pattern that matches path */
+    /* One pass: best is the most literal pattern matching path so far; a
+     * more literal one starts over (its shape's 405 Allow and its serving
+     * route). Of the routes of best's shape, in table order, the first
+     * with the method serves; the methods of those before it make the
+     * Allow of a 405. */
+    const char *best = NULL;
+    int found = -1;
     m->route = NULL;
     m->route_index = -1;
     m->allow[0] = '\0';
     for (int i = 0; i < r->count; i++) {
         const struct route *rt = r->routes[i];
-        if (router_path_matches(rt->pattern, path, m) && (best == NULL || router_literal_cmp(rt->pattern, best) < 0))
-            best = rt->pattern;
-    }
-    if (best == NULL) {
-        m->param_count = 0;
-        return ROUTER_NOT_FOUND;
-    }
-    /* The routes of that shape, in table order: the first with the method
-     * serves; the others' methods make the Allow of a 405. */
-    int found = -1;
-    for (int i = 0; i < r->count; i++) {
-        const struct route *rt = r->routes[i];
-        if (!router_path_matches(rt->pattern, path, m) || router_literal_cmp(rt->pattern, best) != 0)
+        if (!router_path_matches(rt->pattern, path, m))
             continue;
-        if (router_method_serves(rt, method)) {
-            found = i;
-            break;
+        int cmp = best == NULL ? -1 : router_literal_cmp(rt->pattern, best);
+        if (cmp > 0 || (cmp == 0 && found >= 0))
+            continue;
+        if (cmp < 0) {
+            best = rt->pattern;
+            found = -1;
+            m->allow[0] = '\0';
         }
-        router_allow_append(m, rt->method);
+        if (router_method_serves(rt, method))
+            found = i;
+        else
+            router_allow_append(m, rt->method);
     }
     if (found < 0) {
         m->param_count = 0;
-        return ROUTER_METHOD_NOT_ALLOWED;
+        return best == NULL ? ROUTER_NOT_FOUND : ROUTER_METHOD_NOT_ALLOWED;
     }
     router_path_matches(r->routes[found]->pattern, path, m);   /* its parameters */
     m->route = r->routes[found];
