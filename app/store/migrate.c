@@ -114,9 +114,11 @@ static int migrate_load_applied(struct db *db, struct migration_set *set, FILE *
 {
     /* Two runners creating the table at once would collide: one at a time
      * (a transaction's lock, as in migrate_apply). */
-    enum err e = db_exec(db, 0, "BEGIN", 0, NULL);
-    if (e == ERR_NONE)
-        e = db_exec(db, 0, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL);
+    if (db_exec(db, 0, "BEGIN", 0, NULL) != ERR_NONE) {
+        fprintf(out, "migrate: cannot reach PostgreSQL: %s\n", db_last_error(db));
+        return -1;
+    }
+    enum err e = db_exec(db, 0, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")", 0, NULL);
     if (e == ERR_NONE)
         e = db_exec(db, 0,
                     "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -102,3 +102,14 @@ def test_two_runners_at_once_apply_each_migration_once():
         assert "0 pending" in ctl("migrate", "status", env={"TALLY_PG_CONNINFO": ci}).stdout
     finally:
         psql("DROP DATABASE tally_migtest WITH (FORCE)")
+
+
+def test_unreachable_postgresql_is_named_for_each_migrate_command():
+    from test_12_cli import _free_port
+    env = {"TALLY_PG_CONNINFO": "host=127.0.0.1 port=%d dbname=tally connect_timeout=5" % _free_port()}
+    for args in (["migrate", "status"], ["migrate", "up"], ["migrate", "down"]):
+        p = ctl(*args, env=env, check=False)
+        assert p.returncode == 1, (args, p)
+        out = p.stdout + p.stderr
+        assert "cannot reach PostgreSQL" in out and "refused" in out.lower(), (args, out)
+        assert "schema_migrations" not in out, (args, out)
