@@ -35,7 +35,6 @@ bool timeword_in(const struct period_ctx *c, int i, const char *const *list);
 bool timeword_demi(const struct period_ctx *c, int i);
 int timeword_skip(const struct period_ctx *c, int i, const char *const *list);
 bool timeword_is_last(const struct period_ctx *c, int i);
-bool timeword_digits(const char *s, size_t min, size_t max);
 int timeword_number(const struct period_ctx *c, int i);
 int timeword_day_number(const struct period_ctx *c, int i);
 int timeword_rank(const struct period_ctx *c, int i);
@@ -52,8 +51,6 @@ bool span_rolling(struct period_ctx *c, int unit, int n, struct period_span *s);
 int span_last_n(struct period_ctx *c, int i, struct period_span *s);
 int span_week(struct period_ctx *c, int i, struct period_span *s);
 int span_weekend(struct period_ctx *c, int i, struct period_span *s);
-bool span_quarter(struct period_ctx *c, enum period_unit unit, int q, int y, struct period_span *s);
-int span_of_year(struct period_ctx *c, int i, int *y, bool *this_year);
 int span_quarter_or_half(struct period_ctx *c, int i, struct period_span *s, enum period_unit unit);
 int span_relative(struct period_ctx *c, int i, struct period_span *s);
 

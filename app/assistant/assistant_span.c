@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int span_of_year(struct period_ctx *c, int i, int *y, bool *this_year);
+
 #define SPAN_MAX_DAYS_BACK    3660     /* "last N days": N at most (10 years) */
 
 /* The unit holding today (to date), or the one before it, or after. */
@@ -206,7 +208,7 @@ int span_weekend(struct period_ctx *c, int i, struct period_span *s)
 }
 
 /* The latest quarter (or half) q of a year not given: not starting after today. */
-bool span_quarter(struct period_ctx *c, enum period_unit unit, int q, int y, struct period_span *s)
+static bool span_quarter(struct period_ctx *c, enum period_unit unit, int q, int y, struct period_span *s)
 {
     int months = unit == UNIT_QUARTER ? 3 : 6;
     if (y == 0) {
@@ -224,7 +226,7 @@ bool span_quarter(struct period_ctx *c, enum period_unit unit, int q, int y, str
 }
 
 /* An optional year after a quarter or half: "2025", "de 2025", "of the year". */
-int span_of_year(struct period_ctx *c, int i, int *y, bool *this_year)
+static int span_of_year(struct period_ctx *c, int i, int *y, bool *this_year)
 {
     int j = timeword_skip(c, i, (const char *const[]){"de", "of", "d", "l", "the", "en", "in", NULL});
     *y = 0;

@@ -53,7 +53,7 @@ bool timeword_is_last(const struct period_ctx *c, int i)
 
 /* ---- numbers, names ---------------------------------------------------- */
 
-bool timeword_digits(const char *s, size_t min, size_t max)
+static bool timeword_digits(const char *s, size_t min, size_t max)
 {
     size_t n = strlen(s);
     if (n < min || n > max)

@@ -429,7 +429,7 @@ enum cache_result cache_delete(struct cache *c, const char *ns_name, const char 
     return CACHE_OK;
 }
 
-/* The number a cache_set_max key holds; false when absent or not a number. */
+/* The number a cache_group_set_max key holds; false when absent or not a number. */
 static bool cache_fetch_number(struct cache *c, uint64_t *value, uint64_t *cas, bool *found, memcached_return_t *rc)
 {
     bool number = false;
@@ -453,11 +453,6 @@ static bool cache_fetch_number(struct cache *c, uint64_t *value, uint64_t *cas, 
     if (frc != MEMCACHED_END && frc != MEMCACHED_SUCCESS && frc != MEMCACHED_NOTFOUND)
         *rc = frc;
     return number;
-}
-
-enum cache_result cache_set_max(struct cache *c, const char *ns_name, const char *key, size_t key_len, uint64_t value)
-{
-    return cache_group_set_max(c, ns_name, NULL, key, key_len, value);
 }
 
 enum cache_result cache_group_set_max(struct cache *c, const char *ns_name, const struct cache_group *group,

@@ -92,11 +92,6 @@ enum cache_result cache_set(struct cache *c, const char *ns, const char *key, si
  * orphaned on this host), so a failed invalidation never leaves a stale
  * entry readable. */
 enum cache_result cache_delete(struct cache *c, const char *ns, const char *key, size_t key_len);
-/* Stores the decimal value under key unless the key already holds a
- * number >= value (gets + cas/add, retried on a race; never lowers it, so
- * two writers' sets cannot land in the wrong order). No expiry. CACHE_OK
- * when the key holds >= value afterwards. */
-enum cache_result cache_set_max(struct cache *c, const char *ns, const char *key, size_t key_len, uint64_t value);
 /* This host's "a generation did not reach memcached" counter (shared
  * memory): cachegen re-reads PostgreSQL's unsynced users when it moves. */
 uint64_t cache_unsynced_epoch(const struct cache *c);
@@ -131,7 +126,11 @@ struct cache_group {
     const char *key;
     size_t len;
 };
-/* cache_set, cache_set_max and cache_mget on the group's server. */
+/* cache_set and cache_mget on the group's server (group NULL: the key's
+ * own). cache_group_set_max stores the decimal value under key unless the
+ * key already holds a number >= value (gets + cas/add, retried on a race;
+ * never lowers it, so two writers' sets cannot land in the wrong order). No
+ * expiry. CACHE_OK when the key holds >= value afterwards. */
 enum cache_result cache_group_set(struct cache *c, const char *ns, const struct cache_group *group, const char *key,
                                   size_t key_len, const char *value, size_t value_len, unsigned ttl_s);
 enum cache_result cache_group_set_max(struct cache *c, const char *ns, const struct cache_group *group,

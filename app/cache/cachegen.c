@@ -46,7 +46,7 @@ static int cachegen_kind(const char *ns)
 
 /* "t:", not the random-token scheme's "g:": a token left by an older tallyd
  * (16 hex digits, sometimes all decimal) must never pass for a generation,
- * nor sit above the real one where cache_set_max could not lower it. */
+ * nor sit above the real one where cache_group_set_max could not lower it. */
 static size_t cachegen_token_key(char out[32], int64_t user_id)
 {
     return (size_t)snprintf(out, 32, "t:%" PRId64, user_id);

@@ -11,7 +11,7 @@
  * tallyctl, psql, a second tallyd on the same pool.
  *
  * memcached: per user and namespace a token `t:<uid>` holding the
- * generation (raised only, never lowered: cache_set_max), and entries
+ * generation (raised only, never lowered: cache_group_set_max), and entries
  * `"g<generation>\n<value>"`. An entry is served only when its generation
  * equals the token, read in the same round trip (cache_mget).
  *
@@ -46,7 +46,7 @@
  *     (SIGSTOP, a partition) it still holds the user's old token and old
  *     entry, consistent with each other and older than PostgreSQL; every
  *     process keeps skipping the user (the unsynced list) until one raises
- *     the token on that server (cache_set_max: it never goes down) and only
+ *     the token on that server (cache_group_set_max: it never goes down) and only
  *     then sets the flag; from then on the old entry's generation is below
  *     the token: a miss. So the old copy is not served by any process whose
  *     list is current; on this host it is current before the next read (the

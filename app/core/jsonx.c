@@ -400,11 +400,6 @@ struct json_object *jsonx_money_wide(__int128 cents)
     return json_object_new_double_s((double)cents / 100.0, text);
 }
 
-struct json_object *jsonx_string_or_null(const char *s)
-{
-    return s != NULL ? json_object_new_string(s) : NULL;
-}
-
 const char *jsonx_get_string(struct json_object *obj, const char *key, bool *wrong_type)
 {
     struct json_object *v = NULL;

@@ -44,8 +44,6 @@ enum err jsonx_body_of(struct request *req, int json_type, struct json_object **
 struct json_object *jsonx_money(int64_t cents);
 /* The same for a sum of any number of amounts (exact, never wrapped). */
 struct json_object *jsonx_money_wide(__int128 cents);
-/* A JSON string, or JSON null for NULL. */
-struct json_object *jsonx_string_or_null(const char *s);
 /* Field of obj if it is a string; NULL if absent or JSON null; sets *wrong_type if it is another type. */
 const char *jsonx_get_string(struct json_object *obj, const char *key, bool *wrong_type);
 

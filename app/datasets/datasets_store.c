@@ -21,9 +21,8 @@
 
 /* ---- reading stored rows -------------------------------------------- */
 
-
 /* Calls fn for rows [from, to) of v, in order (to < 0: all). */
-enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_version *v, size_t ncols, long from,
+static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_version *v, size_t ncols, long from,
                               long to, datasets_row_fn fn, void *ud)
 {
     if (v->purged)

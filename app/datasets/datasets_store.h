@@ -31,9 +31,6 @@ enum err datasets_find_by_id(struct tally_ctx *ctx, int64_t version_id, struct d
 /* A row callback: 0 goes on, DATASETS_NO_MEMORY stops (ERR_PAYLOAD_TOO_LARGE), another < 0 fails. */
 typedef int (*datasets_row_fn)(void *ud, long row, const struct csv_field *f, size_t n);
 #define DATASETS_NO_MEMORY (-2)
-/* Calls fn for rows [from, to) of v, in order (to < 0: all). */
-enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_version *v, size_t ncols, long from, long to,
-                       datasets_row_fn fn, void *ud);
 /* The whole version in memory (the arena); ERR_PAYLOAD_TOO_LARGE past its cap. */
 enum err datasets_load(struct tally_ctx *ctx, const struct datasets_version *v, struct datasets_table *t);
 /* Stats of every column of t, as stored in a version's "columns". */

@@ -211,15 +211,6 @@ db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char
                     " $4::integer) RETURNING " JOBS_COLUMNS, 4, params);
 }
 
-db_result *jobs_get(struct db *db, enum err *e, int64_t id)
-{
-    char idtext[24];
-    db_param_i64(idtext, id);
-    const char *params[1] = {idtext};
-    return db_query(db, e, DB_RETRY_ON_RECONNECT, "SELECT " JOBS_COLUMNS " FROM jobs WHERE id = $1::bigint", 1,
-                    params);
-}
-
 db_result *jobs_retry(struct db *db, enum err *e, int64_t id)
 {
     char idtext[24];

@@ -93,7 +93,6 @@ struct json_object *jobs_row_json(const db_result *r, int row);
 /* Queue statements (admin API and tallyctl). Results are cleared by the caller. */
 db_result *jobs_enqueue(struct db *db, enum err *e, const char *kind, const char *payload_json, int priority,
                         int max_attempts);
-db_result *jobs_get(struct db *db, enum err *e, int64_t id);
 /* Re-queues a dead or failed job now (a dead one with attempts reset to 0).
  * ERR_NOT_FOUND if there is no such job, ERR_CONFLICT if it is not dead/failed. */
 db_result *jobs_retry(struct db *db, enum err *e, int64_t id);

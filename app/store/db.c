@@ -247,7 +247,6 @@ void db_clear(db_result *res)
 }
 
 int db_rows(const db_result *res) { return PQntuples((const PGresult *)res); }
-int db_cols(const db_result *res) { return PQnfields((const PGresult *)res); }
 
 const char *db_value(const db_result *res, int row, int col)
 {

@@ -47,7 +47,6 @@ enum err db_exec(struct db *db, int flags, const char *sql, int nparams, const c
 const char *db_param_i64_into(char *buf, size_t cap, int64_t v);
 void db_clear(db_result *res);
 int db_rows(const db_result *res);
-int db_cols(const db_result *res);
 const char *db_value(const db_result *res, int row, int col);   /* "" for NULL */
 bool db_is_null(const db_result *res, int row, int col);
 int64_t db_int64(const db_result *res, int row, int col);        /* 0 for NULL */
