@@ -122,8 +122,6 @@ extern const size_t learning_http_route_count;
 int learning_aggregate_job(struct jobs_ctx *jctx, struct json_object *payload);
 extern const struct module_command learning_cli_commands[LEARNING_CLI_COMMAND_COUNT];
 extern const size_t learning_cli_command_count;
-/* The old-way tallyctl dispatch: runs `learning ...` (argv[0] = "learning"). */
-int learning_cli_main(struct tally_ctx *ctx, int argc, char **argv);
 extern const struct tally_module learning_module;
 
 #endif

@@ -8,6 +8,7 @@ database (read here with psql)."""
 import os
 import re
 import socket
+import tempfile
 import subprocess
 
 from harness import CONF, CTL, ROOT, admin_token, ctl, get, post, psql
@@ -186,6 +187,50 @@ def test_missing_values_and_unknown_options_write_nothing():
                  "unexpected argument 'extra'")
     _usage_error(ctl("admin", "create", "--username", check=False, input="longpassword\n"),
                  "tallyctl admin create", "option --username needs a value")
+
+
+def test_datasets_and_learning_commands_follow_the_same_conventions():
+    """The subcommands of `datasets` and `learning` parse like every other
+    command: the bad option or value named, exit 2, nothing stored; --help
+    on stdout with status 0."""
+    csv_path = os.path.join(tempfile.mkdtemp(), "small.csv")
+    with open(csv_path, "w") as f:
+        f.write("a,b\n1,2\n")
+    datasets = "SELECT count(*) FROM dataset_versions"
+    before = psql(datasets)
+    _usage_error(ctl("datasets", "upload", "--name", check=False), "tallyctl datasets upload",
+                 "option --name needs a value")
+    _usage_error(ctl("datasets", "upload", "--name", "x", "--bogus", csv_path, check=False),
+                 "tallyctl datasets upload", "unknown option --bogus")
+    _usage_error(ctl("datasets", "upload", csv_path, check=False), "tallyctl datasets upload",
+                 "--name NAME is required")
+    _usage_error(ctl("datasets", "upload", "--name", "x", check=False), "tallyctl datasets upload", "missing FILE")
+    _usage_error(ctl("datasets", "upload", "--name", "x", csv_path, csv_path, check=False),
+                 "tallyctl datasets upload", "unexpected argument '%s'" % csv_path)
+    _usage_error(ctl("datasets", "upload", "--name", "x", "--delimiter", "|", csv_path, check=False),
+                 "tallyctl datasets upload", "--delimiter must be ',', ';' or tab, got '|'")
+    _usage_error(ctl("datasets", "import", csv_path, check=False), "tallyctl datasets import",
+                 "--user ID is required")
+    _usage_error(ctl("datasets", "import", "--user", "abc", csv_path, check=False), "tallyctl datasets import",
+                 "--user must be a positive integer")
+    _usage_error(ctl("datasets", "retention", "--keep", "0", check=False), "tallyctl datasets retention",
+                 "--keep must be an integer from 1 to 100000")
+    _usage_error(ctl("datasets", "frobnicate", check=False), "tallyctl datasets",
+                 "unknown subcommand 'frobnicate' (upload, import, retention)")
+    assert psql(datasets) == before
+    p = ctl("datasets", "upload", "--name", "x", "/nonexistent/none.csv", check=False)
+    assert p.returncode == 1 and "No such file or directory" in p.stderr, p
+    _usage_error(ctl("learning", "aggregate", "--days", check=False), "tallyctl learning aggregate",
+                 "option --days needs a value")
+    _usage_error(ctl("learning", "aggregate", "--full", "extra", check=False), "tallyctl learning aggregate",
+                 "unexpected argument 'extra'")
+    _usage_error(ctl("learning", "seed-demo", "--seed", "-1", check=False), "tallyctl learning seed-demo",
+                 "--seed must be an integer of at least 0")
+    _usage_error(ctl("learning", check=False), "tallyctl learning", "which subcommand? (aggregate, seed-demo)")
+    for args in (["datasets", "--help"], ["datasets", "upload", "--help"], ["datasets", "import", "-h"],
+                 ["learning", "--help"], ["learning", "aggregate", "--help"], ["learning", "seed-demo", "-h"]):
+        p = ctl(*args, check=False)
+        assert p.returncode == 0 and p.stdout.startswith("usage: tallyctl %s" % args[0]) and p.stderr == "", (args, p)
 
 
 def test_unknown_user_is_one_plain_line():
