@@ -451,8 +451,12 @@ static enum err finance_query_money(struct request *req, const char *name, const
     if (v == NULL || v[0] == '\0')
         return ERR_NONE;
     int64_t cents;
-    if (parse_money(v, strlen(v), &cents) != 0 || cents < 0)
-        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be a non-negative amount with at most 2 decimals", name);
+    int rc = parse_money(v, strlen(v), &cents);
+    if (rc == PARSE_ERR_RANGE)
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be at most 999999999999.99", name);
+    if (rc != 0 || cents < 0)
+        return request_fail(req, ERR_BAD_REQUEST, name,
+                            "%s must be a non-negative amount with at most 2 decimals and a dot (12.50)", name);
     *out = arena_sprintf(req->arena, "%" PRId64, cents);
     return ERR_NONE;
 }

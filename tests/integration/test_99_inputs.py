@@ -136,7 +136,11 @@ def test_amount_bounds_spellings():
         assert [it["external_id"] for it in r.json["items"]] == order(want), text
     for name in ["min_amount", "max_amount"]:
         for bad in ["12,50", "-3", "1e2", "12.345", "99999999999999999999", "abc", " 12"]:
-            assert_error(txns(name + "=" + urllib.parse.quote(bad)), 400, "invalid_argument", name)
+            r = txns(name + "=" + urllib.parse.quote(bad))
+            assert_error(r, 400, "invalid_argument", name)
+            # the message says what is wrong with this value
+            want = "at most 999999999999.99" if bad == "99999999999999999999" else "a dot (12.50)"
+            assert want in r.json["error"]["message"], (bad, r)
 
 
 def test_dates_cursor_limit_errors_name_their_field():
