@@ -202,10 +202,12 @@ def opp_titles(tok, query):
 
 def test_opportunities_list_inputs():
     _, tok = new_user("Inputs Opp")
-    titles = ["Dev 100% remote", "Dev 100 remote", "snake_case lover", "snakeXcase", "back\\slash", "Plain"]
+    titles = ["Dev 100% remote", "Dev 100 remote", "snake_case lover", "snakeXcase", "back\\slash", "Plain",
+              "DÉVELOPPEUR SENIOR", "Développeur Rust", "Ingénieur Ÿ"]
     for t in titles:
         assert post("/api/v1/opportunities", {"title": t, "source": "manual"}, token=tok).status == 201
-    for q in ["%", "100%", "_", "e_c", "\\"]:
+    # openapi: a case-insensitive substring (the non-ASCII letters too)
+    for q in ["%", "100%", "_", "e_c", "\\", "développeur", "DÉVELOPPEUR", "Dév", "ingÉnieur ÿ", "EUR"]:
         got = [it["title"] for it in opp_titles(tok, "q=" + urllib.parse.quote(q))["items"]]
         assert sorted(got) == sorted(t for t in titles if q.lower() in t.lower()), q
     for name, bad in [("tier", "D"), ("tier", "a"), ("tier", "unscored"), ("status", "done"), ("status", "NEW"),
