@@ -451,8 +451,12 @@ static enum err finance_query_money(struct request *req, const char *name, const
     if (v == NULL || v[0] == '\0')
         return ERR_NONE;
     int64_t cents;
-    if (parse_money(v, strlen(v), &cents) != 0 || cents < 0)
-        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be a non-negative amount with at most 2 decimals", name);
+    int rc = parse_money(v, strlen(v), &cents);
+    if (rc == PARSE_ERR_RANGE)
+        return request_fail(req, ERR_BAD_REQUEST, name, "%s must be at most 999999999999.99", name);
+    if (rc != 0 || cents < 0)
+        return request_fail(req, ERR_BAD_REQUEST, name,
+                            "%s must be a non-negative amount with at most 2 decimals and a dot (12.50)", name);
     *out = arena_sprintf(req->arena, "%" PRId64, cents);
     return ERR_NONE;
 }
@@ -479,6 +483,67 @@ static enum err finance_filters(struct request *req, int64_t user_id, struct fin
     return ERR_NONE;
 }
 
+/* The description folded in SQL as text_fold folds q: ASCII and the Latin
+ * letters U+00C0-U+017F mapped by text_fold itself (translate() for a
+ * one-letter result, replace() for "ae", "ss", ...) and runs of whitespace
+ * made one space, whatever the database's ctype (lower() of a C ctype
+ * leaves "É" alone). Built once from program data, never from input. */
+static void finance_fold_put(char *out, size_t cap, size_t *used, const char *s, bool *ok)
+{
+    size_t n = strlen(s);
+    if (!*ok || n >= cap - *used) {
+        *ok = false;
+        return;
+    }
+    memcpy(out + *used, s, n + 1);
+    *used += n;
+}
+
+static const char *finance_description_key_sql(void)
+{
+    static char sql[3072];
+    static bool built;
+    if (built)
+        return sql;
+    char from[512] = "", to[256] = "", tail[1024] = "";
+    size_t fu = 0, tu = 0, xu = 0, used = 0;
+    int replaces = 0;
+    bool ok = true;
+    for (unsigned cp = 'A'; cp < 0x180 && ok; cp = cp == 'Z' ? 0xC0 : cp + 1) {
+        char ch[3] = {(char)cp, 0, 0}, folded[8];
+        if (cp >= 0x80) {
+            ch[0] = (char)(0xC0 | (cp >> 6));
+            ch[1] = (char)(0x80 | (cp & 0x3F));
+        }
+        size_t n = text_fold(ch, strlen(ch), folded, sizeof(folded));
+        if (n == 0 || strcmp(folded, ch) == 0 || strchr(folded, '\'') != NULL)
+            continue;
+        if (n == 1) {
+            finance_fold_put(from, sizeof(from), &fu, ch, &ok);
+            finance_fold_put(to, sizeof(to), &tu, folded, &ok);
+        } else {
+            char piece[32];
+            snprintf(piece, sizeof(piece), ", '%s', '%s')", ch, folded);
+            finance_fold_put(tail, sizeof(tail), &xu, piece, &ok);
+            replaces++;
+        }
+    }
+    finance_fold_put(sql, sizeof(sql), &used, "regexp_replace(", &ok);
+    for (int i = 0; i < replaces; i++)
+        finance_fold_put(sql, sizeof(sql), &used, "replace(", &ok);
+    finance_fold_put(sql, sizeof(sql), &used, "translate(description, '", &ok);
+    finance_fold_put(sql, sizeof(sql), &used, from, &ok);
+    finance_fold_put(sql, sizeof(sql), &used, "', '", &ok);
+    finance_fold_put(sql, sizeof(sql), &used, to, &ok);
+    finance_fold_put(sql, sizeof(sql), &used, "')", &ok);
+    finance_fold_put(sql, sizeof(sql), &used, tail, &ok);
+    finance_fold_put(sql, sizeof(sql), &used, ", '[[:space:]\xC2\xA0\xE2\x80\xAF]+', ' ', 'g')", &ok);
+    if (!ok)
+        snprintf(sql, sizeof(sql), "lower(description)");   /* cannot happen: the sizes fit the table */
+    built = true;
+    return sql;
+}
+
 /* Appends the filter's condition ("user_id = $N AND ..."), with the cursor
  * if asked and given. */
 static void finance_filter_sql(struct sqlbuf *b, const struct finance_filter *f, bool with_cursor)
@@ -493,9 +558,13 @@ static void finance_filter_sql(struct sqlbuf *b, const struct finance_filter *f,
         sqlbuf_add_with(b, " AND category_key = ?", f->category);
     if (f->merchant)
         sqlbuf_add_with(b, " AND strpos(merchant_key, ?) > 0", f->merchant);
-    if (f->q)
-        sqlbuf_add_with(b, " AND (strpos(merchant_key, ?) > 0 OR strpos(category_key, ?) > 0"
-                           " OR strpos(lower(description), ?) > 0)", f->q);
+    if (f->q) {
+        sqlbuf_add_with(b, " AND (strpos(merchant_key, ?) > 0 OR strpos(category_key, ?) > 0 OR strpos(", f->q);
+        sqlbuf_add(b, finance_description_key_sql());
+        sqlbuf_add(b, ", ");
+        sqlbuf_ref(b, b->nparams);
+        sqlbuf_add(b, ") > 0)");
+    }
     if (f->min_amount)
         sqlbuf_add_with(b, " AND abs(amount_cents) >= ?::bigint", f->min_amount);
     if (f->max_amount)

@@ -414,7 +414,15 @@ enum err opportunities_list(struct tally_ctx *ctx, const struct opp_list_query *
     if (lq->q != NULL) {
         if ((like = opp_like(lq->q)) == NULL)
             return ERR_INTERNAL;
-        sqlbuf_add_with(&b, " AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, '')) ILIKE ?",
+        /* A q with non-ASCII letters is matched under an ICU collation: ILIKE of
+         * a C-ctype database folds only ASCII ("DÉV" would miss "Dév"). An
+         * ASCII q keeps the default collation, so the trigram index serves it. */
+        bool ascii = true;
+        for (const char *c = lq->q; *c != '\0'; c++)
+            ascii = ascii && (unsigned char)*c < 0x80;
+        sqlbuf_add_with(&b, ascii ? " AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, '')) ILIKE ?"
+                                  : " AND (title || E'\\n' || coalesce(company, '') || E'\\n' || coalesce(message, ''))"
+                                    " ILIKE (? COLLATE \"und-x-icu\")",
                         like);
     }
     if (has_cursor) {
