@@ -4,6 +4,7 @@ is never silently changed by the JSON body reader, exact money sums, an
 atomic login limiter, and strict edges (socket mode, X-Tally-Now, nginx's own
 errors in the JSON shape, server-bound login CSRF token)."""
 import os
+import re
 import signal
 import time
 from decimal import Decimal
@@ -376,6 +377,14 @@ def test_nginx_own_errors_are_json():
         err = json.loads(body)["error"]
         assert err["code"] == "invalid_argument" and err["message"], body
         assert "<html" not in body.lower()
+        # nginx's own answers carry a request id and the security headers like tallyd's
+        assert re.fullmatch(r"[A-Za-z0-9._:-]{1,63}", headers.get("x-request-id", "")), (want, headers)
+        assert headers.get("x-content-type-options") == "nosniff", (want, headers)
+    # a body over nginx's limit: the id the client sent comes back
+    r = post("/api/v1/users", "x" * (2 << 20), content_type="application/json", headers={"X-Request-Id": "big-body-1"})
+    assert_error(r, 413, "payload_too_large")
+    assert r.headers.get("x-request-id") == "big-body-1" and r.headers.get("x-content-type-options") == "nosniff", \
+        r.headers
     # the internal locations are not reachable from outside
     assert get("/_nginx_error/400").status == 404
 

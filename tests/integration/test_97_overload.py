@@ -19,6 +19,7 @@ def assert_shed(r):
     assert r.headers.get("retry-after") == "1", r.headers
     assert r.headers.get("x-content-type-options") == "nosniff", r.headers
     assert "retry" in r.json["error"]["message"], r
+    assert r.headers.get("x-request-id"), r.headers
 
 
 def test_tallyd_stopped_gives_json_503_then_200_when_started():
@@ -34,7 +35,9 @@ def test_tallyd_stopped_gives_json_503_then_200_when_started():
                          token="not-checked"))
         assert_shed(get("/api/v1/datasets"))
         # A second request too: nothing cached the failure in a bad state.
-        assert_shed(get("/api/v1/health"))
+        r = get("/api/v1/health", headers={"X-Request-Id": "shed-1"})
+        assert_shed(r)
+        assert r.headers["x-request-id"] == "shed-1", r.headers
         # The dashboard: a page, not nginx's "502 Bad Gateway" (login too).
         for path in ("/admin/", "/admin/login", "/admin/users?q=%3Cb%3E"):
             r = get(path)
