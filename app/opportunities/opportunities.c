@@ -14,6 +14,7 @@
 #include "../core/module.h"
 #include "../core/parse.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 #include "../store/sqlbuf.h"
 
 #include <inttypes.h>
@@ -22,16 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* ---- rows ---------------------------------------------------------------------- */
 
 /* The columns every answer reads, in opp_row_json's order (t: table alias). */
 #define OPP_COLS(t)                                                                                              \
     t "id, " t "user_id, " t "title, " t "company, " t "recruiter, " t "recruiter_email, " t "source, " t       \
       "message, " t "location, " t "remote, " t "salary_min, " t "salary_max, " t "currency, " t "status, " t    \
-      "tags::text, " t "score, " t "tier, " t "score_details::text, " OPP_TS(t "created_at") ", " OPP_TS(       \
-          t "updated_at") ", " OPP_TS(t "scored_at") ", " t "rev"
+      "tags::text, " t "score, " t "tier, " t "score_details::text, " DB_SQL_TIMESTAMP(t "created_at") ", "        \
+      DB_SQL_TIMESTAMP(t "updated_at") ", " DB_SQL_TIMESTAMP(t "scored_at") ", " t "rev"
 enum { OPP_C_ID, OPP_C_USER, OPP_C_FIELDS, OPP_C_SCORE = OPP_C_FIELDS + OPF_FIELDS, OPP_C_TIER, OPP_C_DETAILS,
        OPP_C_CREATED, OPP_C_UPDATED, OPP_C_SCORED, OPP_C_REV };
 
