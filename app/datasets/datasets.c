@@ -147,9 +147,9 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
     static const char sql[] = "SELECT " DATASETS_VERSION_COLUMNS
                               " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
                               " WHERE v.dataset_id = $1 AND v.version = $2";
-    char idtext[32], vtext[16];
+    char idtext[32], vtext[DB_INT64_BYTES];
     db_param_i64(idtext, dataset_id);
-    snprintf(vtext, sizeof(vtext), "%d", version);
+    db_param_i64(vtext, version);
     const char *params[2] = {idtext, vtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 2, params);
@@ -274,10 +274,10 @@ static const struct db_json_column datasets_lineage_json[] = {
 
 enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *v, struct json_object **out)
 {
-    char idtext[32], vtext[16], maxtext[16];
+    char idtext[32], vtext[DB_INT64_BYTES], maxtext[DB_INT64_BYTES];
     db_param_i64(idtext, v->dataset_id);
-    snprintf(vtext, sizeof(vtext), "%d", v->version);
-    snprintf(maxtext, sizeof(maxtext), "%d", DATASETS_LINEAGE_MAX);
+    db_param_i64(vtext, v->version);
+    db_param_i64(maxtext, DATASETS_LINEAGE_MAX);
     const char *params[3] = {idtext, vtext, maxtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
@@ -333,8 +333,8 @@ enum err datasets_pin(struct tally_ctx *ctx, const struct datasets_version *v, b
 
 enum err datasets_retention(struct tally_ctx *ctx, int keep, long *purged)
 {
-    char keeptext[16];
-    snprintf(keeptext, sizeof(keeptext), "%d", keep);
+    char keeptext[DB_INT64_BYTES];
+    db_param_i64(keeptext, keep);
     const char *params[1] = {keeptext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,
