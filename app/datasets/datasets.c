@@ -11,6 +11,7 @@
 #include "../core/module.h"
 #include "../csv/csv.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -146,9 +147,9 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
     static const char sql[] = "SELECT " DATASETS_VERSION_COLUMNS
                               " FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id"
                               " WHERE v.dataset_id = $1 AND v.version = $2";
-    char idtext[32], vtext[16];
+    char idtext[32], vtext[DB_INT64_BYTES];
     db_param_i64(idtext, dataset_id);
-    snprintf(vtext, sizeof(vtext), "%d", version);
+    db_param_i64(vtext, version);
     const char *params[2] = {idtext, vtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 2, params);
@@ -171,17 +172,15 @@ enum err datasets_find(struct tally_ctx *ctx, const struct datasets_who *who, in
     " (SELECT count(*) FROM dataset_versions x WHERE x.dataset_id = d.id)" \
     " FROM datasets d"
 
-static struct json_object *datasets_summary_json(const db_result *r, int row)
-{
-    struct json_object *o = json_object_new_object();
-    json_object_object_add(o, "id", json_object_new_int64(db_int64(r, row, 0)));
-    json_object_object_add(o, "name", json_object_new_string(db_value(r, row, 1)));
-    json_object_object_add(o, "user_id", db_is_null(r, row, 2) ? NULL : json_object_new_int64(db_int64(r, row, 2)));
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(r, row, 3)));
-    json_object_object_add(o, "latest_version", json_object_new_int64(db_int64(r, row, 4)));
-    json_object_object_add(o, "versions", json_object_new_int64(db_int64(r, row, 5)));
-    return o;
-}
+/* A dataset: the columns of DATASETS_SUMMARY_SQL, in this order. */
+static const struct db_json_column datasets_summary_json[] = {
+    {"id", 0, DB_JSON_INT64, NULL},
+    {"name", 1, DB_JSON_TEXT, NULL},
+    {"user_id", 2, DB_JSON_INT64_OR_NULL, NULL},
+    {"created_at", 3, DB_JSON_TEXT, NULL},
+    {"latest_version", 4, DB_JSON_INT64, NULL},
+    {"versions", 5, DB_JSON_INT64, NULL},
+};
 
 enum err datasets_list(struct tally_ctx *ctx, const struct datasets_who *who, const char *name,
                        struct json_object **out)
@@ -196,9 +195,8 @@ enum err datasets_list(struct tally_ctx *ctx, const struct datasets_who *who, co
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT, sql, 2, params);
     if (r == NULL)
         return e;
-    struct json_object *items = json_object_new_array();
-    for (int i = 0; i < db_rows(r); i++)
-        json_object_array_add(items, datasets_summary_json(r, i));
+    struct json_object *items = db_json_rows(r, 0, db_rows(r), datasets_summary_json,
+                                             DB_JSON_COUNT(datasets_summary_json));
     db_clear(r);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "items", items);
@@ -222,7 +220,7 @@ enum err datasets_get(struct tally_ctx *ctx, const struct datasets_who *who, int
         db_clear(r);
         return ERR_NOT_FOUND;
     }
-    *out = datasets_summary_json(r, 0);
+    *out = db_json_row(r, 0, datasets_summary_json, DB_JSON_COUNT(datasets_summary_json));
     db_clear(r);
     return ERR_NONE;
 }
@@ -259,12 +257,27 @@ enum err datasets_versions(struct tally_ctx *ctx, const struct datasets_who *who
     return ERR_NONE;
 }
 
+/* steps: the jsonb array, [] for an upload (NULL). */
+static struct json_object *datasets_steps_json(const db_result *r, int row, int col)
+{
+    return db_is_null(r, row, col) ? json_object_new_array() : json_tokener_parse(db_value(r, row, col));
+}
+
+/* A lineage entry: the columns of the chain statement, in this order. */
+static const struct db_json_column datasets_lineage_json[] = {
+    {"version", 0, DB_JSON_INT64, NULL},
+    {"parent", 1, DB_JSON_INT64_OR_NULL, NULL},
+    {"steps", 2, DB_JSON_CUSTOM, datasets_steps_json},
+    {"created_at", 3, DB_JSON_TEXT, NULL},
+    {"created_by", 4, DB_JSON_INT64_OR_NULL, NULL},
+};
+
 enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *v, struct json_object **out)
 {
-    char idtext[32], vtext[16], maxtext[16];
+    char idtext[32], vtext[DB_INT64_BYTES], maxtext[DB_INT64_BYTES];
     db_param_i64(idtext, v->dataset_id);
-    snprintf(vtext, sizeof(vtext), "%d", v->version);
-    snprintf(maxtext, sizeof(maxtext), "%d", DATASETS_LINEAGE_MAX);
+    db_param_i64(vtext, v->version);
+    db_param_i64(maxtext, DATASETS_LINEAGE_MAX);
     const char *params[3] = {idtext, vtext, maxtext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
@@ -280,17 +293,8 @@ enum err datasets_lineage(struct tally_ctx *ctx, const struct datasets_version *
                             3, params);
     if (r == NULL)
         return e;
-    struct json_object *a = json_object_new_array();
-    for (int i = 0; i < db_rows(r); i++) {
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "version", json_object_new_int64(db_int64(r, i, 0)));
-        json_object_object_add(o, "parent", db_is_null(r, i, 1) ? NULL : json_object_new_int64(db_int64(r, i, 1)));
-        json_object_object_add(o, "steps", db_is_null(r, i, 2) ? json_object_new_array()
-                                                               : json_tokener_parse(db_value(r, i, 2)));
-        json_object_object_add(o, "created_at", json_object_new_string(db_value(r, i, 3)));
-        json_object_object_add(o, "created_by", db_is_null(r, i, 4) ? NULL : json_object_new_int64(db_int64(r, i, 4)));
-        json_object_array_add(a, o);
-    }
+    struct json_object *a =
+        db_json_rows(r, 0, db_rows(r), datasets_lineage_json, DB_JSON_COUNT(datasets_lineage_json));
     db_clear(r);
     *out = a;
     return ERR_NONE;
@@ -329,8 +333,8 @@ enum err datasets_pin(struct tally_ctx *ctx, const struct datasets_version *v, b
 
 enum err datasets_retention(struct tally_ctx *ctx, int keep, long *purged)
 {
-    char keeptext[16];
-    snprintf(keeptext, sizeof(keeptext), "%d", keep);
+    char keeptext[DB_INT64_BYTES];
+    db_param_i64(keeptext, keep);
     const char *params[1] = {keeptext};
     enum err e;
     db_result *r = db_query(ctx->db, &e, 0,

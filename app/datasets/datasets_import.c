@@ -1,6 +1,7 @@
 /* datasets_import: see datasets_import.h. */
 #define _GNU_SOURCE
 #include "datasets_import.h"
+#include "datasets_store.h"
 #include "../core/arena.h"
 #include "../core/module.h"
 #include "../core/sha256.h"
@@ -365,10 +366,7 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
         out->version = v.version;
     }
     datasets_version_free(&v);
-    if (e == ERR_NONE)
-        e = db_exec(ctx->db, 0, "COMMIT", 0, NULL);
-    else
-        db_exec(ctx->db, 0, "ROLLBACK", 0, NULL);
+    e = datasets_tx_end(ctx, e, false);
 out:
     json_object_put(ip.items);
     if (rows != NULL)

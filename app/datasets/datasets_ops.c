@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "datasets_ops.h"
 #include "../core/arena.h"
+#include "../core/jsonx.h"
 #include "../core/parse.h"
 
 #include <inttypes.h>
@@ -54,20 +55,6 @@ static int datasets_ops_fail(char *reason, const char *fmt, ...)
     return -1;
 }
 
-/* A JSON string member, NULL if absent; *wrong when present but not a string. */
-static const char *datasets_ops_string(struct json_object *o, const char *key, bool *wrong)
-{
-    struct json_object *v = NULL;
-    *wrong = false;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-        return NULL;
-    if (!json_object_is_type(v, json_type_string)) {
-        *wrong = true;
-        return NULL;
-    }
-    return json_object_get_string(v);
-}
-
 /* "columns": optional array of existing names (absent: all). */
 static int datasets_ops_columns(struct arena *a, struct json_object *o, const struct datasets_schema *s,
                                 bool required, struct datasets_step *st, char *reason)
@@ -110,7 +97,7 @@ static int datasets_ops_one_column(struct json_object *o, const struct datasets_
                                    struct datasets_step *st, char *reason)
 {
     bool wrong;
-    const char *name = datasets_ops_string(o, "column", &wrong);
+    const char *name = jsonx_get_string(o, "column", &wrong);
     if (name == NULL)
         return datasets_ops_fail(reason, "\"column\" is required (a column name)");
     int c = datasets_ops_column(s, name);
@@ -171,7 +158,7 @@ static int datasets_ops_filter(struct arena *a, struct json_object *o, const str
     if (datasets_ops_one_column(o, s, a, st, reason) != 0)
         return -1;
     bool wrong;
-    const char *cmp = datasets_ops_string(o, "cmp", &wrong);
+    const char *cmp = jsonx_get_string(o, "cmp", &wrong);
     int ci = datasets_ops_lookup(datasets_cmp_names, 10, cmp);
     if (ci < 0)
         return datasets_ops_fail(reason, "\"cmp\" must be one of eq, ne, lt, le, gt, ge, contains, in, is_missing, "
@@ -220,7 +207,7 @@ static int datasets_ops_step(struct arena *a, struct json_object *o, struct data
     if (!json_object_is_type(o, json_type_object))
         return datasets_ops_fail(reason, "a step must be a JSON object with an \"op\"");
     bool wrong;
-    const char *op = datasets_ops_string(o, "op", &wrong);
+    const char *op = jsonx_get_string(o, "op", &wrong);
     if (op == NULL)
         return datasets_ops_fail(reason, "\"op\" is required");
     int oi = datasets_ops_lookup(datasets_op_names, 8, op);
@@ -245,7 +232,7 @@ static int datasets_ops_step(struct arena *a, struct json_object *o, struct data
     case DATASETS_OP_FILL_MISSING: {
         if (datasets_ops_one_column(o, s, a, st, reason) != 0)
             return -1;
-        const char *strategy = datasets_ops_string(o, "strategy", &wrong);
+        const char *strategy = jsonx_get_string(o, "strategy", &wrong);
         st->strategy = datasets_ops_lookup(datasets_strategy_names, 4, strategy);
         if (st->strategy < 0)
             return datasets_ops_fail(reason, "\"strategy\" must be mean, median, mode or constant");
@@ -286,8 +273,8 @@ static int datasets_ops_step(struct arena *a, struct json_object *o, struct data
         s->ncols -= st->ncols;
         return 0;
     case DATASETS_OP_RENAME: {
-        const char *from = datasets_ops_string(o, "from", &wrong);
-        const char *to = datasets_ops_string(o, "to", &wrong);
+        const char *from = jsonx_get_string(o, "from", &wrong);
+        const char *to = jsonx_get_string(o, "to", &wrong);
         if (from == NULL || to == NULL)
             return datasets_ops_fail(reason, "\"from\" and \"to\" are required (column names)");
         int c = datasets_ops_column(s, from);
@@ -310,7 +297,7 @@ static int datasets_ops_step(struct arena *a, struct json_object *o, struct data
     case DATASETS_OP_CAST: {
         if (datasets_ops_one_column(o, s, a, st, reason) != 0)
             return -1;
-        const char *type = datasets_ops_string(o, "type", &wrong);
+        const char *type = jsonx_get_string(o, "type", &wrong);
         int t = datasets_type_parse(type);
         if (t < 0)
             return datasets_ops_fail(reason, "\"type\" must be integer, number, string, date or boolean");
@@ -327,7 +314,7 @@ static int datasets_ops_step(struct arena *a, struct json_object *o, struct data
         if (!datasets_type_numeric(s->types[c]))
             return datasets_ops_fail(reason, "scale needs a number column; \"%.100s\" is %s", s->names[c],
                                      datasets_type_name(s->types[c]));
-        const char *method = datasets_ops_string(o, "method", &wrong);
+        const char *method = jsonx_get_string(o, "method", &wrong);
         st->method = datasets_ops_lookup(datasets_method_names, 2, method);
         if (st->method < 0)
             return datasets_ops_fail(reason, "\"method\" must be minmax or zscore");

@@ -29,11 +29,11 @@ static enum err datasets_scan(struct tally_ctx *ctx, const struct datasets_versi
         return ERR_GONE;
     char id[32], fromtext[32], totext[32], seqtext[32];
     db_param_i64(id, v->id);
-    snprintf(fromtext, sizeof(fromtext), "%ld", from);
-    snprintf(totext, sizeof(totext), "%ld", to < 0 ? (long)v->rows : to);
+    db_param_i64(fromtext, from);
+    db_param_i64(totext, to < 0 ? (long)v->rows : to);
     int seq = 0;
     for (;;) {
-        snprintf(seqtext, sizeof(seqtext), "%d", seq);
+        db_param_i64(seqtext, seq);
         const char *params[4] = {id, fromtext, totext, seqtext};
         enum err e;
         db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
@@ -199,11 +199,11 @@ enum err datasets_download(struct tally_ctx *ctx, const struct datasets_version 
     buf_free(&head);
     if (rc != 0)
         return ERR_INTERNAL;
-    char id[32], seqtext[16];
+    char id[32], seqtext[DB_INT64_BYTES];
     db_param_i64(id, v->id);
     long rows = 0;
     for (int seq = 0;;) {
-        snprintf(seqtext, sizeof(seqtext), "%d", seq);
+        db_param_i64(seqtext, seq);
         const char *params[2] = {id, seqtext};
         db_result *r = db_query(ctx->db, &e, DB_RETRY_ON_RECONNECT,
                                 "SELECT seq, row_count, data FROM dataset_chunks WHERE version_id = $1"
@@ -234,7 +234,7 @@ void datasets_store_init(struct datasets_store_ctx *sc, struct tally_ctx *ctx, i
 {
     memset(sc, 0, sizeof(*sc));
     sc->ctx = ctx;
-    snprintf(sc->version_id, sizeof(sc->version_id), "%" PRId64, version_id);
+    db_param_i64(sc->version_id, version_id);
     buf_init(&sc->data, (size_t)DATASETS_STORE_BATCH * DATASETS_CHUNK_BYTES * 80);
 }
 
@@ -280,9 +280,9 @@ int datasets_store_chunk(void *ud, int seq, long first_row, long row_count, cons
     struct datasets_store_ctx *sc = ud;
     if (seq < 0)
         return datasets_store_write(sc);
-    snprintf(sc->meta[sc->n][0], sizeof(sc->meta[sc->n][0]), "%d", seq);
-    snprintf(sc->meta[sc->n][1], sizeof(sc->meta[sc->n][1]), "%ld", first_row);
-    snprintf(sc->meta[sc->n][2], sizeof(sc->meta[sc->n][2]), "%ld", row_count);
+    db_param_i64(sc->meta[sc->n][0], seq);
+    db_param_i64(sc->meta[sc->n][1], first_row);
+    db_param_i64(sc->meta[sc->n][2], row_count);
     sc->off[sc->n] = sc->data.len;
     if (!buf_append(&sc->data, data, len) || !buf_append(&sc->data, "", 1)) {
         sc->err = ERR_INTERNAL;
@@ -329,10 +329,10 @@ enum err datasets_insert_version(struct tally_ctx *ctx, const struct datasets_wh
                                         int parent, struct json_object *steps, const char *sha, long rows,
                                         struct json_object *columns, uint64_t bytes, int64_t *version_id)
 {
-    char idtext[32], parenttext[16], rowstext[32], bytestext[32], bytext[32];
+    char idtext[32], parenttext[DB_INT64_BYTES], rowstext[32], bytestext[32], bytext[32];
     db_param_i64(idtext, dataset_id);
-    snprintf(parenttext, sizeof(parenttext), "%d", parent);
-    snprintf(rowstext, sizeof(rowstext), "%ld", rows);
+    db_param_i64(parenttext, parent);
+    db_param_i64(rowstext, rows);
     snprintf(bytestext, sizeof(bytestext), "%" PRIu64, bytes);
     db_param_i64(bytext, who->user_id);
     const char *params[8] = {idtext, parent ? parenttext : NULL,

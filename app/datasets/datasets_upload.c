@@ -209,7 +209,7 @@ enum err datasets_upload(struct tally_ctx *ctx, const struct datasets_who *who, 
         goto out_tx;
     }
     char rows[32], bytes[32];
-    snprintf(rows, sizeof(rows), "%ld", p.rows);
+    db_param_i64(rows, p.rows);
     snprintf(bytes, sizeof(bytes), "%" PRIu64, p.bytes);
     const char *up[5] = {sc.version_id, p.sha, rows, json_object_to_json_string_ext(columns, JSON_C_TO_STRING_PLAIN),
                          bytes};

@@ -18,6 +18,7 @@
 #include "../core/shm.h"
 #include "../core/text.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -358,10 +359,9 @@ static size_t precompute_cache_key(char out[PRECOMPUTE_KEY_BYTES], int64_t user_
 
 /* ---- store layer -------------------------------------------------------- */
 
-#define PRECOMPUTE_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 static const char PRECOMPUTE_STORE_GET_SQL[] =
-    "SELECT metric_value::text, " PRECOMPUTE_TS("computed_at") ", " PRECOMPUTE_TS("expires_at") ", computation_time_ms,"
+    "SELECT metric_value::text, " DB_SQL_TIMESTAMP("computed_at") ", " DB_SQL_TIMESTAMP("expires_at") ","
+    " computation_time_ms,"
     " data_points_count, generation FROM pre_computed_metrics"
     " WHERE user_id = $1::bigint AND metric_type = $2 AND period = $3 AND expires_at > now()"
     " AND generation = coalesce((SELECT generation FROM metric_generations WHERE user_id = $1::bigint), 0)";

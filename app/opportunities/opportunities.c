@@ -14,6 +14,7 @@
 #include "../core/module.h"
 #include "../core/parse.h"
 #include "../store/db.h"
+#include "../store/db_json.h"
 #include "../store/sqlbuf.h"
 
 #include <inttypes.h>
@@ -22,23 +23,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPP_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* ---- rows ---------------------------------------------------------------------- */
 
 /* The columns every answer reads, in opp_row_json's order (t: table alias). */
 #define OPP_COLS(t)                                                                                              \
     t "id, " t "user_id, " t "title, " t "company, " t "recruiter, " t "recruiter_email, " t "source, " t       \
       "message, " t "location, " t "remote, " t "salary_min, " t "salary_max, " t "currency, " t "status, " t    \
-      "tags::text, " t "score, " t "tier, " t "score_details::text, " OPP_TS(t "created_at") ", " OPP_TS(       \
-          t "updated_at") ", " OPP_TS(t "scored_at") ", " t "rev"
+      "tags::text, " t "score, " t "tier, " t "score_details::text, " DB_SQL_TIMESTAMP(t "created_at") ", "        \
+      DB_SQL_TIMESTAMP(t "updated_at") ", " DB_SQL_TIMESTAMP(t "scored_at") ", " t "rev"
 enum { OPP_C_ID, OPP_C_USER, OPP_C_FIELDS, OPP_C_SCORE = OPP_C_FIELDS + OPF_FIELDS, OPP_C_TIER, OPP_C_DETAILS,
        OPP_C_CREATED, OPP_C_UPDATED, OPP_C_SCORED, OPP_C_REV };
 
-static struct json_object *opp_parse_json(const char *text)
+/* The columns after the fields, in OPP_COLS's order. */
+static const struct db_json_column opp_tail_json[] = {
+    {"score", OPP_C_SCORE, DB_JSON_INT64_OR_NULL, NULL},
+    {"tier", OPP_C_TIER, DB_JSON_TEXT_OR_NULL, NULL},
+    {"score_details", OPP_C_DETAILS, DB_JSON_JSON, NULL},
+    {"created_at", OPP_C_CREATED, DB_JSON_TEXT, NULL},
+    {"updated_at", OPP_C_UPDATED, DB_JSON_TEXT, NULL},
+    {"scored_at", OPP_C_SCORED, DB_JSON_TIMESTAMP, NULL},
+};
+
+/* A field's column as db_json reads it when not NULL. */
+static enum db_json_kind opp_field_kind(enum opf_kind k)
 {
-    struct json_object *o = json_tokener_parse(text);
-    return o;
+    switch (k) {
+    case OPF_K_BOOL:
+        return DB_JSON_BOOL;
+    case OPF_K_INT:
+        return DB_JSON_INT64;
+    case OPF_K_TAGS:
+        return DB_JSON_JSON;
+    default:
+        return DB_JSON_TEXT;
+    }
 }
 
 static struct json_object *opp_row_json(const db_result *r, int row)
@@ -48,37 +66,12 @@ static struct json_object *opp_row_json(const db_result *r, int row)
     json_object_object_add(o, "user_id", json_object_new_int64(db_int64(r, row, OPP_C_USER)));
     for (int i = 0; i < OPF_FIELDS; i++) {
         int c = OPP_C_FIELDS + i;
-        struct json_object *v = NULL;
-        if (!db_is_null(r, row, c)) {
-            const char *text = db_value(r, row, c);
-            switch (opf_fields[i].kind) {
-            case OPF_K_BOOL:
-                v = json_object_new_boolean(text[0] == 't');
-                break;
-            case OPF_K_INT:
-                v = json_object_new_int64(db_int64(r, row, c));
-                break;
-            case OPF_K_TAGS:
-                v = opp_parse_json(text);
-                break;
-            default:
-                v = json_object_new_string(text);
-            }
-        }
-        json_object_object_add(o, opf_fields[i].name, v);
+        /* every field may be null: null, whatever its kind */
+        json_object_object_add(o, opf_fields[i].name,
+                               db_is_null(r, row, c) ? NULL
+                                                     : db_json_value(r, row, c, opp_field_kind(opf_fields[i].kind)));
     }
-    json_object_object_add(o, "score", db_is_null(r, row, OPP_C_SCORE)
-                                           ? NULL
-                                           : json_object_new_int64(db_int64(r, row, OPP_C_SCORE)));
-    json_object_object_add(o, "tier", db_is_null(r, row, OPP_C_TIER) ? NULL
-                                                                     : json_object_new_string(db_value(r, row, OPP_C_TIER)));
-    json_object_object_add(o, "score_details",
-                           db_is_null(r, row, OPP_C_DETAILS) ? NULL : opp_parse_json(db_value(r, row, OPP_C_DETAILS)));
-    json_object_object_add(o, "created_at", json_object_new_string(db_value(r, row, OPP_C_CREATED)));
-    json_object_object_add(o, "updated_at", json_object_new_string(db_value(r, row, OPP_C_UPDATED)));
-    json_object_object_add(o, "scored_at", db_is_null(r, row, OPP_C_SCORED)
-                                               ? NULL
-                                               : json_object_new_string(db_value(r, row, OPP_C_SCORED)));
+    db_json_row_into(o, r, row, opp_tail_json, DB_JSON_COUNT(opp_tail_json));
     return o;
 }
 

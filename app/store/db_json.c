@@ -18,6 +18,8 @@ struct json_object *db_json_value(const db_result *r, int row, int col, enum db_
         return null ? NULL : json_object_new_string(v);
     case DB_JSON_INT64:
         return json_object_new_int64(db_int64(r, row, col));
+    case DB_JSON_INT64_OR_NULL:
+        return null ? NULL : json_object_new_int64(db_int64(r, row, col));
     case DB_JSON_BOOL:
         return json_object_new_boolean(v[0] == 't');
     case DB_JSON_MONEY:

@@ -26,6 +26,7 @@ enum db_json_kind {
     DB_JSON_TEXT,            /* string; NULL as "" (a NOT NULL column) */
     DB_JSON_TEXT_OR_NULL,    /* string, or null */
     DB_JSON_INT64,           /* integer; NULL as 0 */
+    DB_JSON_INT64_OR_NULL,   /* integer, or null */
     DB_JSON_BOOL,            /* PostgreSQL boolean ("t"/"f"); NULL as false */
     DB_JSON_MONEY,           /* bigint cents -> 42.10 */
     DB_JSON_MONEY_SUM,       /* numeric cents (a sum) -> 42.10, exact at any size; NULL as 0.00 */

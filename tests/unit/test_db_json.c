@@ -77,6 +77,16 @@ static void test_kinds(void)
               "{\"id\":0,\"name\":\"\",\"note\":\"\",\"active\":false,\"amount\":0.00,\"total\":0.00,\"ratio\":0,"
               "\"created_at\":\"2026-12-31T23:59:59.999Z\",\"payload\":null,\"pair\":[\"\",\"\"]}");
     json_object_put(o);
+    /* an optional integer: NULL is null (not 0 as DB_JSON_INT64), 0 stays 0 */
+    struct json_object *a = db_json_values(r, 0, DB_JSON_INT64_OR_NULL, 0, 3);
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[42,-9223372036854775808,0]");
+    json_object_put(a);
+    a = db_json_values(r, 6, DB_JSON_INT64_OR_NULL, 1, 2);
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[null,0]");
+    json_object_put(a);
+    a = db_json_values(r, 6, DB_JSON_INT64, 1, 2);
+    CHECK_STR(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[0,0]");
+    json_object_put(a);
     PQclear(r);
 }
 
