@@ -4,6 +4,7 @@
 #include "datasets_store.h"
 #include "../core/arena.h"
 #include "../core/module.h"
+#include "../core/parse.h"
 #include "../core/sha256.h"
 #include "../core/text.h"
 #include "../csv/csv.h"
@@ -75,8 +76,10 @@ int datasets_import_amount(const char *s, char *out, size_t cap)
         if (!(c == '-' || c == '+' || c == ',' || c == '.' || (c >= '0' && c <= '9')))
             return -1;
     }
-    for (const char *p = s; *p && n + 1 < cap; p++) {
+    for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
+        if (n + 1 >= cap)
+            return -1;                         /* too long: left as is (never cut) */
         if (c == ',' || c == '.') {
             if (p == last_sep)
                 out[n++] = '.';                /* the last separator is the decimal one */
@@ -96,6 +99,16 @@ void datasets_import_date(const char *s, char out[16])
         return;
     }
     snprintf(out, 16, "%.15s", s);
+}
+
+/* The date finance is given: the ISO form of a real DD/MM/YYYY (or ISO)
+ * date, else the text exactly as written, so that finance's error quotes
+ * what the file says (not "2026-02-31" for 31/02/2026, nor a cut copy). */
+static const char *datasets_import_date_text(const char *s, size_t len, char buf[16])
+{
+    int y, m, d;
+    datasets_import_date(s, buf);
+    return len <= 10 && parse_date(buf, strlen(buf), &y, &m, &d) == 0 ? buf : s;
 }
 
 /* Maps header fields to import fields; -1 where a column is not used. */
@@ -132,9 +145,19 @@ static enum err datasets_import_header(const struct csv_reader *rd, int *map, st
     return ERR_NONE;
 }
 
-/* One CSV row as a transaction item for finance_validate_items. */
-static struct json_object *datasets_import_item(const struct csv_reader *rd, const int *map)
+/* A normalised amount that is zero ("0.00", "-0"). */
+static bool datasets_import_zero(const char *s)
 {
+    for (; *s; s++)
+        if (*s >= '1' && *s <= '9')
+            return false;
+    return true;
+}
+
+/* One CSV row as a transaction item for finance_validate_items. */
+static struct json_object *datasets_import_item(const struct csv_reader *rd, const int *map, const char **problem)
+{
+    *problem = NULL;
     struct json_object *item = json_object_new_object();
     const char *debit = NULL, *credit = NULL;
     for (size_t i = 0; i < rd->nfields; i++) {
@@ -144,8 +167,9 @@ static struct json_object *datasets_import_item(const struct csv_reader *rd, con
             continue;
         char buf[64];
         if (f == DI_DATE) {
-            datasets_import_date(v, buf);
-            json_object_object_add(item, "date", json_object_new_string(buf));
+            /* not DD/MM/YYYY of a real day: finance judges (and quotes) what was written */
+            json_object_object_add(item, "date", json_object_new_string(
+                                   datasets_import_date_text(v, rd->fields[i].len, buf)));
         } else if (f == DI_AMOUNT) {
             json_object_object_add(item, "amount", json_object_new_string(
                                    datasets_import_amount(v, buf, sizeof(buf)) == 0 ? buf : v));
@@ -162,15 +186,26 @@ static struct json_object *datasets_import_item(const struct csv_reader *rd, con
             free(text);
         }
     }
-    if (debit != NULL || credit != NULL) {       /* a debit column holds spending as a positive number */
-        char buf[64], signed_amount[72];
-        const char *v = debit != NULL ? debit : credit;
-        if (datasets_import_amount(v, buf, sizeof(buf)) != 0) {
-            json_object_object_add(item, "amount", json_object_new_string(v));
-        } else {
-            const char *digits = buf[0] == '-' || buf[0] == '+' ? buf + 1 : buf;
-            snprintf(signed_amount, sizeof(signed_amount), "%s%s", debit != NULL ? "-" : "", digits);
+    if (debit != NULL || credit != NULL) {
+        /* A debit is spending, whatever its sign in the file; a credit keeps
+         * its sign. A 0,00 in the other column counts as empty; a debit and
+         * a credit on one row is refused (neither is dropped silently). */
+        char dbuf[64], cbuf[64], signed_amount[72];
+        int dok = debit != NULL ? datasets_import_amount(debit, dbuf, sizeof(dbuf)) : -1;
+        int cok = credit != NULL ? datasets_import_amount(credit, cbuf, sizeof(cbuf)) : -1;
+        bool dzero = dok == 0 && datasets_import_zero(dbuf), czero = cok == 0 && datasets_import_zero(cbuf);
+        if (debit != NULL && credit != NULL && !dzero && !czero)
+            *problem = "a row has both a debit and a credit amount; give one of them";
+        else if (debit != NULL && credit != NULL && dzero)
+            debit = NULL;                      /* 0,00 debit beside a credit */
+        if (debit != NULL && dok == 0) {
+            const char *digits = dbuf[0] == '-' || dbuf[0] == '+' ? dbuf + 1 : dbuf;
+            snprintf(signed_amount, sizeof(signed_amount), "-%s", digits);
             json_object_object_add(item, "amount", json_object_new_string(signed_amount));
+        } else if (debit != NULL) {
+            json_object_object_add(item, "amount", json_object_new_string(debit));
+        } else {
+            json_object_object_add(item, "amount", json_object_new_string(cok == 0 ? cbuf : credit));
         }
     }
     return item;
@@ -259,6 +294,7 @@ struct datasets_import_pass {
     struct tally_ctx *ctx;
     struct datasets_import_result *out;
     struct json_object *items;
+    struct json_object *own_rejects;   /* the import's own verdicts ({index, field, message}) */
     long *lines;
     int *map;
     size_t n;
@@ -278,9 +314,30 @@ static enum err datasets_import_row(void *ud, const struct csv_reader *rd, struc
     if (ip->n == DATASETS_IMPORT_MAX_ROWS)
         return datasets_import_fail(er, ERR_PAYLOAD_TOO_LARGE, "body", csv_row_line(rd),
                                     "at most %d transactions per import", DATASETS_IMPORT_MAX_ROWS);
+    const char *problem;
     ip->lines[ip->n++] = csv_row_line(rd);
-    json_object_array_add(ip->items, datasets_import_item(rd, ip->map));
+    json_object_array_add(ip->items, datasets_import_item(rd, ip->map, &problem));
+    if (problem != NULL) {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "index", json_object_new_int64((int64_t)ip->n - 1));
+        json_object_object_add(o, "field", json_object_new_string("amount"));
+        json_object_object_add(o, "message", json_object_new_string(problem));
+        json_object_array_add(ip->own_rejects, o);
+    }
     return ERR_NONE;
+}
+
+static int64_t datasets_import_reject_index(struct json_object *o)
+{
+    struct json_object *x = NULL;
+    return json_object_object_get_ex(o, "index", &x) ? json_object_get_int64(x) : 0;
+}
+
+static int datasets_import_reject_cmp(const void *a, const void *b)
+{
+    int64_t x = datasets_import_reject_index(*(struct json_object *const *)a);
+    int64_t y = datasets_import_reject_index(*(struct json_object *const *)b);
+    return x < y ? -1 : x > y;
 }
 
 /* finance's verdict on the items: ERR_NONE, or 422 with *rejected naming
@@ -292,6 +349,19 @@ static enum err datasets_import_validate(struct datasets_import_pass *ip, const 
     struct json_object *rj = json_object_new_array();
     int invalid = 0;
     *rows = finance_validate_items(ip->items, currency, rj, &invalid);
+    size_t own = json_object_array_length(ip->own_rejects);
+    if (own > 0) {                       /* merged in row order; invalid counts rows, not rejects */
+        for (size_t i = 0; i < own; i++)
+            json_object_array_add(rj, json_object_get(json_object_array_get_idx(ip->own_rejects, i)));
+        json_object_array_sort(rj, datasets_import_reject_cmp);
+        invalid = 0;
+        int64_t prev = -1;
+        for (size_t i = 0; i < json_object_array_length(rj); i++) {
+            int64_t idx = datasets_import_reject_index(json_object_array_get_idx(rj, i));
+            invalid += idx != prev;
+            prev = idx;
+        }
+    }
     if (invalid == 0) {
         json_object_put(rj);
         return ERR_NONE;
@@ -333,7 +403,7 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
     /* One pass over the file, inside one transaction: the upload stores it
      * as a version while the hook collects the items; then finance
      * validates them and the rows go in, or everything is rolled back. */
-    struct datasets_import_pass ip = {ctx, out, json_object_new_array(), NULL, NULL, 0};
+    struct datasets_import_pass ip = {ctx, out, json_object_new_array(), json_object_new_array(), NULL, NULL, 0};
     struct json_object *rows = NULL;
     struct datasets_input pass = *in;
     pass.hook = datasets_import_row;
@@ -369,6 +439,7 @@ enum err datasets_import(struct tally_ctx *ctx, const struct datasets_who *who, 
     e = datasets_tx_end(ctx, e, false);
 out:
     json_object_put(ip.items);
+    json_object_put(ip.own_rejects);
     if (rows != NULL)
         json_object_put(rows);
     return e;
