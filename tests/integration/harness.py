@@ -82,6 +82,20 @@ def check_response(method, path, resp):
 SCHEMA_FAILURES = []
 
 
+def fcgi_record(rtype, content):
+    """One FastCGI record of request id 1 (type 1 BEGIN, 4 PARAMS, 5 STDIN)."""
+    import struct
+    return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
+
+
+def fcgi_nv(k, v):
+    """One FastCGI name-value pair (PARAMS content)."""
+    import struct
+    k, v = k.encode(), v.encode()
+    ln = lambda n: struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+    return ln(len(k)) + ln(len(v)) + k + v
+
+
 def fcgi_request(socket_path, method, path, body=b"", headers=None, token=None, timeout=30):
     """One request straight to a tallyd FastCGI socket (no nginx): for a
     second tallyd master the stack's nginx does not know. Returns a Response."""
@@ -99,13 +113,7 @@ def fcgi_request(socket_path, method, path, body=b"", headers=None, token=None, 
     for k, v in (headers or {}).items():
         params["HTTP_" + k.upper().replace("-", "_")] = v
 
-    def record(rtype, content):
-        return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
-
-    def nv(k, v):
-        k, v = k.encode(), v.encode()
-        ln = lambda n: struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
-        return ln(len(k)) + ln(len(v)) + k + v
+    record, nv = fcgi_record, fcgi_nv
     pairs = b"".join(nv(k, v) for k, v in params.items())
     out = record(1, struct.pack("!HB5x", 1, 0)) + record(4, pairs) + record(4, b"")
     for i in range(0, len(body), 65535):

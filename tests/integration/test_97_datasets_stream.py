@@ -21,8 +21,8 @@ import socket
 import struct
 import subprocess
 
-from harness import (BIN_DIR, CONF, HOST, PORT, VAR, assert_no_sanitizer_report, fcgi_request, new_user, psql,
-                     request, wait_for)
+from harness import (BIN_DIR, CONF, HOST, PORT, VAR, assert_no_sanitizer_report, fcgi_nv, fcgi_record, fcgi_request,
+                     new_user, psql, request, wait_for)
 
 LIMIT = 64 * 1024 * 1024                    # csv_body_limit_bytes and nginx's 64m on these routes
 RSS_BOUND_KB = 64 * 1024                    # a 60 MiB upload must peak below 64 MB of worker RSS
@@ -45,16 +45,6 @@ def big_csv():
         _BIG["data"] = ("\n".join(lines) + "\n").encode()
         _BIG["rows"] = i
     return _BIG["data"], _BIG["rows"]
-
-
-def _record(rtype, content):
-    return struct.pack("!BBHHBx", 1, rtype, 1, len(content), 0) + content
-
-
-def _nv(k, v):
-    k, v = k.encode(), v.encode()
-    ln = lambda n: struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
-    return ln(len(k)) + ln(len(v)) + k + v
 
 
 class Sent:
@@ -82,13 +72,13 @@ def fcgi_csv(sock_path, path, token, body=b"", declared=None, send_stdin=True, t
     s.settimeout(timeout)
     try:
         s.connect(sock_path)
-        s.sendall(_record(1, struct.pack("!HB5x", 1, 0)) + _record(4, b"".join(_nv(k, v) for k, v in params.items()))
-                  + _record(4, b""))
+        pairs = b"".join(fcgi_nv(k, v) for k, v in params.items())
+        s.sendall(fcgi_record(1, struct.pack("!HB5x", 1, 0)) + fcgi_record(4, pairs) + fcgi_record(4, b""))
         if send_stdin:
             view = memoryview(body)
             for i in range(0, len(body), 65535):
-                s.sendall(_record(5, bytes(view[i:i + 65535])))
-            s.sendall(_record(5, b""))
+                s.sendall(fcgi_record(5, bytes(view[i:i + 65535])))
+            s.sendall(fcgi_record(5, b""))
         data = bytearray()
         while True:
             chunk = s.recv(1 << 20)
